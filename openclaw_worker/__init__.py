@@ -1,0 +1,1 @@
+"""The slow path: RQ workers that run delegated tasks on OpenClaw and stream results back."""

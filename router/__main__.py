@@ -1,0 +1,58 @@
+"""`python -m router`: run one router replica until SIGTERM or Ctrl-C."""
+
+import asyncio
+import logging
+import signal
+
+from router.conversation import TurnAnswerer
+from router.history import SessionHistory
+from router.llm import PrimaryModel
+from router.tools import fast_tools
+from router.worker import TurnConsumer, consumer_name
+from shared.connection import connect_redis, wait_for_redis
+from shared.settings import Settings, configure_logging, log_startup
+
+log = logging.getLogger("router")
+
+
+def build_consumer(settings: Settings) -> TurnConsumer:
+    """A consumer wired to Redis, the model and the fast tools as `settings` say."""
+    redis = connect_redis(settings.redis_url)
+    answerer = TurnAnswerer(
+        redis=redis,
+        model=PrimaryModel.from_settings(settings),
+        tools=fast_tools(),
+        history=SessionHistory(redis, settings.history_ttl_seconds, settings.history_max_messages),
+        max_tool_rounds=settings.max_tool_rounds,
+        max_turn_chars=settings.max_turn_chars,
+    )
+    return TurnConsumer(
+        redis,
+        answerer,
+        name=consumer_name(),
+        concurrency=settings.router_concurrency,
+        reclaim_idle_ms=settings.turn_reclaim_idle_ms,
+    )
+
+
+async def serve(settings: Settings) -> None:
+    consumer = build_consumer(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await wait_for_redis(consumer.redis, settings.redis_url)
+    await consumer.run(stop)
+    await consumer.redis.aclose()
+    log.info("stopped")
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings)
+    log_startup("router", settings)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

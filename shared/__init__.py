@@ -1,0 +1,1 @@
+"""What every hybridbot service shares: settings, bus messages, Redis names, speech text helpers."""

@@ -1,0 +1,41 @@
+"""Redis clients that ride out short outages: retries with jittered backoff, health checks."""
+
+import asyncio
+import logging
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from shared.settings import redact_url
+
+log = logging.getLogger(__name__)
+
+
+def connect_redis(url: str) -> aioredis.Redis:
+    """An asyncio client returning str; commands are retried through brief disconnects."""
+    return aioredis.Redis.from_url(
+        url,
+        decode_responses=True,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=2.0), retries=6),
+        health_check_interval=15,
+        socket_connect_timeout=5,
+    )
+
+
+async def wait_for_redis(client: aioredis.Redis, url: str, timeout: float = 60.0) -> None:
+    """Block until Redis answers PING, logging while it does not; raise after `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    delay = 0.1
+    while True:
+        try:
+            await client.ping()
+            return
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            if asyncio.get_running_loop().time() + delay > deadline:
+                raise
+            log.warning("redis not reachable at %s (%s); retrying", redact_url(url), exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)

@@ -1,0 +1,31 @@
+"""Every Redis key, stream, group and channel name used by hybridbot, defined once.
+
+Per-session keys put the session id in a Redis Cluster hash tag (`bot:{<session>}:...`), so all
+of one session's keys live in one slot and a deployment can move to Redis Cluster unchanged.
+"""
+
+TURNS_STREAM = "bot:turns"
+"""User turns from voice services, consumed by routers through a consumer group."""
+TURNS_STREAM_MAXLEN = 100_000
+"""Approximate cap on the turns stream; acked entries beyond it are trimmed."""
+ROUTER_GROUP = "router"
+"""The consumer group every router replica joins."""
+DEAD_TURNS_STREAM = "bot:turns:dead"
+"""Stream entries that could not be parsed, with the reason, for a human to inspect."""
+DEAD_TURNS_MAXLEN = 10_000
+"""Approximate cap on the dead-letter stream."""
+
+
+def session_events(session_id: str) -> str:
+    """Pub/sub channel of everything the voice side of one session must hear or show."""
+    return f"bot:{{{session_id}}}:events"
+
+
+def session_history(session_id: str) -> str:
+    """List of the session's chat messages (JSON), shared by the fast and slow paths."""
+    return f"bot:{{{session_id}}}:history"
+
+
+def profile_notes(profile: str) -> str:
+    """Hash of a user profile's notes, note id → JSON; notes outlive sessions."""
+    return f"bot:profile:{{{profile}}}:notes"

@@ -1,0 +1,74 @@
+"""Every message on the bus, as a pydantic model; JSON on the wire.
+
+Each message carries the schema version, the session id, the id of the turn or task it belongs
+to and, for bot events, a sequence number, so a voice service can order chunks and drop the
+stale ones of an interrupted response.
+"""
+
+import time
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+SCHEMA_VERSION = 1
+"""Bumped on any incompatible change; readers reject other versions with a logged reason."""
+
+SessionId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+"""Safe inside a Redis hash tag and a log line: no braces, spaces or control characters."""
+ProfileName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+
+
+def new_id() -> str:
+    """A short random id for turns, responses and tasks."""
+    return uuid.uuid4().hex[:16]
+
+
+class BusMessage(BaseModel):
+    """Fields every message shares."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    v: Literal[1] = SCHEMA_VERSION
+    session_id: SessionId
+
+
+class UserTurn(BusMessage):
+    """One finished user utterance (or typed line), published by a voice service."""
+
+    kind: Literal["turn"] = "turn"
+    turn_id: str = Field(default_factory=new_id, min_length=1, max_length=64)
+    text: str
+    profile: ProfileName = "default"
+    sent_at: float = Field(default_factory=time.time)
+    """Wall-clock send time, so the router can log how long the turn waited in the queue."""
+
+
+class BotEvent(BusMessage):
+    """Fields every event sent back to a session shares."""
+
+    response_id: str
+    """The turn id (fast path) or task id (slow path) this event answers."""
+    seq: int = Field(ge=0)
+    """Position within the response, from 0."""
+
+
+class TextChunk(BotEvent):
+    """A speakable piece of a response: one or more whole sentences, plain text."""
+
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ResponseDone(BotEvent):
+    """The response is complete; `outcome` says whether it ended normally."""
+
+    type: Literal["done"] = "done"
+    outcome: Literal["ok", "error"] = "ok"
+    error: str | None = None
+    """A short machine-readable reason when the outcome is an error (e.g. `model_auth`)."""
+
+
+AnyBotEvent = Annotated[TextChunk | ResponseDone, Field(discriminator="type")]
+BOT_EVENT = TypeAdapter(AnyBotEvent)
+"""Parses any bot event from JSON: `BOT_EVENT.validate_json(raw)`."""

@@ -1,0 +1,140 @@
+"""Environment configuration for every service, and the run mode it implies.
+
+Each variable of the deployment is spelled once, here. The mode (hybrid, direct or openclaw) is
+derived from the variables, resolved once at start-up and logged by `log_startup`.
+"""
+
+import logging
+from enum import StrEnum
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    """Which brain answers a turn."""
+
+    HYBRID = "hybrid"
+    """Fast primary model with inline tools; heavy work delegated to OpenClaw."""
+    DIRECT = "direct"
+    """Fast primary model with inline tools only (no OpenClaw configured)."""
+    OPENCLAW = "openclaw"
+    """Every turn through OpenClaw's own model: the original, slow behaviour (revert path)."""
+
+
+NO_MODEL_HINT = (
+    "Set OPENAI_API_KEY for OpenAI, or point OPENAI_BASE_URL at a local OpenAI-compatible server "
+    "(llama.cpp: http://127.0.0.1:8080/v1, vLLM: http://127.0.0.1:8000/v1, "
+    "Ollama: http://127.0.0.1:11434/v1)."
+)
+
+
+class Settings(BaseSettings):
+    """All environment variables read by hybridbot services (a `.env` file is read too)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    bot_hybrid_llm: bool | None = Field(default=None, validation_alias="BOT_HYBRID_LLM")
+    """Hybrid mode on/off; unset means on exactly when OPENCLAW_API_URL is set."""
+    bot_hybrid_primary_model: str = Field(
+        default="gpt-4o-mini", validation_alias="BOT_HYBRID_PRIMARY_MODEL"
+    )
+    """The fast primary model's name; swapping models is this one variable."""
+    openclaw_api_url: str | None = Field(default=None, validation_alias="OPENCLAW_API_URL")
+    """OpenClaw gateway base URL; enables the bridge tool."""
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    """Key for the primary model's endpoint (any value for local servers)."""
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    """Any OpenAI-compatible server; unset means OpenAI."""
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+    """The Redis that carries turns, events, history and jobs."""
+
+    history_ttl_seconds: int = Field(default=24 * 3600, validation_alias="BOT_HISTORY_TTL")
+    """A session's history expires after this much idle time."""
+    history_max_messages: int = Field(default=40, validation_alias="BOT_HISTORY_MAX_MESSAGES")
+    """Messages kept per session; older ones are trimmed to bound prompt size and latency."""
+    max_tool_rounds: int = Field(default=4, validation_alias="BOT_MAX_TOOL_ROUNDS")
+    """Model → tools → model round trips allowed in one turn."""
+    max_turn_chars: int = Field(default=2000, validation_alias="BOT_MAX_TURN_CHARS")
+    """Longer turns are refused with a spoken reply instead of being sent to the model."""
+    model_timeout_seconds: float = Field(default=30.0, validation_alias="BOT_MODEL_TIMEOUT")
+    """Per-request timeout for the primary model."""
+    model_max_retries: int = Field(default=2, validation_alias="BOT_MODEL_MAX_RETRIES")
+    """Retries (with backoff) on 429, 5xx, timeouts and refused connections."""
+    turn_reclaim_idle_ms: int = Field(default=30_000, validation_alias="BOT_TURN_RECLAIM_IDLE_MS")
+    """A turn pending this long without a heartbeat is taken over by another router."""
+    router_concurrency: int = Field(default=32, validation_alias="BOT_ROUTER_CONCURRENCY")
+    """Turns one router process answers at the same time."""
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+
+    @field_validator("openclaw_api_url", "openai_base_url", "openai_api_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`VAR=` in a .env file or compose means unset, not an empty URL."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("bot_hybrid_llm", mode="before")
+    @classmethod
+    def _blank_flag_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def hybrid_llm(self) -> bool:
+        """BOT_HYBRID_LLM as the seed defines it: true by default only when OpenClaw is set."""
+        if self.bot_hybrid_llm is None:
+            return self.openclaw_api_url is not None
+        return self.bot_hybrid_llm
+
+    @property
+    def mode(self) -> Mode:
+        """The run mode; openclaw mode needs an OpenClaw URL, so without one it is direct."""
+        if self.openclaw_api_url is None:
+            return Mode.DIRECT
+        return Mode.HYBRID if self.hybrid_llm else Mode.OPENCLAW
+
+    @property
+    def primary_model_configured(self) -> bool:
+        """True when there is an endpoint the primary model can be reached at."""
+        return self.openai_api_key is not None or self.openai_base_url is not None
+
+
+def redact_url(url: str) -> str:
+    """A URL safe to log: any password is replaced by `***`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def configure_logging(settings: Settings) -> None:
+    """One log format for all services: time, level, logger, then key=value fields."""
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    for noisy in ("httpx", "httpx2", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def log_startup(service: str, settings: Settings) -> None:
+    """Log the resolved mode and endpoints once, never a secret."""
+    log = logging.getLogger(service)
+    model_url = settings.openai_base_url or "https://api.openai.com/v1"
+    log.info(
+        "starting mode=%s primary_model=%s model_url=%s model_key=%s openclaw=%s redis=%s",
+        settings.mode,
+        settings.bot_hybrid_primary_model,
+        model_url,
+        "set" if settings.openai_api_key else "unset",
+        settings.openclaw_api_url or "unset",
+        redact_url(settings.redis_url),
+    )
+    if settings.bot_hybrid_llm is False and settings.openclaw_api_url is None:
+        log.warning("BOT_HYBRID_LLM=false needs OPENCLAW_API_URL; running in direct mode")
+    if not settings.primary_model_configured and settings.mode is not Mode.OPENCLAW:
+        log.warning("no primary model configured: %s", NO_MODEL_HINT)

@@ -1,0 +1,94 @@
+"""Turning streamed model text into speakable sentences, as early as each one is complete.
+
+TTS wants whole sentences; the user wants the first one as soon as the model has produced it.
+`SentenceSplitter` releases a sentence on the token that ends it, waiting for one more
+character only where a full stop is ambiguous (a number, an abbreviation, an initial).
+"""
+
+import re
+
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sr jr st vs etc e.g i.e approx no vol fig inc ltd co jan feb mar apr jun "
+    "jul aug sep sept oct nov dec".split()
+)
+_ENDS_WITHOUT_DOUBT = "!?…。！？"
+_CLOSERS = "\"')]}’”»"
+
+
+def _ends_sentence(text: str, i: int) -> bool | None:
+    """Whether the terminator at text[i] ends a sentence; None while it cannot be known yet."""
+    char = text[i]
+    following = text[i + 1] if i + 1 < len(text) else None
+    if following is not None and following not in _CLOSERS and not following.isspace():
+        return False  # "3.5", "example.com", or "?!" where the last mark decides
+    if char in _ENDS_WITHOUT_DOUBT:
+        return True
+    word = text[:i].rsplit(maxsplit=1)[-1].lstrip("(\"'").lower() if text[:i].strip() else ""
+    if word.isdigit() or len(word) == 1 or word in _ABBREVIATIONS or "." in word:
+        # "3." may be "3.5"; "e.g." and "J." are rarely sentence ends: decide on what follows.
+        if following is None:
+            return None
+        after = text[i + 1 :].lstrip()
+        return bool(after) and after[0].isupper() and word not in _ABBREVIATIONS
+    return True
+
+
+class SentenceSplitter:
+    """Accumulates text deltas and hands back each complete sentence once."""
+
+    def __init__(self) -> None:
+        self._buffer = ""
+
+    def feed(self, delta: str) -> list[str]:
+        """Add a delta; return the sentences it completed (possibly none)."""
+        self._buffer += delta
+        sentences: list[str] = []
+        start = 0
+        i = 0
+        while i < len(self._buffer):
+            char = self._buffer[i]
+            if char == "\n" or char in _ENDS_WITHOUT_DOUBT or char == ".":
+                ends = True if char == "\n" else _ends_sentence(self._buffer, i)
+                if ends is None:
+                    break
+                if ends:
+                    end = i + 1
+                    while end < len(self._buffer) and self._buffer[end] in _CLOSERS:
+                        end += 1
+                    sentence = self._buffer[start:end].strip()
+                    if sentence:
+                        sentences.append(sentence)
+                    start = end
+                    i = end
+                    continue
+            i += 1
+        self._buffer = self._buffer[start:]
+        return sentences
+
+    def flush(self) -> str:
+        """Return whatever is left (the last sentence without a terminator) and reset."""
+        rest, self._buffer = self._buffer.strip(), ""
+        return rest
+
+
+_MARKDOWN_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"```.*?(```|$)", re.S), " "),  # code blocks are not read aloud
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images → alt text
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links → link text
+    (re.compile(r"`([^`]*)`"), r"\1"),
+    (re.compile(r"^\s{0,3}#{1,6}\s*", re.M), ""),  # headings
+    (re.compile(r"^\s*>\s?", re.M), ""),  # quotes
+    (re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+", re.M), ""),  # list bullets
+    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])[*_](?!\s)(.+?)(?<!\s)[*_](?![\w*])"), r"\1"),
+    (re.compile(r"~~(.+?)~~"), r"\1"),
+    (re.compile(r"^\s*([-*_]\s*){3,}$", re.M), ""),  # rules
+    (re.compile(r"\|"), " "),  # table pipes
+]
+
+
+def strip_markdown(text: str) -> str:
+    """Plain text for TTS: markdown syntax removed, the words kept."""
+    for pattern, replacement in _MARKDOWN_RULES:
+        text = pattern.sub(replacement, text)
+    return re.sub(r"[ \t]{2,}", " ", text).strip()

@@ -1,0 +1,205 @@
+"""Shared fixtures: Redis in two flavours (fakeredis and a real server), the fake model, routers."""
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+
+import fakeredis
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from router.conversation import TurnAnswerer
+from router.history import SessionHistory
+from router.llm import PrimaryModel
+from router.tools import fast_tools
+from router.worker import TurnConsumer
+from shared.messages import AnyBotEvent, ResponseDone, TextChunk
+from shared.settings import Settings
+from tests.fakes.openai_server import FakeOpenAI
+from voice.bridge import SessionBridge
+
+REAL_REDIS_URL = os.environ.get("HYBRIDBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+"""The tests own this database: it is flushed before and after each test that uses it."""
+EVENT_TIMEOUT = 15.0
+
+
+def _real_redis_answers() -> str | None:
+    """None when the real server answers, else why not."""
+    try:
+        redis.Redis.from_url(REAL_REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        return f"no Redis answers at {REAL_REDIS_URL} ({exc})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def real_redis_url() -> str:
+    """The real server's URL; in CI its absence fails the run instead of skipping."""
+    problem = _real_redis_answers()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return REAL_REDIS_URL
+
+
+@pytest.fixture(params=["fakeredis", "real"])
+async def redis_client(request: pytest.FixtureRequest) -> AsyncIterator[aioredis.Redis]:
+    """The same test against fakeredis and against a real Redis server."""
+    if request.param == "fakeredis":
+        client: aioredis.Redis = fakeredis.FakeAsyncRedis(decode_responses=True)
+    else:
+        client = aioredis.Redis.from_url(
+            request.getfixturevalue("real_redis_url"), decode_responses=True
+        )
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+@pytest.fixture
+def fake_model() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as server:
+        yield server
+
+
+def model_settings(fake: FakeOpenAI, **overrides: object) -> Settings:
+    """Settings pointing the primary model at a fake server, with fast retries."""
+    values: dict[str, object] = {
+        "OPENAI_BASE_URL": fake.base_url,
+        "OPENAI_API_KEY": "sk-test-secret",
+        "BOT_MODEL_TIMEOUT": 5,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def build_answerer(redis_client: aioredis.Redis, settings: Settings) -> TurnAnswerer:
+    return TurnAnswerer(
+        redis=redis_client,
+        model=PrimaryModel.from_settings(settings),
+        tools=fast_tools(),
+        history=SessionHistory(
+            redis_client, settings.history_ttl_seconds, settings.history_max_messages
+        ),
+        max_tool_rounds=settings.max_tool_rounds,
+        max_turn_chars=settings.max_turn_chars,
+    )
+
+
+class RunningRouter:
+    """A router consume loop running as a task of the test's event loop."""
+
+    def __init__(self, consumer: TurnConsumer) -> None:
+        self.consumer = consumer
+        self.stop_event = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> "RunningRouter":
+        await self.consumer.ensure_group()
+        self.task = asyncio.create_task(self.consumer.run(self.stop_event, grace_seconds=5))
+        return self
+
+    async def stop(self) -> None:
+        self.stop_event.set()
+        if self.task is not None:
+            await asyncio.wait_for(self.task, 10)
+
+
+@pytest.fixture
+async def start_router(redis_client: aioredis.Redis) -> AsyncIterator:
+    """`await start_router(settings, name=...)` runs a router until the test ends."""
+    routers: list[RunningRouter] = []
+
+    async def start(
+        settings: Settings, name: str = "router-test", reclaim_idle_ms: int = 30_000
+    ) -> RunningRouter:
+        consumer = TurnConsumer(
+            redis_client,
+            build_answerer(redis_client, settings),
+            name,
+            concurrency=8,
+            reclaim_idle_ms=reclaim_idle_ms,
+            read_block_ms=100,
+        )
+        router = await RunningRouter(consumer).start()
+        routers.append(router)
+        return router
+
+    yield start
+    for router in routers:
+        await router.stop()
+
+
+@dataclass
+class Response:
+    """Every event of one response, as a voice session received them."""
+
+    events: list[AnyBotEvent] = field(default_factory=list)
+
+    @property
+    def chunks(self) -> list[str]:
+        return [e.text for e in self.events if isinstance(e, TextChunk)]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.chunks)
+
+    @property
+    def done(self) -> ResponseDone:
+        last = self.events[-1]
+        assert isinstance(last, ResponseDone)
+        return last
+
+
+class Listener:
+    """A voice session's view of the bus, for tests: send turns, collect responses by id."""
+
+    def __init__(self, bridge: SessionBridge) -> None:
+        self.bridge = bridge
+        self.responses: dict[str, Response] = {}
+        self._changed = asyncio.Event()
+        self._task = asyncio.create_task(self._collect())
+
+    async def _collect(self) -> None:
+        async for event in self.bridge.events():
+            self.responses.setdefault(event.response_id, Response()).events.append(event)
+            self._changed.set()
+
+    async def wait_done(self, response_id: str, timeout: float = EVENT_TIMEOUT) -> Response:
+        async def until_done() -> Response:
+            while True:
+                response = self.responses.get(response_id)
+                if response and isinstance(response.events[-1], ResponseDone):
+                    return response
+                self._changed.clear()
+                await self._changed.wait()
+
+        return await asyncio.wait_for(until_done(), timeout)
+
+    async def ask(self, text: str, timeout: float = EVENT_TIMEOUT) -> Response:
+        turn = await self.bridge.send_turn(text)
+        return await self.wait_done(turn.turn_id, timeout)
+
+    def close(self) -> None:
+        self._task.cancel()
+
+
+@pytest.fixture
+async def listen(redis_client: aioredis.Redis) -> AsyncIterator:
+    """`await listen(session_id)` opens a Listener on that session."""
+    opened: list[tuple[SessionBridge, Listener]] = []
+
+    async def open_listener(session_id: str = "s1", profile: str = "default") -> Listener:
+        bridge = await SessionBridge(redis_client, session_id, profile).__aenter__()
+        listener = Listener(bridge)
+        opened.append((bridge, listener))
+        return listener
+
+    yield open_listener
+    for bridge, listener in opened:
+        listener.close()
+        await bridge.__aexit__(None, None, None)

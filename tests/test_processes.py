@@ -1,0 +1,80 @@
+"""The real commands as real processes: `make run`'s launcher, the router and the text console."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAI, calculator_model
+
+ROOT = Path(__file__).resolve().parent.parent
+LAUNCHER = ROOT / "scripts" / "run_local.py"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI_", "OPENCLAW_", "BOT_", "REDIS_"))
+    }
+    env.update(extra)
+    return env
+
+
+def run_launcher(tmp_path: Path, typed: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(LAUNCHER)],
+        input=typed,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(**env),
+        timeout=90,
+    )
+
+
+@pytest.mark.usefixtures("real_redis_url")
+def test_make_run_answers_17_times_23_through_the_calculator(tmp_path: Path) -> None:
+    with FakeOpenAI(fallback=calculator_model) as fake:
+        result = run_launcher(tmp_path, "what's 17 times 23\n", OPENAI_BASE_URL=fake.base_url)
+
+    assert result.returncode == 0, result.stderr
+    assert "bot> 17 times 23 is 391." in result.stdout
+    assert fake.requests[0]["tools"]
+    router_log = (tmp_path / ".run" / "router.log").read_text()
+    assert "mode=direct" in router_log and "tools=calculator" in router_log
+
+
+@pytest.mark.usefixtures("real_redis_url")
+def test_make_run_without_a_model_explains_what_to_set(tmp_path: Path) -> None:
+    result = run_launcher(tmp_path, "hello\n")
+
+    assert result.returncode == 0, result.stderr
+    assert "No primary model is configured" in result.stdout
+    assert "bot> No language model is configured, so I can't answer that yet." in result.stdout
+    assert "OPENAI_BASE_URL" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.usefixtures("real_redis_url")
+def test_notes_survive_a_restart_of_the_whole_stack(tmp_path: Path) -> None:
+    def note_model(request: dict) -> object:
+        from tests.fakes.openai_server import CallTools, Say
+
+        last = request["messages"][-1]
+        if last["role"] == "tool":
+            return Say(last["content"])
+        if "remember" in last["content"]:
+            return CallTools([("create_note", {"title": "Parking", "text": "level 3"})])
+        return CallTools([("read_note", {"title": "parking"})])
+
+    with FakeOpenAI(fallback=note_model) as fake:
+        first = run_launcher(
+            tmp_path, "remember I parked on level 3\n", OPENAI_BASE_URL=fake.base_url
+        )
+        second = run_launcher(tmp_path, "where did I park\n", OPENAI_BASE_URL=fake.base_url)
+
+    assert "bot> Created note 'Parking'." in first.stdout
+    assert "bot> Note 'Parking': level 3" in second.stdout

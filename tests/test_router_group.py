@@ -1,0 +1,77 @@
+"""Router replicas on one consumer group: each turn answered once, stale turns taken over."""
+
+import asyncio
+from collections import Counter
+
+import redis.asyncio as aioredis
+
+from shared import keys
+from shared.messages import ResponseDone, UserTurn
+from shared.turns import publish_turn
+from tests.conftest import model_settings
+from tests.fakes.openai_server import FakeOpenAI, Say
+
+
+async def test_two_routers_answer_each_turn_exactly_once(
+    redis_client: aioredis.Redis, fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    fake_model.fallback = lambda request: Say(f"You said {request['messages'][-1]['content']}.")
+    settings = model_settings(fake_model)
+    await start_router(settings, name="router-a")
+    await start_router(settings, name="router-b")
+    sessions = [await listen(f"s{i}") for i in range(5)]
+
+    turns = [await s.bridge.send_turn(f"turn {i}") for i in range(4) for s in sessions]
+    for session in sessions:
+        for turn in turns:
+            if turn.session_id == session.bridge.session_id:
+                response = await session.wait_done(turn.turn_id)
+                assert response.text == f"You said {turn.text}."
+
+    dones = Counter(
+        e.response_id
+        for s in sessions
+        for r in s.responses.values()
+        for e in r.events
+        if isinstance(e, ResponseDone)
+    )
+    assert dones == Counter({t.turn_id: 1 for t in turns})
+    assert len(fake_model.requests) == len(turns)
+    consumers = await redis_client.xinfo_consumers(keys.TURNS_STREAM, keys.ROUTER_GROUP)
+    assert {c["name"] for c in consumers} == {"router-a", "router-b"}
+
+
+async def test_a_turn_left_by_a_dead_router_is_reclaimed_and_answered(
+    redis_client: aioredis.Redis, fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    fake_model.script(Say("Sorry for the wait."))
+    session = await listen("s1")
+    await redis_client.xgroup_create(keys.TURNS_STREAM, keys.ROUTER_GROUP, id="0", mkstream=True)
+    turn = UserTurn(session_id="s1", text="hello?")
+    await publish_turn(redis_client, turn)
+    # A router that reads the turn and dies before answering it.
+    taken = await redis_client.xreadgroup(
+        keys.ROUTER_GROUP, "router-dead", {keys.TURNS_STREAM: ">"}, count=1
+    )
+    assert taken
+
+    await start_router(model_settings(fake_model), name="router-alive", reclaim_idle_ms=50)
+    response = await session.wait_done(turn.turn_id)
+
+    assert response.text == "Sorry for the wait."
+    assert len(fake_model.requests) == 1
+
+
+async def test_turns_of_one_session_are_answered_in_order(
+    fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    fake_model.fallback = lambda request: Say(f"Answer to {request['messages'][-1]['content']}.")
+    await start_router(model_settings(fake_model))
+    session = await listen("s1")
+    turns = [await session.bridge.send_turn(f"question {i}") for i in range(5)]
+    await asyncio.gather(*(session.wait_done(t.turn_id) for t in turns))
+
+    asked = [r["messages"][-1]["content"] for r in fake_model.requests]
+    assert asked == [f"question {i}" for i in range(5)]
+    # Each model call saw the previous exchanges: the history is sequential.
+    assert [len(r["messages"]) for r in fake_model.requests] == [2, 4, 6, 8, 10]

@@ -1,0 +1,72 @@
+"""Model text becomes speakable sentences as early as each one is complete."""
+
+import pytest
+
+from shared.speech import SentenceSplitter, strip_markdown
+
+
+def split(*deltas: str) -> list[list[str]]:
+    splitter = SentenceSplitter()
+    released = [splitter.feed(delta) for delta in deltas]
+    return [*released, [splitter.flush()]]
+
+
+def test_a_sentence_is_released_on_the_token_that_ends_it() -> None:
+    assert split("Hello", " world", ".", " How", " are", " you", "?") == [
+        [],
+        [],
+        ["Hello world."],
+        [],
+        [],
+        [],
+        ["How are you?"],
+        [""],
+    ]
+
+
+def test_decimals_and_abbreviations_do_not_split() -> None:
+    assert split("It is 3", ".", "5 degrees. See Dr", ". Smith", " now.") == [
+        [],
+        [],
+        ["It is 3.5 degrees."],
+        [],
+        ["See Dr. Smith now."],
+        [""],
+    ]
+
+
+def test_a_number_at_the_end_waits_for_the_next_character() -> None:
+    assert split("The answer is 391.", " Anything", " else?") == [
+        [],
+        ["The answer is 391."],
+        ["Anything else?"],
+        [""],
+    ]
+
+
+def test_repeated_marks_and_closing_quotes_stay_with_their_sentence() -> None:
+    assert split('He said "wow!!"', " Then", " left") == [
+        ['He said "wow!!"'],
+        [],
+        [],
+        ["Then left"],
+    ]
+
+
+def test_newlines_end_sentences() -> None:
+    assert split("First line\nSecond line") == [["First line"], ["Second line"]]
+
+
+@pytest.mark.parametrize(
+    ("markdown", "spoken"),
+    [
+        ("**Bold** and *italic* and `code`", "Bold and italic and code"),
+        ("## Heading\n- one\n- two", "Heading\none\ntwo"),
+        ("See [the docs](http://example.com).", "See the docs."),
+        ("1. first\n2. second", "first\nsecond"),
+        ("Before\n```python\nprint(1)\n```\nAfter", "Before\n \nAfter"),
+        ("snake_case_name stays", "snake_case_name stays"),
+    ],
+)
+def test_markdown_is_stripped_for_speech(markdown: str, spoken: str) -> None:
+    assert strip_markdown(markdown) == spoken

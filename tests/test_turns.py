@@ -1,0 +1,295 @@
+"""A user turn through the whole fast path: stream → router → model → tools → streamed reply."""
+
+import asyncio
+import json
+import logging
+import threading
+
+import pytest
+import redis.asyncio as aioredis
+
+from router.history import SessionHistory
+from shared import keys
+from shared.settings import Settings
+from tests.conftest import model_settings
+from tests.fakes.openai_server import CallTools, Fail, FakeOpenAI, Garbage, Hang, Say
+
+
+async def test_calculator_answer_streams_back_sentence_by_sentence(
+    redis_client: aioredis.Redis, fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    fake_model.script(
+        CallTools([("calculator", {"expression": "17*23"})]),
+        Say("17 times 23 is 391. Anything else?"),
+    )
+    await start_router(model_settings(fake_model))
+    session = await listen("s1")
+
+    response = await session.ask("what's 17 times 23")
+
+    assert response.chunks == ["17 times 23 is 391.", "Anything else?"]
+    assert response.done.outcome == "ok"
+    assert [e.seq for e in response.events] == [0, 1, 2]
+    first, second = fake_model.requests
+    assert {t["function"]["name"] for t in first["tools"]} >= {"calculator", "create_note"}
+    assert first["stream"] is True and first["model"] == "gpt-4o-mini"
+    assert second["messages"][-1] == {
+        "role": "tool",
+        "tool_call_id": second["messages"][-2]["tool_calls"][0]["id"],
+        "content": "17*23 = 391",
+    }
+
+
+async def test_first_sentence_is_published_while_the_model_is_still_talking(
+    fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    resume = threading.Event()
+    fake_model.script(
+        Say("Here is the first sentence. And a second one.", "Here is the first sentence. ", resume)
+    )
+    await start_router(model_settings(fake_model))
+    session = await listen("s1")
+    turn = await session.bridge.send_turn("talk to me")
+
+    async def first_chunk() -> str:
+        while not session.responses.get(turn.turn_id):
+            session._changed.clear()
+            await session._changed.wait()
+        return session.responses[turn.turn_id].chunks[0]
+
+    assert await asyncio.wait_for(first_chunk(), 10) == "Here is the first sentence."
+    resume.set()
+    response = await session.wait_done(turn.turn_id)
+    assert response.chunks == ["Here is the first sentence.", "And a second one."]
+
+
+async def test_history_carries_the_exchange_into_the_next_turn(
+    redis_client: aioredis.Redis, fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    fake_model.script(
+        CallTools([("create_note", {"title": "Groceries", "text": "milk, eggs"})]),
+        Say("I created your groceries note."),
+        Say("You asked me to make a groceries note."),
+    )
+    await start_router(model_settings(fake_model))
+    session = await listen("s1")
+    await session.ask("make a groceries note with milk and eggs")
+    await session.ask("what did I just ask")
+
+    history = await SessionHistory(redis_client, 60, 40).load("s1")
+    assert [m["role"] for m in history] == [
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "user",
+        "assistant",
+    ]
+    assert history[2]["content"] == "Created note 'Groceries'."
+    third = fake_model.requests[2]["messages"]
+    assert third[0]["role"] == "system"
+    assert third[1:] == history[:5]
+    assert 0 < await redis_client.ttl(keys.session_history("s1")) <= 24 * 3600
+
+
+async def test_unknown_tool_and_invalid_arguments_go_back_to_the_model(
+    fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    fake_model.script(
+        CallTools(
+            [("launch_rocket", {}), ("calculator", {"expr": 3}), ("calculator", "{not json")]
+        ),
+        Say("Sorry, I couldn't do that."),
+    )
+    await start_router(model_settings(fake_model))
+    session = await listen("s1")
+
+    response = await session.ask("do something odd")
+
+    assert response.text == "Sorry, I couldn't do that."
+    assert response.done.outcome == "ok"
+    results = [m["content"] for m in fake_model.requests[1]["messages"] if m["role"] == "tool"]
+    assert results[0].startswith("Error: there is no tool named 'launch_rocket'")
+    assert results[1].startswith(
+        "Error: invalid arguments for calculator: expression: Field required"
+    )
+    assert results[2].startswith("Error: invalid arguments for calculator:")
+
+
+async def test_tool_rounds_are_bounded(fake_model: FakeOpenAI, start_router, listen) -> None:
+    fake_model.fallback = lambda request: CallTools([("list_notes", {})])
+    await start_router(model_settings(fake_model, BOT_MAX_TOOL_ROUNDS=2))
+    session = await listen("s1")
+
+    response = await session.ask("loop forever")
+
+    assert response.text == "Sorry, that needed more steps than I can take at once."
+    assert response.done.error == "too_many_tool_rounds"
+    assert len(fake_model.requests) == 3
+
+
+async def test_a_turn_that_is_too_long_is_refused_without_a_model_call(
+    fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    await start_router(model_settings(fake_model, BOT_MAX_TURN_CHARS=50))
+    session = await listen("s1")
+
+    response = await session.ask("blah " * 40)
+
+    assert response.text == "Sorry, that was too long for me. Could you say it more briefly?"
+    assert response.done.error == "turn_too_long"
+    assert fake_model.requests == []
+
+
+async def test_an_empty_transcript_gets_a_short_reply(
+    fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    await start_router(model_settings(fake_model))
+    session = await listen("s1")
+    response = await session.ask("   ")
+    assert response.text == "Sorry, I didn't catch that."
+    assert fake_model.requests == []
+
+
+async def test_without_a_model_the_reply_says_how_to_configure_one(
+    redis_client: aioredis.Redis, start_router, listen
+) -> None:
+    await start_router(Settings(_env_file=None))  # type: ignore[call-arg]
+    session = await listen("s1")
+
+    response = await session.ask("hello")
+
+    assert response.text.startswith("No language model is configured")
+    assert "OPENAI_BASE_URL" in response.text and "llama.cpp" in response.text
+    assert response.done.error == "no_model"
+
+
+@pytest.mark.parametrize(
+    ("failures", "error", "spoken"),
+    [
+        (
+            [Fail(500, headers={"retry-after-ms": "10"})] * 3,
+            "model_unavailable",
+            "couldn't reach my language model",
+        ),
+        ([Fail(429, headers={"retry-after-ms": "10"})] * 3, "model_unavailable", "couldn't reach"),
+        ([Fail(400, "context too long")], "model_rejected", "couldn't reach my language model"),
+        ([Garbage()], "model_bad_response", "garbled"),
+    ],
+)
+async def test_model_failures_end_in_a_spoken_apology_and_the_next_turn_works(
+    fake_model: FakeOpenAI, start_router, listen, failures: list, error: str, spoken: str
+) -> None:
+    fake_model.script(*failures, Say("Back to normal."))
+    await start_router(model_settings(fake_model, BOT_MODEL_MAX_RETRIES=2))
+    session = await listen("s1")
+
+    failed = await session.ask("hello")
+    recovered = await session.ask("hello again")
+
+    assert spoken in failed.text
+    assert failed.done.error == error
+    assert recovered.text == "Back to normal."
+
+
+async def test_rate_limit_is_retried_then_answered(
+    fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    fake_model.script(Fail(429, "slow down", {"retry-after-ms": "10"}), Say("Hi there."))
+    await start_router(model_settings(fake_model))
+    session = await listen("s1")
+
+    response = await session.ask("hi")
+
+    assert response.text == "Hi there."
+    assert len(fake_model.requests) == 2
+
+
+async def test_a_hanging_model_times_out_into_an_apology(
+    fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    fake_model.script(Hang())
+    await start_router(model_settings(fake_model, BOT_MODEL_TIMEOUT=0.3, BOT_MODEL_MAX_RETRIES=0))
+    session = await listen("s1")
+
+    response = await session.ask("hello")
+
+    assert response.done.error == "model_unavailable"
+
+
+async def test_wrong_key_is_reported_as_misconfiguration_without_leaking_it(
+    start_router, listen, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with FakeOpenAI(api_key="sk-the-right-one") as fake:
+        await start_router(model_settings(fake, OPENAI_API_KEY="sk-wrong-secret-key"))
+        session = await listen("s1")
+        response = await session.ask("hello")
+
+    assert response.text == "Sorry, the assistant's model is not configured correctly."
+    assert response.done.error == "model_auth"
+    assert "model failed" in caplog.text and "model_auth" in caplog.text
+    assert "sk-wrong-secret-key" not in caplog.text
+
+
+async def test_each_turn_logs_one_line_with_its_timings(
+    fake_model: FakeOpenAI, start_router, listen, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="router.worker")
+    fake_model.script(Say("Hello."))
+    await start_router(model_settings(fake_model))
+    session = await listen("s1")
+    turn = await session.bridge.send_turn("hi")
+    await session.wait_done(turn.turn_id)
+
+    async def logged() -> list[str]:
+        while not (
+            lines := [r.message for r in caplog.records if f"turn={turn.turn_id}" in r.message]
+        ):
+            await asyncio.sleep(0.01)  # ok-sleep: polling the log with a deadline
+        return lines
+
+    (line,) = await asyncio.wait_for(logged(), 5)
+    for field in ("queued_ms=", "first_token_ms=", "first_chunk_ms=", "done_ms=", "outcome=ok"):
+        assert field in line
+
+
+async def test_malformed_entries_are_dead_lettered_and_the_router_goes_on(
+    redis_client: aioredis.Redis, fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    fake_model.script(Say("Still here."))
+    await start_router(model_settings(fake_model))
+    session = await listen("s1")
+    await redis_client.xadd(keys.TURNS_STREAM, {"turn": "{not json"})
+    await redis_client.xadd(keys.TURNS_STREAM, {"something": "else"})
+    await redis_client.xadd(
+        keys.TURNS_STREAM,
+        {"turn": json.dumps({"v": 1, "session_id": "s1", "turn_id": "t-bad", "text": 42})},
+    )
+    await redis_client.xadd(
+        keys.TURNS_STREAM,
+        {"turn": json.dumps({"v": 7, "session_id": "s1", "turn_id": "t-v7", "text": "hi"})},
+    )
+
+    rejected = await session.wait_done("t-bad")
+    future_version = await session.wait_done("t-v7")
+    answered = await session.ask("are you there")
+
+    assert rejected.text == "Sorry, I couldn't read that request."
+    assert rejected.done.error == "bad_turn"
+    assert future_version.done.error == "bad_turn"
+    assert answered.text == "Still here."
+    dead = await redis_client.xrange(keys.DEAD_TURNS_STREAM)
+    assert len(dead) == 4
+    assert all(entry["reason"] for _id, entry in dead)
+    await wait_until_acked(redis_client)
+
+
+async def wait_until_acked(redis_client: aioredis.Redis) -> None:
+    """The router acks just after publishing done; wait for that with a deadline."""
+
+    async def no_pending() -> None:
+        while (await redis_client.xpending(keys.TURNS_STREAM, keys.ROUTER_GROUP))["pending"]:
+            await asyncio.sleep(0.01)  # ok-sleep: polling Redis with a deadline
+
+    await asyncio.wait_for(no_pending(), 5)

@@ -1,0 +1,1 @@
+"""The voice service: user turns out to the routers, bot events back to speech (or a console)."""

@@ -1,0 +1,115 @@
+"""The text front end: type turns, watch the bot's reply stream in, sentence by sentence.
+
+It goes through the same `SessionBridge` as the voice pipeline, so it exercises the real path.
+"""
+
+import asyncio
+import sys
+import threading
+from typing import TextIO
+
+from shared.messages import AnyBotEvent, ResponseDone, TextChunk, new_id
+from voice.bridge import SessionBridge
+
+REPLY_TIMEOUT_SECONDS = 120.0
+"""How long to wait for the last replies after the input ends."""
+
+
+def _read_lines_in_background(
+    source: TextIO, loop: asyncio.AbstractEventLoop
+) -> asyncio.Queue[str | None]:
+    """Lines from a blocking stream, delivered to the event loop; None marks the end."""
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def pump() -> None:
+        for line in source:
+            loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\n"))
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=pump, name="console-input", daemon=True).start()
+    return queue
+
+
+class ConsolePrinter:
+    """Prints each response on its own `bot>` line as its chunks arrive."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.open_response: str | None = None
+        self.finished: set[str] = set()
+        self.changed = asyncio.Event()
+
+    def show(self, event: AnyBotEvent) -> None:
+        if isinstance(event, TextChunk):
+            if self.open_response != event.response_id:
+                if self.open_response is not None:
+                    self.out.write("\n")
+                self.out.write("bot> ")
+                self.open_response = event.response_id
+            else:
+                self.out.write(" ")
+            self.out.write(event.text)
+        elif isinstance(event, ResponseDone):
+            if self.open_response == event.response_id:
+                self.out.write("\n")
+                self.open_response = None
+            if event.outcome == "error":
+                self.out.write(f"     (ended with error: {event.error})\n")
+            self.finished.add(event.response_id)
+        self.out.flush()
+        self.changed.set()
+
+    async def wait_until_finished(self, response_ids: set[str], timeout: float) -> bool:
+        """True once every response id has its done event, False on timeout."""
+
+        async def all_done() -> None:
+            while not response_ids <= self.finished:
+                self.changed.clear()
+                await self.changed.wait()
+
+        try:
+            await asyncio.wait_for(all_done(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+async def run_console(
+    bridge: SessionBridge, source: TextIO = sys.stdin, out: TextIO = sys.stdout
+) -> int:
+    """Send each input line as a turn until the input ends; 0 if every reply came, else 1."""
+    printer = ConsolePrinter(out)
+    interactive = source.isatty()
+
+    async def print_events() -> None:
+        async for event in bridge.events():
+            printer.show(event)
+
+    printing = asyncio.create_task(print_events())
+    lines = _read_lines_in_background(source, asyncio.get_running_loop())
+    sent: set[str] = set()
+    out.write(f"hybridbot console, session {bridge.session_id}. Type a request; Ctrl-D quits.\n")
+    try:
+        while True:
+            if interactive:
+                out.write("you> ")
+                out.flush()
+            line = await lines.get()
+            if line is None:
+                break
+            if not line.strip():
+                continue
+            turn = await bridge.send_turn(line)
+            sent.add(turn.turn_id)
+            if interactive:
+                await printer.wait_until_finished({turn.turn_id}, REPLY_TIMEOUT_SECONDS)
+        complete = await printer.wait_until_finished(sent, REPLY_TIMEOUT_SECONDS)
+        if not complete:
+            out.write("(some replies did not arrive in time; is the router running?)\n")
+        return 0 if complete else 1
+    finally:
+        printing.cancel()
+
+
+def default_session_id() -> str:
+    return f"console-{new_id()}"
