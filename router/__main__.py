@@ -7,6 +7,7 @@ import signal
 from router.conversation import TurnAnswerer
 from router.history import SessionHistory
 from router.llm import PrimaryModel
+from router.timers import run_timer_announcer
 from router.tools import fast_tools
 from router.worker import TurnConsumer, consumer_name
 from shared.connection import connect_redis, wait_for_redis
@@ -25,6 +26,7 @@ def build_consumer(settings: Settings) -> TurnConsumer:
         history=SessionHistory(redis, settings.history_ttl_seconds, settings.history_max_messages),
         max_tool_rounds=settings.max_tool_rounds,
         max_turn_chars=settings.max_turn_chars,
+        settings=settings,
     )
     return TurnConsumer(
         redis,
@@ -42,7 +44,7 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await wait_for_redis(consumer.redis, settings.redis_url)
-    await consumer.run(stop)
+    await asyncio.gather(consumer.run(stop), run_timer_announcer(consumer.redis, stop))
     await consumer.redis.aclose()
     log.info("stopped")
 

@@ -14,19 +14,20 @@ import redis.asyncio as aioredis
 from router.history import SessionHistory
 from router.llm import ModelError, ModelReply, PrimaryModel
 from router.tools.registry import ToolContext, ToolRegistry
+from router.ui import load_ui
 from shared.events import ResponsePublisher
 from shared.messages import UserTurn
-from shared.settings import NO_MODEL_HINT
+from shared.settings import NO_MODEL_HINT, Settings
 from shared.speech import SentenceSplitter, strip_markdown
 
 log = logging.getLogger(__name__)
 
 SYSTEM_PROMPT = """\
-You are a desktop voice assistant. Your replies are spoken aloud: answer in one to three short \
-sentences of plain prose, with no markdown, lists or emoji. Use a tool whenever one fits the \
-request instead of answering from memory: notes and arithmetic always go through their tools. \
-After a tool runs, tell the user the result briefly. If a tool returns an error, explain it \
-simply. If you cannot do something with your tools, say so in one sentence."""
+You are a desktop voice assistant. Replies are spoken: one to three short sentences of plain \
+prose, no markdown, lists or emoji. Call a tool for anything a tool does (notes, YouTube, \
+windows, music, sprite, views, profiles, timers, time, arithmetic) rather than answering from \
+memory; "that" or "it" means the current window or note. After a tool runs, state the result \
+briefly; if it returns an error, explain it simply. If no tool can do it, say so in one sentence."""
 
 SPOKEN_TOO_LONG = "Sorry, that was too long for me. Could you say it more briefly?"
 SPOKEN_EMPTY = "Sorry, I didn't catch that."
@@ -114,6 +115,7 @@ class TurnAnswerer:
         history: SessionHistory,
         max_tool_rounds: int,
         max_turn_chars: int,
+        settings: Settings,
     ) -> None:
         self.redis = redis
         self.model = model
@@ -121,6 +123,7 @@ class TurnAnswerer:
         self.history = history
         self.max_tool_rounds = max_tool_rounds
         self.max_turn_chars = max_turn_chars
+        self.settings = settings
 
     async def answer(self, turn: UserTurn) -> TurnReport:
         """Publish the reply to `turn` and its done event, then save the exchange to history."""
@@ -129,7 +132,7 @@ class TurnAnswerer:
         speech = SentencePublisher(publisher, report)
         new_messages: list[dict[str, Any]] = [{"role": "user", "content": turn.text}]
         try:
-            report.error = await self._respond(turn, speech, report, new_messages)
+            report.error = await self._respond(turn, publisher, speech, report, new_messages)
         except Exception:
             log.exception("turn failed session=%s turn=%s", turn.session_id, turn.turn_id)
             report.error = "internal_error"
@@ -149,6 +152,7 @@ class TurnAnswerer:
     async def _respond(
         self,
         turn: UserTurn,
+        publisher: ResponsePublisher,
         speech: SentencePublisher,
         report: TurnReport,
         new_messages: list[dict[str, Any]],
@@ -169,7 +173,15 @@ class TurnAnswerer:
             *await self.history.load(turn.session_id),
             *new_messages,
         ]
-        context = ToolContext(self.redis, turn.session_id, turn.profile)
+        ui = await load_ui(self.redis, turn.session_id)
+        context = ToolContext(
+            redis=self.redis,
+            session_id=turn.session_id,
+            profile=ui.profile or turn.profile,
+            publisher=publisher,
+            settings=self.settings,
+            timezone=turn.timezone or self.settings.default_timezone,
+        )
         for _ in range(self.max_tool_rounds + 1):
             report.model_calls += 1
             try:

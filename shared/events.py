@@ -3,7 +3,8 @@
 import redis.asyncio as aioredis
 
 from shared import keys
-from shared.messages import AnyBotEvent, ResponseDone, TextChunk
+from shared.actions import AnyAction
+from shared.messages import ActionEvent, AnyBotEvent, ResponseDone, TextChunk
 
 
 class ResponsePublisher:
@@ -18,8 +19,25 @@ class ResponsePublisher:
         """Every text chunk sent, so the caller can record what the user heard."""
 
     async def _publish(self, event: AnyBotEvent) -> None:
-        await self.redis.publish(keys.session_events(self.session_id), event.model_dump_json())
+        await self.redis.publish(self.channel, event.model_dump_json())
         self.seq += 1
+
+    @property
+    def channel(self) -> str:
+        return keys.session_events(self.session_id)
+
+    def action_events(self, actions: list[AnyAction]) -> list[str]:
+        """JSON of action events numbered from the current position, for the caller to publish
+        inside its own transaction; call `advance` once they are published."""
+        return [
+            ActionEvent(
+                session_id=self.session_id, response_id=self.response_id, seq=self.seq + i, action=a
+            ).model_dump_json()
+            for i, a in enumerate(actions)
+        ]
+
+    def advance(self, published: int) -> None:
+        self.seq += published
 
     async def text(self, text: str) -> None:
         """Publish one speakable chunk."""

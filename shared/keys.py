@@ -29,3 +29,15 @@ def session_history(session_id: str) -> str:
 def profile_notes(profile: str) -> str:
     """Hash of a user profile's notes, note id → JSON; notes outlive sessions."""
     return f"bot:profile:{{{profile}}}:notes"
+
+
+def session_ui(session_id: str) -> str:
+    """JSON of what the session's screen shows (windows, player, view, ...), for "close that"."""
+    return f"bot:{{{session_id}}}:ui"
+
+
+PROFILES = "bot:profiles"
+"""Hash of every known user profile, name → JSON description."""
+
+TIMERS_DUE = "bot:timers:due"
+"""Sorted set of running timers (member: JSON with session and id), scored by end time."""

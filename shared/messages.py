@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from shared.actions import ACTIONS_VERSION, AnyAction
+
 SCHEMA_VERSION = 1
 """Bumped on any incompatible change; readers reject other versions with a logged reason."""
 
@@ -42,6 +44,8 @@ class UserTurn(BusMessage):
     profile: ProfileName = "default"
     sent_at: float = Field(default_factory=time.time)
     """Wall-clock send time, so the router can log how long the turn waited in the queue."""
+    timezone: str | None = Field(default=None, max_length=64)
+    """The user's IANA time zone (e.g. `Europe/Paris`), when the client knows it."""
 
 
 class BotEvent(BusMessage):
@@ -69,6 +73,14 @@ class ResponseDone(BotEvent):
     """A short machine-readable reason when the outcome is an error (e.g. `model_auth`)."""
 
 
-AnyBotEvent = Annotated[TextChunk | ResponseDone, Field(discriminator="type")]
+class ActionEvent(BotEvent):
+    """Something for the client to show or do on screen; see docs/actions.md."""
+
+    type: Literal["action"] = "action"
+    actions_version: int = ACTIONS_VERSION
+    action: AnyAction
+
+
+AnyBotEvent = Annotated[TextChunk | ResponseDone | ActionEvent, Field(discriminator="type")]
 BOT_EVENT = TypeAdapter(AnyBotEvent)
 """Parses any bot event from JSON: `BOT_EVENT.validate_json(raw)`."""

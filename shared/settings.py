@@ -66,9 +66,19 @@ class Settings(BaseSettings):
     """A turn pending this long without a heartbeat is taken over by another router."""
     router_concurrency: int = Field(default=32, validation_alias="BOT_ROUTER_CONCURRENCY")
     """Turns one router process answers at the same time."""
+    youtube_api_key: SecretStr | None = Field(default=None, validation_alias="YOUTUBE_API_KEY")
+    """YouTube Data API key; set, "play X" is resolved to a video id, unset the client searches."""
+    youtube_api_url: str = Field(
+        default="https://www.googleapis.com/youtube/v3", validation_alias="YOUTUBE_API_URL"
+    )
+    """YouTube Data API base URL (overridable for tests and proxies)."""
+    default_timezone: str = Field(default="UTC", validation_alias="BOT_DEFAULT_TIMEZONE")
+    """Time zone for "what time is it" when the client does not send one."""
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
 
-    @field_validator("openclaw_api_url", "openai_base_url", "openai_api_key", mode="before")
+    @field_validator(
+        "openclaw_api_url", "openai_base_url", "openai_api_key", "youtube_api_key", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """`VAR=` in a .env file or compose means unset, not an empty URL."""

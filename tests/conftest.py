@@ -1,6 +1,7 @@
 """Shared fixtures: Redis in two flavours (fakeredis and a real server), the fake model, routers."""
 
 import asyncio
+import json
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -14,8 +15,12 @@ from router.conversation import TurnAnswerer
 from router.history import SessionHistory
 from router.llm import PrimaryModel
 from router.tools import fast_tools
+from router.tools.registry import ToolContext
+from router.ui import UiState, load_ui
 from router.worker import TurnConsumer
-from shared.messages import AnyBotEvent, ResponseDone, TextChunk
+from shared.actions import Action
+from shared.events import ResponsePublisher
+from shared.messages import ActionEvent, AnyBotEvent, ResponseDone, TextChunk
 from shared.settings import Settings
 from tests.fakes.openai_server import FakeOpenAI
 from voice.bridge import SessionBridge
@@ -87,6 +92,7 @@ def build_answerer(redis_client: aioredis.Redis, settings: Settings) -> TurnAnsw
         ),
         max_tool_rounds=settings.max_tool_rounds,
         max_turn_chars=settings.max_turn_chars,
+        settings=settings,
     )
 
 
@@ -203,3 +209,49 @@ async def listen(redis_client: aioredis.Redis) -> AsyncIterator:
     for bridge, listener in opened:
         listener.close()
         await bridge.__aexit__(None, None, None)
+
+
+class ToolHarness:
+    """Calls fast tools as the router would, for one session, and sees what the client sees."""
+
+    def __init__(
+        self, redis_client: aioredis.Redis, listener: Listener, settings: Settings
+    ) -> None:
+        self.redis = redis_client
+        self.listener = listener
+        self.registry = fast_tools()
+        self.publisher = ResponsePublisher(redis_client, listener.bridge.session_id, "turn-1")
+        self.ctx = ToolContext(
+            redis=redis_client,
+            session_id=listener.bridge.session_id,
+            profile=listener.bridge.profile,
+            publisher=self.publisher,
+            settings=settings,
+        )
+
+    async def __call__(self, tool_name: str, /, **arguments: object) -> str:
+        return await self.registry.call(tool_name, json.dumps(arguments), self.ctx)
+
+    async def actions(self) -> list[Action]:
+        """Every action published so far, once all of them have arrived."""
+
+        async def arrived() -> list[Action]:
+            while True:
+                response = self.listener.responses.get("turn-1")
+                events = response.events if response else []
+                if len(events) == self.publisher.seq:
+                    return [e.action for e in events if isinstance(e, ActionEvent)]
+                self.listener._changed.clear()
+                await self.listener._changed.wait()
+
+        return await asyncio.wait_for(arrived(), EVENT_TIMEOUT)
+
+    async def ui(self) -> UiState:
+        return await load_ui(self.redis, self.ctx.session_id)
+
+
+@pytest.fixture
+async def tools(redis_client: aioredis.Redis, listen) -> ToolHarness:
+    """`await tools("open_window", app="notes")` runs a tool for session s1, profile alice."""
+    listener = await listen("s1", profile="alice")
+    return ToolHarness(redis_client, listener, Settings(_env_file=None))  # type: ignore[call-arg]

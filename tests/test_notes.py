@@ -1,63 +1,116 @@
-"""Notes tools, per profile, on both Redis flavours."""
+"""Notes tools: CRUD, navigation and content, per profile, with the notes panel kept in step."""
 
-import pytest
 import redis.asyncio as aioredis
 
-from router.tools import fast_tools
 from router.tools.registry import ToolContext
-
-TOOLS = fast_tools()
-
-
-async def call(ctx: ToolContext, name: str, **arguments: object) -> str:
-    import json
-
-    return await TOOLS.call(name, json.dumps(arguments), ctx)
+from shared.actions import NoteRemoved, NoteShow, NotesList
+from tests.conftest import ToolHarness
 
 
-@pytest.fixture
-def ctx(redis_client: aioredis.Redis) -> ToolContext:
-    return ToolContext(redis_client, session_id="s1", profile="alice")
-
-
-async def test_create_list_read_delete(ctx: ToolContext) -> None:
-    assert await call(ctx, "list_notes") == "There are no notes."
+async def test_create_list_open_delete(tools: ToolHarness) -> None:
+    assert await tools("list_notes") == "There are no notes."
     assert (
-        await call(ctx, "create_note", title="Groceries", text="milk, eggs")
+        await tools("create_note", title="Groceries", text="milk, eggs")
         == "Created note 'Groceries'."
     )
-    assert await call(ctx, "create_note", title="Ideas") == "Created note 'Ideas'."
-    assert await call(ctx, "list_notes") == "Notes: 1. Groceries; 2. Ideas"
-    assert await call(ctx, "read_note", title="groceries") == "Note 'Groceries': milk, eggs"
-    assert await call(ctx, "read_note", title="grocery") == "Note 'Groceries': milk, eggs"
-    assert await call(ctx, "delete_note", title="ideas") == "Deleted note 'Ideas'."
-    assert await call(ctx, "list_notes") == "Notes: 1. Groceries"
+    assert await tools("create_note", title="Ideas") == "Created note 'Ideas'."
+    assert await tools("list_notes") == "Notes: 1. Groceries; 2. Ideas"
+    assert await tools("open_note", title="grocery") == "Note 1 of 2, 'Groceries': milk, eggs"
+    assert await tools("delete_note", title="ideas") == "Deleted note 'Ideas'."
+    assert await tools("list_notes") == "Notes: 1. Groceries"
+
+    actions = await tools.actions()
+    assert [a.name for a in actions] == [
+        "notes.list",
+        "note.show",
+        "note.show",
+        "notes.list",
+        "note.show",
+        "note.removed",
+        "notes.list",
+    ]
+    assert actions[0] == NotesList(titles=[])
+    groceries = actions[4]
+    assert isinstance(groceries, NoteShow)
+    assert (groceries.title, groceries.text, groceries.position, groceries.count) == (
+        "Groceries",
+        "milk, eggs",
+        1,
+        2,
+    )
+    assert isinstance(actions[5], NoteRemoved)
 
 
-async def test_notes_belong_to_a_profile(ctx: ToolContext, redis_client: aioredis.Redis) -> None:
-    await call(ctx, "create_note", title="Alice's plan")
-    bob = ToolContext(redis_client, session_id="s2", profile="bob")
-    assert await call(bob, "list_notes") == "There are no notes."
-    same_profile_other_session = ToolContext(redis_client, session_id="s9", profile="alice")
-    assert await call(same_profile_other_session, "list_notes") == "Notes: 1. Alice's plan"
+async def test_navigation_next_previous_and_by_number(tools: ToolHarness) -> None:
+    for title in ("One", "Two", "Three"):
+        await tools("create_note", title=title)
+    assert (await tools("open_note", number=1)).startswith("Note 1 of 3, 'One'")
+    assert (await tools("open_note", which="next")).startswith("Note 2 of 3, 'Two'")
+    assert (await tools("open_note", which="next")).startswith("Note 3 of 3, 'Three'")
+    assert await tools("open_note", which="next") == "Error: that was the last note"
+    assert (await tools("open_note", which="previous")).startswith("Note 2 of 3, 'Two'")
+    assert (await tools("open_note", which="first")).startswith("Note 1 of 3")
+    assert await tools("open_note", which="previous") == "Error: that was the first note"
+    assert await tools("open_note", number=99) == "Error: there is no note 99; there are 3 notes"
+    ui = await tools.ui()
+    notes_by_title = {a.title: a.note_id for a in await tools.actions() if isinstance(a, NoteShow)}
+    assert ui.current_note_id == notes_by_title["One"]
 
 
-async def test_mistakes_are_explained(ctx: ToolContext) -> None:
-    assert await call(ctx, "read_note", title="x") == "Error: there are no notes yet"
-    await call(ctx, "create_note", title="Work todo")
-    await call(ctx, "create_note", title="Home todo")
+async def test_edit_the_open_note_append_replace_rename(tools: ToolHarness) -> None:
+    await tools("create_note", title="Groceries", text="milk")
+    assert await tools("append_to_note", text="eggs") == "Added to 'Groceries'."
+    assert await tools("open_note") == "Note 1 of 1, 'Groceries': milk\neggs"
+    assert await tools("rename_note", new_title="Shopping") == "Renamed 'Groceries' to 'Shopping'."
     assert (
-        await call(ctx, "create_note", title="work TODO")
+        await tools("replace_note_text", title="shopping", text="bread")
+        == "Replaced the text of 'Shopping'."
+    )
+    assert await tools("open_note", which="current") == "Note 1 of 1, 'Shopping': bread"
+    last = (await tools.actions())[-1]
+    assert isinstance(last, NoteShow) and (last.title, last.text) == ("Shopping", "bread")
+
+
+async def test_search_by_words(tools: ToolHarness) -> None:
+    await tools("create_note", title="Groceries", text="Milk and eggs")
+    await tools("create_note", title="Party", text="buy milk, cake")
+    await tools("create_note", title="Work", text="report")
+    assert await tools("search_notes", words="milk") == "Matching notes: 1. Groceries; 2. Party"
+    assert await tools("search_notes", words="milk cake") == "Matching notes: 2. Party"
+    assert await tools("search_notes", words="tax") == "No note mentions 'tax'."
+
+
+async def test_notes_belong_to_a_profile(tools: ToolHarness, redis_client: aioredis.Redis) -> None:
+    await tools("create_note", title="Alice's plan")
+    bob = ToolContext(redis_client, "s2", "bob", tools.publisher, tools.ctx.settings)
+    assert await tools.registry.call("list_notes", "{}", bob) == "There are no notes."
+    alice_elsewhere = ToolContext(redis_client, "s9", "alice", tools.publisher, tools.ctx.settings)
+    assert (
+        await tools.registry.call("list_notes", "{}", alice_elsewhere) == "Notes: 1. Alice's plan"
+    )
+
+
+async def test_mistakes_are_explained_and_change_nothing(tools: ToolHarness) -> None:
+    assert await tools("open_note", title="x") == "Error: there are no notes yet"
+    await tools("create_note", title="Work todo")
+    await tools("create_note", title="Home todo")
+    assert (
+        await tools("create_note", title="work TODO")
         == "Error: a note called 'work TODO' already exists"
     )
-    assert (
-        await call(ctx, "read_note", title="todo")
-        == "Error: 'todo' matches several notes: Work todo, Home todo; ask which one"
+    assert await tools("open_note", title="todo") == (
+        "Error: 'todo' matches several notes: Work todo, Home todo; ask which one"
     )
-    assert (
-        await call(ctx, "delete_note", title="garden")
-        == "Error: there is no note called 'garden'; notes: Work todo, Home todo"
+    assert await tools("delete_note", title="garden") == (
+        "Error: there is no note called 'garden'; notes: Work todo, Home todo"
     )
-    assert (await call(ctx, "create_note", title="")).startswith(
+    assert await tools("rename_note", title="home", new_title="Work todo") == (
+        "Error: a note called 'Work todo' already exists"
+    )
+    assert (await tools("create_note", title="")).startswith(
         "Error: invalid arguments for create_note: title:"
     )
+    assert (await tools("open_note", number=0)).startswith(
+        "Error: invalid arguments for open_note: number:"
+    )
+    assert await tools("list_notes") == "Notes: 1. Work todo; 2. Home todo"

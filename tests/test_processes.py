@@ -68,7 +68,7 @@ def test_notes_survive_a_restart_of_the_whole_stack(tmp_path: Path) -> None:
             return Say(last["content"])
         if "remember" in last["content"]:
             return CallTools([("create_note", {"title": "Parking", "text": "level 3"})])
-        return CallTools([("read_note", {"title": "parking"})])
+        return CallTools([("open_note", {"title": "parking"})])
 
     with FakeOpenAI(fallback=note_model) as fake:
         first = run_launcher(
@@ -77,4 +77,5 @@ def test_notes_survive_a_restart_of_the_whole_stack(tmp_path: Path) -> None:
         second = run_launcher(tmp_path, "where did I park\n", OPENAI_BASE_URL=fake.base_url)
 
     assert "bot> Created note 'Parking'." in first.stdout
-    assert "bot> Note 'Parking': level 3" in second.stdout
+    assert "bot> Note 1 of 1, 'Parking': level 3" in second.stdout
+    assert "[note.show]" in first.stdout and "title=Parking" in first.stdout

@@ -8,7 +8,8 @@ import sys
 import threading
 from typing import TextIO
 
-from shared.messages import AnyBotEvent, ResponseDone, TextChunk, new_id
+from shared.actions import Action
+from shared.messages import ActionEvent, AnyBotEvent, ResponseDone, TextChunk, new_id
 from voice.bridge import SessionBridge
 
 REPLY_TIMEOUT_SECONDS = 120.0
@@ -30,8 +31,15 @@ def _read_lines_in_background(
     return queue
 
 
+def describe_action(action: Action) -> str:
+    """`[window.open] app=notes title=Notes`: one readable line per UI action."""
+    fields = action.model_dump(exclude={"name"}, exclude_none=True)
+    text = " ".join(f"{key}={value}" for key, value in fields.items())
+    return f"[{action.name}] {text}".rstrip()[:200]
+
+
 class ConsolePrinter:
-    """Prints each response on its own `bot>` line as its chunks arrive."""
+    """Prints each response on its own `bot>` line as its chunks arrive, actions on their own."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
@@ -49,6 +57,11 @@ class ConsolePrinter:
             else:
                 self.out.write(" ")
             self.out.write(event.text)
+        elif isinstance(event, ActionEvent):
+            if self.open_response is not None:
+                self.out.write("\n")
+                self.open_response = None
+            self.out.write(f"     {describe_action(event.action)}\n")
         elif isinstance(event, ResponseDone):
             if self.open_response == event.response_id:
                 self.out.write("\n")

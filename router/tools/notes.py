@@ -1,12 +1,19 @@
-"""Notes: create, list, read and delete a user profile's notes, kept in Redis across restarts."""
+"""Notes: create, list, open, edit, rename, delete, search and step through a profile's notes.
+
+Notes belong to a user profile and outlive sessions; which note is open belongs to the session's
+screen state, so "open the next one" and "add milk to it" work.
+"""
 
 import difflib
 import time
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from router.tools.registry import ToolContext, ToolError, tool
+from router.ui import UiState, change_ui, load_ui
 from shared import keys
+from shared.actions import AnyAction, NoteRemoved, NoteShow, NotesList
 from shared.messages import new_id
 
 MAX_NOTE_CHARS = 20_000
@@ -33,11 +40,9 @@ async def save_note(ctx: ToolContext, note: Note) -> None:
     await ctx.redis.hset(keys.profile_notes(ctx.profile), note.id, note.model_dump_json())
 
 
-def find_note(notes: list[Note], title: str) -> Note:
+def find_by_title(notes: list[Note], title: str) -> Note:
     """The note a spoken title means: exact, then unique partial, then unique close match."""
     wanted = title.casefold().strip()
-    if not notes:
-        raise ToolError("there are no notes yet")
     exact = [n for n in notes if n.title.casefold() == wanted]
     partial = [n for n in notes if wanted and wanted in n.title.casefold()]
     titles = {n.title.casefold(): n for n in notes}
@@ -53,50 +58,192 @@ def find_note(notes: list[Note], title: str) -> Note:
     )
 
 
+class NoteRef(BaseModel):
+    """Which note: by title, by number, or relative to the open one. None of them: the open one."""
+
+    title: str | None = Field(default=None, max_length=MAX_TITLE_CHARS)
+    number: int | None = Field(default=None, ge=1, description="1-based, as listed")
+    which: Literal["current", "next", "previous", "first", "last"] | None = None
+
+
+def resolve(notes: list[Note], ui: UiState, ref: NoteRef) -> Note:
+    """The note `ref` points at, or a ToolError saying why there is none."""
+    if not notes:
+        raise ToolError("there are no notes yet")
+    if ref.title:
+        return find_by_title(notes, ref.title)
+    if ref.number is not None:
+        if ref.number > len(notes):
+            raise ToolError(f"there is no note {ref.number}; there are {len(notes)} notes")
+        return notes[ref.number - 1]
+    ids = [n.id for n in notes]
+    current = ids.index(ui.current_note_id) if ui.current_note_id in ids else None
+    match ref.which:
+        case "first":
+            return notes[0]
+        case "last":
+            return notes[-1]
+        case "next":
+            if current is None:
+                return notes[0]
+            if current + 1 >= len(notes):
+                raise ToolError("that was the last note")
+            return notes[current + 1]
+        case "previous":
+            if current is None:
+                return notes[-1]
+            if current == 0:
+                raise ToolError("that was the first note")
+            return notes[current - 1]
+    if current is None:
+        raise ToolError("no note is open; ask which note")
+    return notes[current]
+
+
+def _show(notes: list[Note], note: Note) -> NoteShow:
+    position = next(i for i, n in enumerate(notes, start=1) if n.id == note.id)
+    return NoteShow(
+        note_id=note.id, title=note.title, text=note.text, position=position, count=len(notes)
+    )
+
+
+async def _show_note(ctx: ToolContext, notes: list[Note], note: Note) -> None:
+    def open_it(state: UiState) -> list[AnyAction]:
+        state.current_note_id = note.id
+        return [_show(notes, note)]
+
+    await change_ui(ctx.publisher, open_it)
+
+
+async def _target(ctx: ToolContext, ref: NoteRef) -> tuple[list[Note], Note]:
+    notes = await load_notes(ctx)
+    return notes, resolve(notes, await load_ui(ctx.redis, ctx.session_id), ref)
+
+
 class CreateNoteArgs(BaseModel):
     title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS)
     text: str = Field(default="", max_length=MAX_NOTE_CHARS)
 
 
-class ListNotesArgs(BaseModel):
+class NoListArgs(BaseModel):
     pass
 
 
-class NoteTitleArgs(BaseModel):
-    title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS, description="Title as spoken.")
+class NoteTextArgs(NoteRef):
+    text: str = Field(min_length=1, max_length=MAX_NOTE_CHARS)
 
 
-@tool("Create a new note with a title and optional text.")
+class RenameNoteArgs(NoteRef):
+    new_title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS)
+
+
+class SearchNotesArgs(BaseModel):
+    words: str = Field(min_length=1, max_length=200)
+
+
+@tool("Create a new note with a title and optional text, and open it.")
 async def create_note(args: CreateNoteArgs, ctx: ToolContext) -> str:
     title = args.title.strip()
-    if any(n.title.casefold() == title.casefold() for n in await load_notes(ctx)):
+    notes = await load_notes(ctx)
+    if any(n.title.casefold() == title.casefold() for n in notes):
         raise ToolError(f"a note called {title!r} already exists")
     now = time.time()
-    await save_note(
-        ctx, Note(id=new_id(), title=title, text=args.text, created_at=now, updated_at=now)
-    )
+    note = Note(id=new_id(), title=title, text=args.text, created_at=now, updated_at=now)
+    await save_note(ctx, note)
+    await _show_note(ctx, [*notes, note], note)
     return f"Created note {title!r}."
 
 
-@tool("List the titles of the user's notes.")
-async def list_notes(args: ListNotesArgs, ctx: ToolContext) -> str:
+@tool("List the user's notes (also 'open my notes').")
+async def list_notes(args: NoListArgs, ctx: ToolContext) -> str:
     notes = await load_notes(ctx)
+    await change_ui(ctx.publisher, lambda state: [NotesList(titles=[n.title for n in notes])])
     if not notes:
         return "There are no notes."
     return "Notes: " + "; ".join(f"{i}. {n.title}" for i, n in enumerate(notes, start=1))
 
 
-@tool("Open and read a note by title; also answers questions about a note's content.")
-async def read_note(args: NoteTitleArgs, ctx: ToolContext) -> str:
-    note = find_note(await load_notes(ctx), args.title)
-    return f"Note {note.title!r}: {note.text or '(empty)'}"
+@tool(
+    "Open a note and get its text: by title, number, or next/previous/first/last. "
+    "Use it to answer questions about a note's content."
+)
+async def open_note(args: NoteRef, ctx: ToolContext) -> str:
+    notes, note = await _target(ctx, args)
+    await _show_note(ctx, notes, note)
+    position = notes.index(note) + 1
+    return f"Note {position} of {len(notes)}, {note.title!r}: {note.text or '(empty)'}"
 
 
-@tool("Delete a note by title.")
-async def delete_note(args: NoteTitleArgs, ctx: ToolContext) -> str:
-    note = find_note(await load_notes(ctx), args.title)
+@tool("Add text to the end of a note (default: the open note).")
+async def append_to_note(args: NoteTextArgs, ctx: ToolContext) -> str:
+    notes, note = await _target(ctx, args)
+    separator = "\n" if note.text else ""
+    if len(note.text) + len(args.text) + 1 > MAX_NOTE_CHARS:
+        raise ToolError("that note is full")
+    updated = note.model_copy(
+        update={"text": note.text + separator + args.text, "updated_at": time.time()}
+    )
+    await save_note(ctx, updated)
+    await _show_note(ctx, [updated if n.id == note.id else n for n in notes], updated)
+    return f"Added to {note.title!r}."
+
+
+@tool("Replace the whole text of a note (default: the open note).")
+async def replace_note_text(args: NoteTextArgs, ctx: ToolContext) -> str:
+    notes, note = await _target(ctx, args)
+    updated = note.model_copy(update={"text": args.text, "updated_at": time.time()})
+    await save_note(ctx, updated)
+    await _show_note(ctx, [updated if n.id == note.id else n for n in notes], updated)
+    return f"Replaced the text of {note.title!r}."
+
+
+@tool("Rename a note (default: the open note).")
+async def rename_note(args: RenameNoteArgs, ctx: ToolContext) -> str:
+    notes, note = await _target(ctx, args)
+    new_title = args.new_title.strip()
+    if any(n.title.casefold() == new_title.casefold() and n.id != note.id for n in notes):
+        raise ToolError(f"a note called {new_title!r} already exists")
+    updated = note.model_copy(update={"title": new_title, "updated_at": time.time()})
+    await save_note(ctx, updated)
+    await _show_note(ctx, [updated if n.id == note.id else n for n in notes], updated)
+    return f"Renamed {note.title!r} to {new_title!r}."
+
+
+@tool("Delete a note (default: the open note).")
+async def delete_note(args: NoteRef, ctx: ToolContext) -> str:
+    _notes, note = await _target(ctx, args)
     await ctx.redis.hdel(keys.profile_notes(ctx.profile), note.id)
+
+    def close_it(state: UiState) -> list[AnyAction]:
+        if state.current_note_id == note.id:
+            state.current_note_id = None
+        return [NoteRemoved(note_id=note.id)]
+
+    await change_ui(ctx.publisher, close_it)
     return f"Deleted note {note.title!r}."
 
 
-TOOLS = [create_note, list_notes, read_note, delete_note]
+@tool("Find notes containing some words.")
+async def search_notes(args: SearchNotesArgs, ctx: ToolContext) -> str:
+    words = [w for w in args.words.casefold().split() if w]
+    notes = await load_notes(ctx)
+    hits = [
+        (i, n)
+        for i, n in enumerate(notes, start=1)
+        if all(w in f"{n.title} {n.text}".casefold() for w in words)
+    ]
+    if not hits:
+        return f"No note mentions {args.words!r}."
+    return "Matching notes: " + "; ".join(f"{i}. {n.title}" for i, n in hits)
+
+
+TOOLS = [
+    create_note,
+    list_notes,
+    open_note,
+    append_to_note,
+    replace_note_text,
+    rename_note,
+    delete_note,
+    search_notes,
+]

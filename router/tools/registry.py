@@ -14,6 +14,9 @@ from typing import Any, get_type_hints
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ValidationError
 
+from shared.events import ResponsePublisher
+from shared.settings import Settings
+
 log = logging.getLogger(__name__)
 
 
@@ -21,13 +24,18 @@ class ToolError(Exception):
     """A failure the user should hear about, in words the model can repeat ("no note called X")."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class ToolContext:
     """What a tool may touch while running for one turn."""
 
     redis: aioredis.Redis
     session_id: str
     profile: str
+    """The user profile acted for; switching profile changes it for the rest of the turn."""
+    publisher: ResponsePublisher
+    """The turn's response, for action events in order with its speech."""
+    settings: Settings
+    timezone: str = "UTC"
 
 
 ToolFunction = Callable[[Any, ToolContext], Awaitable[str]]
@@ -44,8 +52,7 @@ class Tool:
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI `tools` entry for this tool."""
-        parameters = self.arguments.model_json_schema()
-        parameters.pop("title", None)
+        parameters = _compact(self.arguments.model_json_schema())
         return {
             "type": "function",
             "function": {
@@ -54,6 +61,33 @@ class Tool:
                 "parameters": parameters,
             },
         }
+
+
+def _compact(schema: Any) -> Any:
+    """The schema without what pydantic adds that the model does not need (titles, null
+    defaults, `anyOf [X, null]` for optional fields): it goes out with every turn, and every
+    token costs the fast model time."""
+    if isinstance(schema, list):
+        return [_compact(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    compacted: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" or (key == "default" and value is None):
+            continue
+        if key == "properties":
+            compacted[key] = {name: _compact(_drop_null_option(p)) for name, p in value.items()}
+        else:
+            compacted[key] = _compact(value)
+    return compacted
+
+
+def _drop_null_option(prop: dict[str, Any]) -> dict[str, Any]:
+    options = prop.get("anyOf")
+    if not options or len(options) != 2 or {"type": "null"} not in options:
+        return prop
+    (kept,) = [option for option in options if option != {"type": "null"}]
+    return {**{k: v for k, v in prop.items() if k != "anyOf"}, **kept}
 
 
 def tool(description: str) -> Callable[[ToolFunction], Tool]:

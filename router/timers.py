@@ -1,0 +1,71 @@
+"""Timers that end: announced once, by whichever router replica sees them due first."""
+
+import asyncio
+import logging
+import time
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel, ConfigDict, ValidationError
+from redis.exceptions import RedisError
+
+from router.ui import UiState, change_ui
+from shared import keys
+from shared.actions import AnyAction, TimerEnd
+from shared.events import ResponsePublisher
+from shared.messages import SessionId
+
+CHECK_INTERVAL_SECONDS = 0.5
+"""How late a timer may be announced, at most, beyond Redis and publish time."""
+
+log = logging.getLogger(__name__)
+
+
+class DueTimer(BaseModel):
+    """A running timer as scheduled in `bot:timers:due`; the score is its end time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: SessionId
+    timer_id: str
+    label: str
+
+
+async def announce_due_timers(redis: aioredis.Redis, now: float | None = None) -> int:
+    """Announce every timer due by `now`; ZREM decides which replica announces. Returns count."""
+    due_members = await redis.zrangebyscore(
+        keys.TIMERS_DUE, "-inf", now if now is not None else time.time(), start=0, num=50
+    )
+    announced = 0
+    for member in due_members:
+        if await redis.zrem(keys.TIMERS_DUE, member) != 1:
+            continue
+        try:
+            due = DueTimer.model_validate_json(member)
+        except ValidationError:
+            log.warning("dropped malformed timer %r", member[:200])
+            continue
+        publisher = ResponsePublisher(redis, due.session_id, f"timer-{due.timer_id}")
+
+        def end(state: UiState, timer_id: str = due.timer_id) -> list[AnyAction]:
+            state.timers = [t for t in state.timers if t.id != timer_id]
+            return [TimerEnd(timer_id=timer_id, cancelled=False)]
+
+        await change_ui(publisher, end)
+        label = "" if due.label.casefold() == "timer" else f"{due.label} "
+        await publisher.text(f"Your {label}timer is done.")
+        await publisher.done()
+        announced += 1
+    return announced
+
+
+async def run_timer_announcer(redis: aioredis.Redis, stop: asyncio.Event) -> None:
+    """Check for due timers until `stop` is set."""
+    while not stop.is_set():
+        try:
+            await announce_due_timers(redis)
+        except RedisError as exc:
+            log.warning("timer check failed: %s", exc)
+        try:
+            await asyncio.wait_for(stop.wait(), CHECK_INTERVAL_SECONDS)
+        except TimeoutError:
+            pass

@@ -1,0 +1,108 @@
+"""Profiles: who the assistant is acting for in this session; a profile owns its notes."""
+
+import time
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from router.tools.registry import ToolContext, ToolError, tool
+from router.ui import UiState, change_ui
+from shared import keys
+from shared.actions import AnyAction, ProfileSwitch
+from shared.messages import ProfileName
+
+MAX_PROFILES = 50
+
+
+class Profile(BaseModel):
+    name: str
+    description: str = ""
+    created_at: float
+
+
+async def load_profiles(ctx: ToolContext) -> dict[str, Profile]:
+    """Known profiles by name; the profile in use is registered on first sight."""
+    raw = await ctx.redis.hgetall(keys.PROFILES)
+    profiles = {name: Profile.model_validate_json(value) for name, value in raw.items()}
+    if ctx.profile not in profiles:
+        profiles[ctx.profile] = Profile(name=ctx.profile, created_at=time.time())
+        await ctx.redis.hsetnx(keys.PROFILES, ctx.profile, profiles[ctx.profile].model_dump_json())
+    return profiles
+
+
+_PROFILE_NAME = TypeAdapter(ProfileName)
+
+
+def _profile_name(spoken: str) -> str:
+    """ "Bob's profile" → "bob"; ToolError when it cannot be a profile name."""
+    name = "-".join(spoken.casefold().removesuffix(" profile").removesuffix("'s").split())
+    try:
+        return _PROFILE_NAME.validate_python(name)
+    except ValidationError:
+        raise ToolError(f"{spoken!r} cannot be a profile name; use letters and digits") from None
+
+
+class SwitchArgs(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    create: bool = Field(default=False, description="true to create it if it does not exist")
+
+
+class DescribeArgs(BaseModel):
+    name: str | None = Field(default=None, max_length=64, description="Omit for the current one")
+    description: str | None = Field(
+        default=None, max_length=300, description="Set a new description"
+    )
+
+
+class NoArgs(BaseModel):
+    pass
+
+
+@tool("Switch to another user profile (each has its own notes).")
+async def switch_profile(args: SwitchArgs, ctx: ToolContext) -> str:
+    name = _profile_name(args.name)
+    profiles = await load_profiles(ctx)
+    if name not in profiles:
+        if not args.create:
+            raise ToolError(
+                f"there is no profile {name!r}; profiles: {', '.join(profiles)}; "
+                "ask whether to create it"
+            )
+        if len(profiles) >= MAX_PROFILES:
+            raise ToolError("there are too many profiles already")
+        created = Profile(name=name, created_at=time.time())
+        await ctx.redis.hsetnx(keys.PROFILES, name, created.model_dump_json())
+
+    def change(state: UiState) -> list[AnyAction]:
+        state.profile = name
+        state.current_note_id = None
+        return [ProfileSwitch(profile=name)]
+
+    await change_ui(ctx.publisher, change)
+    ctx.profile = name
+    return f"Switched to the {name} profile."
+
+
+@tool("List the user profiles.")
+async def list_profiles(args: NoArgs, ctx: ToolContext) -> str:
+    profiles = await load_profiles(ctx)
+    return "Profiles: " + ", ".join(
+        f"{name}{' (current)' if name == ctx.profile else ''}" for name in sorted(profiles)
+    )
+
+
+@tool("Describe a profile (its notes and description), or set its description.")
+async def describe_profile(args: DescribeArgs, ctx: ToolContext) -> str:
+    name = _profile_name(args.name) if args.name else ctx.profile
+    profiles = await load_profiles(ctx)
+    if name not in profiles:
+        raise ToolError(f"there is no profile {name!r}; profiles: {', '.join(profiles)}")
+    profile = profiles[name]
+    if args.description is not None:
+        profile = profile.model_copy(update={"description": args.description})
+        await ctx.redis.hset(keys.PROFILES, name, profile.model_dump_json())
+    notes = await ctx.redis.hlen(keys.profile_notes(name))
+    about = f" {profile.description}." if profile.description else ""
+    return f"Profile {name}: {notes} note{'s' if notes != 1 else ''}.{about}"
+
+
+TOOLS = [switch_profile, list_profiles, describe_profile]

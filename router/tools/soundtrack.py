@@ -1,0 +1,93 @@
+"""Soundtrack: the background music: play a track or a mood, pause, skip, volume, mute."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from router.tools.registry import ToolContext, ToolError, tool
+from router.ui import UiState, change_ui
+from shared.actions import AnyAction, SoundtrackControl, SoundtrackPlay, SoundtrackVolume
+
+MOODS = ("calm", "focus", "happy", "energetic", "sad", "epic", "lofi", "jazz", "ambient", "sleep")
+
+
+class PlayArgs(BaseModel):
+    track: str | None = Field(default=None, max_length=120, description="A track name")
+    mood: str | None = Field(default=None, description=f"One of: {', '.join(MOODS)}")
+
+    @model_validator(mode="after")
+    def _known_mood(self) -> "PlayArgs":
+        if self.mood is not None:
+            self.mood = self.mood.casefold().strip()
+            if self.mood not in MOODS:
+                raise ValueError(f"unknown mood {self.mood!r}; moods: {', '.join(MOODS)}")
+        return self
+
+
+class ControlArgs(BaseModel):
+    command: Literal["pause", "resume", "next", "previous"]
+
+
+class VolumeArgs(BaseModel):
+    volume: int | None = Field(default=None, ge=0, le=100, description="0-100")
+    change: int | None = Field(
+        default=None, ge=-100, le=100, description="e.g. +10 louder, -10 quieter"
+    )
+    mute: bool | None = None
+
+
+@tool("Play background music (the soundtrack): a track, a mood, or resume the last one.")
+async def soundtrack_play(args: PlayArgs, ctx: ToolContext) -> str:
+    def play(state: UiState) -> list[AnyAction]:
+        music = state.soundtrack
+        if args.track or args.mood:
+            music.track, music.mood = args.track, args.mood
+        elif music.track is None and music.mood is None:
+            music.mood = "calm"
+        music.status = "playing"
+        return [SoundtrackPlay(track=music.track, mood=music.mood)]
+
+    state = await change_ui(ctx.publisher, play)
+    music = state.soundtrack
+    return f"Playing {music.track or f'{music.mood} music'}."
+
+
+@tool("Pause, resume, next or previous track of the soundtrack.")
+async def soundtrack_control(args: ControlArgs, ctx: ToolContext) -> str:
+    def control(state: UiState) -> list[AnyAction]:
+        music = state.soundtrack
+        if music.status == "stopped" and args.command != "resume":
+            raise ToolError("no soundtrack is playing")
+        if music.track is None and music.mood is None:
+            raise ToolError("no soundtrack was chosen yet")
+        music.status = "paused" if args.command == "pause" else "playing"
+        return [SoundtrackControl(command=args.command)]
+
+    await change_ui(ctx.publisher, control)
+    return {"pause": "Music paused.", "resume": "Music resumed."}.get(
+        args.command, f"Playing the {args.command} track."
+    )
+
+
+@tool("Set the soundtrack volume (0-100), change it by an amount, mute or unmute.")
+async def soundtrack_volume(args: VolumeArgs, ctx: ToolContext) -> str:
+    if args.volume is None and args.change is None and args.mute is None:
+        raise ToolError("say a volume from 0 to 100, louder or quieter, or mute")
+
+    def set_volume(state: UiState) -> list[AnyAction]:
+        music = state.soundtrack
+        if args.volume is not None:
+            music.volume = args.volume
+        if args.change is not None:
+            music.volume = max(0, min(100, music.volume + args.change))
+        if args.mute is not None:
+            music.muted = args.mute
+        elif args.volume is not None or args.change is not None:
+            music.muted = False
+        return [SoundtrackVolume(volume=music.volume, muted=music.muted)]
+
+    music = (await change_ui(ctx.publisher, set_volume)).soundtrack
+    return "Muted." if music.muted else f"Volume set to {music.volume}."
+
+
+TOOLS = [soundtrack_play, soundtrack_control, soundtrack_volume]

@@ -1,0 +1,34 @@
+"""Views: switch the screen's layout (desktop, notes, media, focus, gallery)."""
+
+from pydantic import BaseModel, Field, field_validator
+
+from router.tools.registry import ToolContext, tool
+from router.ui import UiState, change_ui
+from shared.actions import AnyAction, ViewSwitch
+
+VIEWS = ("desktop", "notes", "media", "focus", "gallery", "minimal")
+
+
+class ViewArgs(BaseModel):
+    view: str = Field(description=f"One of: {', '.join(VIEWS)}")
+
+    @field_validator("view")
+    @classmethod
+    def _known_view(cls, value: str) -> str:
+        value = value.casefold().strip().removesuffix(" view").removesuffix(" mode").strip()
+        if value not in VIEWS:
+            raise ValueError(f"unknown view {value!r}; views: {', '.join(VIEWS)}")
+        return value
+
+
+@tool("Switch the screen to another view or layout.")
+async def switch_view(args: ViewArgs, ctx: ToolContext) -> str:
+    def change(state: UiState) -> list[AnyAction]:
+        state.view = args.view
+        return [ViewSwitch(view=args.view)]
+
+    await change_ui(ctx.publisher, change)
+    return f"Switched to the {args.view} view."
+
+
+TOOLS = [switch_view]

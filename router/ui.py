@@ -1,0 +1,107 @@
+"""What a session's screen shows, kept in Redis so the model can answer "what's playing?" and
+resolve "close that window"; changed together with the action events that tell the client.
+"""
+
+from collections.abc import Callable
+from typing import Literal
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel, Field
+from redis.exceptions import WatchError
+
+from shared import keys
+from shared.actions import AnyAction, Layout, WindowState
+from shared.events import ResponsePublisher
+
+UI_TTL_SECONDS = 7 * 24 * 3600
+"""A session's screen state outlives short disconnects, not abandoned sessions."""
+
+
+class Window(BaseModel):
+    id: str
+    app: str
+    title: str
+    state: WindowState = "normal"
+
+
+class YoutubeState(BaseModel):
+    query: str
+    video_id: str | None = None
+    title: str | None = None
+    status: Literal["playing", "paused", "stopped"] = "playing"
+
+
+class SoundtrackState(BaseModel):
+    track: str | None = None
+    mood: str | None = None
+    status: Literal["playing", "paused", "stopped"] = "stopped"
+    volume: int = 50
+    muted: bool = False
+
+
+class SpriteState(BaseModel):
+    sprite: str = "robot"
+    animation: str = "idle"
+    visible: bool = True
+
+
+class Timer(BaseModel):
+    id: str
+    label: str
+    ends_at: float
+
+
+class UiState(BaseModel):
+    """One session's screen."""
+
+    windows: list[Window] = Field(default_factory=list)
+    """Open windows, the most recently opened or focused last."""
+    layout: Layout | None = None
+    youtube: YoutubeState | None = None
+    soundtrack: SoundtrackState = Field(default_factory=SoundtrackState)
+    sprite: SpriteState = Field(default_factory=SpriteState)
+    view: str = "desktop"
+    profile: str | None = None
+    """The profile the user switched to in this session, if any."""
+    current_note_id: str | None = None
+    next_window_number: int = 1
+    timers: list["Timer"] = Field(default_factory=list)
+
+    @property
+    def focused_window(self) -> Window | None:
+        """The window "that" means: the last focused or opened one that is not minimized."""
+        visible = [w for w in self.windows if w.state != "minimized"]
+        return visible[-1] if visible else (self.windows[-1] if self.windows else None)
+
+
+UiChange = Callable[[UiState], list[AnyAction]]
+
+
+async def load_ui(redis: aioredis.Redis, session_id: str) -> UiState:
+    raw = await redis.get(keys.session_ui(session_id))
+    return UiState.model_validate_json(raw) if raw else UiState()
+
+
+async def change_ui(publisher: ResponsePublisher, change: UiChange) -> UiState:
+    """Apply `change` to the session's screen state and publish the actions it returns as part
+    of `publisher`'s response, in one transaction: both happen or neither. `change` may raise
+    (a ToolError, say) to change nothing.
+    """
+    key = keys.session_ui(publisher.session_id)
+    async with publisher.redis.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                await pipe.watch(key)
+                raw = await pipe.get(key)
+                state = UiState.model_validate_json(raw) if raw else UiState()
+                actions = change(state)
+                events = publisher.action_events(actions)
+                pipe.multi()
+                pipe.set(key, state.model_dump_json(), ex=UI_TTL_SECONDS)
+                for event in events:
+                    pipe.publish(publisher.channel, event)
+                await pipe.execute()
+                publisher.advance(len(events))
+                return state
+            except WatchError:
+                continue

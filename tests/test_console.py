@@ -1,0 +1,35 @@
+"""The text console prints replies and UI actions readably."""
+
+import io
+
+from shared.actions import WindowOpen
+from shared.messages import ActionEvent, ResponseDone, TextChunk
+from voice.console import ConsolePrinter
+
+
+def test_reply_and_actions_are_printed_readably() -> None:
+    out = io.StringIO()
+    printer = ConsolePrinter(out)
+    for event in [
+        ActionEvent(
+            session_id="s",
+            response_id="t1",
+            seq=0,
+            action=WindowOpen(window_id="w1", app="notes", title="Notes"),
+        ),
+        TextChunk(session_id="s", response_id="t1", seq=1, text="Opened Notes."),
+        TextChunk(session_id="s", response_id="t1", seq=2, text="Anything else?"),
+        ResponseDone(session_id="s", response_id="t1", seq=3),
+        TextChunk(session_id="s", response_id="t2", seq=0, text="Sorry."),
+        ResponseDone(
+            session_id="s", response_id="t2", seq=1, outcome="error", error="model_unavailable"
+        ),
+    ]:
+        printer.show(event)
+    assert out.getvalue() == (
+        "     [window.open] window_id=w1 app=notes title=Notes\n"
+        "bot> Opened Notes. Anything else?\n"
+        "bot> Sorry.\n"
+        "     (ended with error: model_unavailable)\n"
+    )
+    assert printer.finished == {"t1", "t2"}
