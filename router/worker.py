@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 MAX_DELIVERIES = 3
 """A turn that crashed this many routers is dead-lettered instead of retried again."""
+EARLY_EMPTY_READ_PAUSE = 0.01
+"""Seconds to wait after an empty read that returned well before its block time."""
 READ_BLOCK_MS = 1000
 """Default wait of one XREADGROUP, which bounds how quickly a stop request is noticed."""
 
@@ -123,6 +125,8 @@ class TurnConsumer:
                 return_when=asyncio.FIRST_COMPLETED,
             )
             return
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         response = await self.redis.xreadgroup(
             keys.ROUTER_GROUP,
             self.name,
@@ -130,6 +134,9 @@ class TurnConsumer:
             count=free,
             block=self.read_block_ms,
         )
+        if not response and loop.time() - started < self.read_block_ms / 2000:
+            # A server that answers a blocking read at once (fakeredis does) must not make us spin.
+            await asyncio.sleep(EARLY_EMPTY_READ_PAUSE)
         for _stream, entries in response or []:
             for entry_id, fields in entries:
                 self._start(entry_id, fields)

@@ -115,6 +115,13 @@ async def _show_note(ctx: ToolContext, notes: list[Note], note: Note) -> None:
     await change_ui(ctx.publisher, open_it)
 
 
+async def _edit(ctx: ToolContext, notes: list[Note], note: Note, **changes: str) -> None:
+    """Save changed fields of a note and show the result in the notes panel."""
+    updated = note.model_copy(update={**changes, "updated_at": time.time()})
+    await save_note(ctx, updated)
+    await _show_note(ctx, [updated if n.id == note.id else n for n in notes], updated)
+
+
 async def _target(ctx: ToolContext, ref: NoteRef) -> tuple[list[Note], Note]:
     notes = await load_notes(ctx)
     return notes, resolve(notes, await load_ui(ctx.redis, ctx.session_id), ref)
@@ -180,20 +187,14 @@ async def append_to_note(args: NoteTextArgs, ctx: ToolContext) -> str:
     separator = "\n" if note.text else ""
     if len(note.text) + len(args.text) + 1 > MAX_NOTE_CHARS:
         raise ToolError("that note is full")
-    updated = note.model_copy(
-        update={"text": note.text + separator + args.text, "updated_at": time.time()}
-    )
-    await save_note(ctx, updated)
-    await _show_note(ctx, [updated if n.id == note.id else n for n in notes], updated)
+    await _edit(ctx, notes, note, text=note.text + separator + args.text)
     return f"Added to {note.title!r}."
 
 
 @tool("Replace the whole text of a note (default: the open note).")
 async def replace_note_text(args: NoteTextArgs, ctx: ToolContext) -> str:
     notes, note = await _target(ctx, args)
-    updated = note.model_copy(update={"text": args.text, "updated_at": time.time()})
-    await save_note(ctx, updated)
-    await _show_note(ctx, [updated if n.id == note.id else n for n in notes], updated)
+    await _edit(ctx, notes, note, text=args.text)
     return f"Replaced the text of {note.title!r}."
 
 
@@ -203,9 +204,7 @@ async def rename_note(args: RenameNoteArgs, ctx: ToolContext) -> str:
     new_title = args.new_title.strip()
     if any(n.title.casefold() == new_title.casefold() and n.id != note.id for n in notes):
         raise ToolError(f"a note called {new_title!r} already exists")
-    updated = note.model_copy(update={"title": new_title, "updated_at": time.time()})
-    await save_note(ctx, updated)
-    await _show_note(ctx, [updated if n.id == note.id else n for n in notes], updated)
+    await _edit(ctx, notes, note, title=new_title)
     return f"Renamed {note.title!r} to {new_title!r}."
 
 
