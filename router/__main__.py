@@ -5,10 +5,7 @@ import logging
 import signal
 
 from router.conversation import TurnAnswerer
-from router.history import SessionHistory
-from router.llm import PrimaryModel
 from router.timers import run_timer_announcer
-from router.tools import fast_tools
 from router.worker import TurnConsumer, consumer_name
 from shared.connection import connect_redis, wait_for_redis
 from shared.settings import Settings, configure_logging, log_startup
@@ -17,20 +14,11 @@ log = logging.getLogger("router")
 
 
 def build_consumer(settings: Settings) -> TurnConsumer:
-    """A consumer wired to Redis, the model and the fast tools as `settings` say."""
+    """A consumer wired to Redis, the model and the tools as `settings` say."""
     redis = connect_redis(settings.redis_url)
-    answerer = TurnAnswerer(
-        redis=redis,
-        model=PrimaryModel.from_settings(settings),
-        tools=fast_tools(),
-        history=SessionHistory(redis, settings.history_ttl_seconds, settings.history_max_messages),
-        max_tool_rounds=settings.max_tool_rounds,
-        max_turn_chars=settings.max_turn_chars,
-        settings=settings,
-    )
     return TurnConsumer(
         redis,
-        answerer,
+        TurnAnswerer.from_settings(redis, settings),
         name=consumer_name(),
         concurrency=settings.router_concurrency,
         reclaim_idle_ms=settings.turn_reclaim_idle_ms,

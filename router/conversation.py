@@ -11,13 +11,15 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from router.history import SessionHistory
 from router.llm import ModelError, ModelReply, PrimaryModel
+from router.task_queue import TaskQueue
+from router.tools import fast_tools
 from router.tools.registry import ToolContext, ToolRegistry
 from router.ui import load_ui
 from shared.events import ResponsePublisher
+from shared.history import SessionHistory
 from shared.messages import UserTurn
-from shared.settings import NO_MODEL_HINT, Settings
+from shared.settings import NO_MODEL_HINT, Mode, Settings
 from shared.speech import SentenceSplitter, strip_markdown
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,22 @@ You are a desktop voice assistant. Replies are spoken: one to three short senten
 prose, no markdown, lists or emoji. Call a tool for anything a tool does (notes, YouTube, \
 windows, music, sprite, views, profiles, timers, time, arithmetic) rather than answering from \
 memory; "that" or "it" means the current window or note. After a tool runs, state the result \
-briefly; if it returns an error, explain it simply. If no tool can do it, say so in one sentence."""
+briefly; if it returns an error, explain it simply."""
+
+DELEGATION_PROMPT = """\
+For web research, code execution, multi-step reasoning, deep analysis, file manipulation or \
+anything needing outside capabilities, call bot_openclaw_task with self-contained instructions \
+and tell the user in a few words that you are on it; answer simple questions yourself."""
+
+NO_DELEGATION_PROMPT = """\
+You cannot browse the web, run code or do long research here: when asked to, say so in one \
+sentence."""
+
+
+def system_prompt(delegation: bool) -> str:
+    """The system message: the routing contract, with or without the bridge to OpenClaw."""
+    return f"{SYSTEM_PROMPT}\n{DELEGATION_PROMPT if delegation else NO_DELEGATION_PROMPT}"
+
 
 SPOKEN_TOO_LONG = "Sorry, that was too long for me. Could you say it more briefly?"
 SPOKEN_EMPTY = "Sorry, I didn't catch that."
@@ -110,20 +127,34 @@ class TurnAnswerer:
     def __init__(
         self,
         redis: aioredis.Redis,
+        settings: Settings,
         model: PrimaryModel | None,
         tools: ToolRegistry,
-        history: SessionHistory,
-        max_tool_rounds: int,
-        max_turn_chars: int,
-        settings: Settings,
+        task_queue: TaskQueue | None = None,
     ) -> None:
         self.redis = redis
+        self.settings = settings
         self.model = model
         self.tools = tools
-        self.history = history
-        self.max_tool_rounds = max_tool_rounds
-        self.max_turn_chars = max_turn_chars
-        self.settings = settings
+        self.task_queue = task_queue
+        self.history = SessionHistory(
+            redis, settings.history_ttl_seconds, settings.history_max_messages
+        )
+        self.system_prompt = system_prompt(delegation=task_queue is not None)
+
+    @classmethod
+    def from_settings(cls, redis: aioredis.Redis, settings: Settings) -> "TurnAnswerer":
+        """Model, tools and delegation as the mode says (the bridge tool in hybrid mode only)."""
+        hybrid = settings.mode is Mode.HYBRID
+        return cls(
+            redis,
+            settings,
+            model=PrimaryModel.from_settings(settings),
+            tools=fast_tools(delegation=hybrid),
+            task_queue=TaskQueue(settings.redis_url, settings.openclaw_task_timeout)
+            if hybrid
+            else None,
+        )
 
     async def answer(self, turn: UserTurn) -> TurnReport:
         """Publish the reply to `turn` and its done event, then save the exchange to history."""
@@ -162,14 +193,14 @@ class TurnAnswerer:
         if not text:
             await speech.say(SPOKEN_EMPTY)
             return "empty_turn"
-        if len(text) > self.max_turn_chars:
+        if len(text) > self.settings.max_turn_chars:
             await speech.say(SPOKEN_TOO_LONG)
             return "turn_too_long"
         if self.model is None:
             await speech.say(f"{SPOKEN_NO_MODEL} {NO_MODEL_HINT}")
             return "no_model"
         messages = [
-            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "system", "content": self.system_prompt},
             *await self.history.load(turn.session_id),
             *new_messages,
         ]
@@ -181,8 +212,9 @@ class TurnAnswerer:
             publisher=publisher,
             settings=self.settings,
             timezone=turn.timezone or self.settings.default_timezone,
+            task_queue=self.task_queue,
         )
-        for _ in range(self.max_tool_rounds + 1):
+        for _ in range(self.settings.max_tool_rounds + 1):
             report.model_calls += 1
             try:
                 reply = await self.model.stream_reply(messages, self.tools.schemas(), speech.feed)
@@ -202,7 +234,7 @@ class TurnAnswerer:
             await speech.flush()
             for call in reply.tool_calls:
                 report.tools.append(call.name)
-                result = await self.tools.call(call.name, call.arguments, context)
+                result = await self.tools.call(call.name, call.arguments, context, call.id)
                 tool_message = {"role": "tool", "tool_call_id": call.id, "content": result}
                 messages.append(tool_message)
                 new_messages.append(tool_message)

@@ -14,7 +14,7 @@ from typing import Any
 import openai
 from openai import AsyncOpenAI
 
-from shared.settings import Settings
+from shared.settings import Mode, Settings
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,20 @@ class PrimaryModel:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "PrimaryModel | None":
-        """The configured model, or None when neither a key nor a base URL is set."""
+        """The configured model, or None when neither a key nor a base URL is set.
+
+        In openclaw mode the "primary model" is OpenClaw's own chat-completions endpoint, with
+        the app's tools passed as `tools`: the original, slow behaviour, kept to revert to.
+        """
+        if settings.mode is Mode.OPENCLAW and settings.openclaw_api_url:
+            token = settings.openclaw_api_token
+            client = AsyncOpenAI(
+                api_key=token.get_secret_value() if token else LOCAL_SERVER_KEY,
+                base_url=settings.openclaw_api_url.rstrip("/") + "/v1",
+                timeout=settings.openclaw_task_timeout,
+                max_retries=settings.model_max_retries,
+            )
+            return cls(client, f"openclaw/{settings.openclaw_agent_id}")
         if not settings.primary_model_configured:
             return None
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None

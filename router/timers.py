@@ -44,13 +44,19 @@ async def announce_due_timers(redis: aioredis.Redis, now: float | None = None) -
         except ValidationError:
             log.warning("dropped malformed timer %r", member[:200])
             continue
-        publisher = ResponsePublisher(redis, due.session_id, f"timer-{due.timer_id}")
+        publisher = ResponsePublisher(
+            redis, due.session_id, f"timer-{due.timer_id}", origin="notice", durable=True
+        )
 
         def end(state: UiState, timer_id: str = due.timer_id) -> list[AnyAction]:
             state.timers = [t for t in state.timers if t.id != timer_id]
             return [TimerEnd(timer_id=timer_id, cancelled=False)]
 
-        await change_ui(publisher, end)
+        # The screen change is its own (non-durable) response: actions are state the client
+        # re-reads, while the spoken notice must reach the user even after a reconnect.
+        await change_ui(
+            ResponsePublisher(redis, due.session_id, f"timer-{due.timer_id}-screen"), end
+        )
         label = "" if due.label.casefold() == "timer" else f"{due.label} "
         await publisher.text(f"Your {label}timer is done.")
         await publisher.done()

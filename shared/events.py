@@ -1,39 +1,96 @@
-"""Publishing one response's events to its session, numbered in order."""
+"""Publishing one response's events to its session, numbered in order.
+
+Turn replies go out on pub/sub only: the user is listening. Task results and notices may land
+while no voice session listens, so they are also appended to the session's durable inbox first;
+their sequence numbers come from Redis, because several processes (the router that queued a
+task, the worker that runs it, a worker that retries it) add events to the same response.
+"""
+
+from collections.abc import Callable
+from typing import Any, Literal
 
 import redis.asyncio as aioredis
 
 from shared import keys
 from shared.actions import AnyAction
-from shared.messages import ActionEvent, AnyBotEvent, ResponseDone, TextChunk
+from shared.messages import (
+    ActionEvent,
+    BotEvent,
+    ResponseDone,
+    TaskStatus,
+    TaskStatusEvent,
+    TextChunk,
+)
+
+INBOX_FIELD = "event"
+"""The inbox stream entry field holding the event's JSON."""
 
 
 class ResponsePublisher:
-    """Sends the chunks and the done event of one response (a turn's reply or a task's result)."""
+    """Sends the events of one response (a turn's reply, a task's result, a notice)."""
 
-    def __init__(self, redis: aioredis.Redis, session_id: str, response_id: str) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        session_id: str,
+        response_id: str,
+        origin: Literal["turn", "task", "notice"] = "turn",
+        durable: bool = False,
+    ) -> None:
         self.redis = redis
         self.session_id = session_id
         self.response_id = response_id
+        self.origin = origin
+        self.durable = durable
         self.seq = 0
         self.spoken: list[str] = []
         """Every text chunk sent, so the caller can record what the user heard."""
-
-    async def _publish(self, event: AnyBotEvent) -> None:
-        await self.redis.publish(self.channel, event.model_dump_json())
-        self.seq += 1
 
     @property
     def channel(self) -> str:
         return keys.session_events(self.session_id)
 
+    def _fields(self, seq: int) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "response_id": self.response_id,
+            "seq": seq,
+            "origin": self.origin,
+        }
+
+    async def _publish(self, make: Callable[[dict[str, Any]], BotEvent]) -> None:
+        if not self.durable:
+            event = make(self._fields(self.seq))
+        else:
+            seq_key = keys.session_response_seq(self.session_id)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hincrby(seq_key, self.response_id, 1)
+                pipe.expire(seq_key, keys.INBOX_TTL_SECONDS)
+                next_seq, _ = await pipe.execute()
+            event = make(self._fields(next_seq - 1))
+            inbox = keys.session_inbox(self.session_id)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.xadd(
+                    inbox,
+                    {INBOX_FIELD: event.model_dump_json()},
+                    maxlen=keys.INBOX_MAXLEN,
+                    approximate=True,
+                )
+                pipe.expire(inbox, keys.INBOX_TTL_SECONDS)
+                inbox_id, _ = await pipe.execute()
+            event = event.model_copy(update={"inbox_id": inbox_id})
+        await self.redis.publish(self.channel, event.model_dump_json())
+        self.seq = event.seq + 1
+
     def action_events(self, actions: list[AnyAction]) -> list[str]:
         """JSON of action events numbered from the current position, for the caller to publish
-        inside its own transaction; call `advance` once they are published."""
+        inside its own transaction; call `advance` once they are published. Actions are state
+        the client can re-read, so they are never durable."""
+        if self.durable:
+            raise ValueError("action events go out on pub/sub only; use a non-durable publisher")
         return [
-            ActionEvent(
-                session_id=self.session_id, response_id=self.response_id, seq=self.seq + i, action=a
-            ).model_dump_json()
-            for i, a in enumerate(actions)
+            ActionEvent(**self._fields(self.seq + i), action=action).model_dump_json()
+            for i, action in enumerate(actions)
         ]
 
     def advance(self, published: int) -> None:
@@ -41,21 +98,17 @@ class ResponsePublisher:
 
     async def text(self, text: str) -> None:
         """Publish one speakable chunk."""
-        await self._publish(
-            TextChunk(
-                session_id=self.session_id, response_id=self.response_id, seq=self.seq, text=text
-            )
-        )
+        await self._publish(lambda fields: TextChunk(**fields, text=text))
         self.spoken.append(text)
+
+    async def status(self, status: TaskStatus, label: str, message: str = "") -> None:
+        """Publish how a task is going."""
+        await self._publish(
+            lambda fields: TaskStatusEvent(**fields, status=status, label=label, message=message)
+        )
 
     async def done(self, error: str | None = None) -> None:
         """Publish the end of the response; `error` names why it ended early, if it did."""
         await self._publish(
-            ResponseDone(
-                session_id=self.session_id,
-                response_id=self.response_id,
-                seq=self.seq,
-                outcome="error" if error else "ok",
-                error=error,
-            )
+            lambda fields: ResponseDone(**fields, outcome="error" if error else "ok", error=error)
         )

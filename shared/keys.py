@@ -41,3 +41,33 @@ PROFILES = "bot:profiles"
 
 TIMERS_DUE = "bot:timers:due"
 """Sorted set of running timers (member: JSON with session and id), scored by end time."""
+
+
+def session_inbox(session_id: str) -> str:
+    """Capped stream of the events a session must not miss (task results, notices)."""
+    return f"bot:{{{session_id}}}:inbox"
+
+
+INBOX_MAXLEN = 1000
+"""Approximate cap on a session's inbox."""
+INBOX_TTL_SECONDS = 7 * 24 * 3600
+"""A session's inbox and sequence counters expire a week after their last event."""
+
+
+def session_response_seq(session_id: str) -> str:
+    """Hash of next sequence numbers of the session's durable responses, response id → int."""
+    return f"bot:{{{session_id}}}:seq"
+
+
+def session_tasks(session_id: str) -> str:
+    """Hash of the session's delegated tasks, task id → JSON record."""
+    return f"bot:{{{session_id}}}:tasks"
+
+
+def task_cancel_requests(session_id: str) -> str:
+    """Set of the session's task ids whose cancellation was asked for."""
+    return f"bot:{{{session_id}}}:tasks:cancel"
+
+
+OPENCLAW_QUEUE = "openclaw"
+"""The RQ queue of delegated tasks."""

@@ -55,6 +55,10 @@ class BotEvent(BusMessage):
     """The turn id (fast path) or task id (slow path) this event answers."""
     seq: int = Field(ge=0)
     """Position within the response, from 0."""
+    origin: Literal["turn", "task", "notice"] = "turn"
+    """What the response answers: the user's turn, a delegated task, or nothing (a timer)."""
+    inbox_id: str | None = None
+    """Entry id in the session's durable inbox, for events that were also stored there."""
 
 
 class TextChunk(BotEvent):
@@ -81,6 +85,21 @@ class ActionEvent(BotEvent):
     action: AnyAction
 
 
-AnyBotEvent = Annotated[TextChunk | ResponseDone | ActionEvent, Field(discriminator="type")]
+TaskStatus = Literal["queued", "started", "progress", "done", "failed", "cancelled"]
+
+
+class TaskStatusEvent(BotEvent):
+    """How a delegated task is going; `message` is a short sentence fit to be spoken."""
+
+    type: Literal["status"] = "status"
+    status: TaskStatus
+    label: str
+    """A few words naming the task ("the GPU research")."""
+    message: str = ""
+
+
+AnyBotEvent = Annotated[
+    TextChunk | ResponseDone | ActionEvent | TaskStatusEvent, Field(discriminator="type")
+]
 BOT_EVENT = TypeAdapter(AnyBotEvent)
 """Parses any bot event from JSON: `BOT_EVENT.validate_json(raw)`."""

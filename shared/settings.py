@@ -47,6 +47,22 @@ class Settings(BaseSettings):
     """Key for the primary model's endpoint (any value for local servers)."""
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
     """Any OpenAI-compatible server; unset means OpenAI."""
+    openclaw_api_token: SecretStr | None = Field(
+        default=None, validation_alias="OPENCLAW_API_TOKEN"
+    )
+    """Gateway token, sent as `Authorization: Bearer`; unset sends no header."""
+    openclaw_agent_id: str = Field(default="default", validation_alias="OPENCLAW_AGENT_ID")
+    """The OpenClaw agent that runs delegated tasks (model `openclaw/<id>`)."""
+    openclaw_task_timeout: float = Field(default=600.0, validation_alias="OPENCLAW_TASK_TIMEOUT")
+    """Overall deadline of one delegated task, in seconds; RQ's job timeout is set above it."""
+    openclaw_connect_timeout: float = Field(
+        default=5.0, validation_alias="OPENCLAW_CONNECT_TIMEOUT"
+    )
+    """Seconds to connect to the gateway; reads are open-ended (it can be silent for minutes)."""
+    openclaw_progress_after: float = Field(default=15.0, validation_alias="OPENCLAW_PROGRESS_AFTER")
+    """Seconds of silence from the gateway before a "still working on it" progress event."""
+    openclaw_max_attempts: int = Field(default=3, validation_alias="OPENCLAW_MAX_ATTEMPTS")
+    """Tries of a task that failed before any byte arrived (refused, 429/502/503/504)."""
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
     """The Redis that carries turns, events, history and jobs."""
 
@@ -77,7 +93,12 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
 
     @field_validator(
-        "openclaw_api_url", "openai_base_url", "openai_api_key", "youtube_api_key", mode="before"
+        "openclaw_api_url",
+        "openclaw_api_token",
+        "openai_base_url",
+        "openai_api_key",
+        "youtube_api_key",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -102,6 +123,13 @@ class Settings(BaseSettings):
         if self.openclaw_api_url is None:
             return Mode.DIRECT
         return Mode.HYBRID if self.hybrid_llm else Mode.OPENCLAW
+
+    @property
+    def openclaw_headers(self) -> dict[str, str]:
+        """Headers for every gateway request (the bearer token when one is set)."""
+        if self.openclaw_api_token is None:
+            return {}
+        return {"Authorization": f"Bearer {self.openclaw_api_token.get_secret_value()}"}
 
     @property
     def primary_model_configured(self) -> bool:

@@ -12,8 +12,6 @@ import redis
 import redis.asyncio as aioredis
 
 from router.conversation import TurnAnswerer
-from router.history import SessionHistory
-from router.llm import PrimaryModel
 from router.tools import fast_tools
 from router.tools.registry import ToolContext
 from router.ui import UiState, load_ui
@@ -82,20 +80,6 @@ def model_settings(fake: FakeOpenAI, **overrides: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def build_answerer(redis_client: aioredis.Redis, settings: Settings) -> TurnAnswerer:
-    return TurnAnswerer(
-        redis=redis_client,
-        model=PrimaryModel.from_settings(settings),
-        tools=fast_tools(),
-        history=SessionHistory(
-            redis_client, settings.history_ttl_seconds, settings.history_max_messages
-        ),
-        max_tool_rounds=settings.max_tool_rounds,
-        max_turn_chars=settings.max_turn_chars,
-        settings=settings,
-    )
-
-
 class RunningRouter:
     """A router consume loop running as a task of the test's event loop."""
 
@@ -125,7 +109,7 @@ async def start_router(redis_client: aioredis.Redis) -> AsyncIterator:
     ) -> RunningRouter:
         consumer = TurnConsumer(
             redis_client,
-            build_answerer(redis_client, settings),
+            TurnAnswerer.from_settings(redis_client, settings),
             name,
             concurrency=8,
             reclaim_idle_ms=reclaim_idle_ms,
@@ -255,3 +239,25 @@ async def tools(redis_client: aioredis.Redis, listen) -> ToolHarness:
     """`await tools("open_window", app="notes")` runs a tool for session s1, profile alice."""
     listener = await listen("s1", profile="alice")
     return ToolHarness(redis_client, listener, Settings(_env_file=None))  # type: ignore[call-arg]
+
+
+@dataclass
+class RedisAtUrl:
+    """A Redis reachable by URL (what separate processes and RQ need), with clients to it."""
+
+    url: str
+    client: aioredis.Redis
+    rq_connection: redis.Redis
+
+
+@pytest.fixture
+async def redis_at_url(real_redis_url: str) -> AsyncIterator[RedisAtUrl]:
+    """The real server, for code that connects by URL (RQ jobs, service processes).
+
+    fakeredis's TCP server is not used here: it drops connections on RQ's MULTI/EXEC.
+    """
+    client = aioredis.Redis.from_url(real_redis_url, decode_responses=True)
+    await client.flushdb()
+    yield RedisAtUrl(real_redis_url, client, redis.Redis.from_url(real_redis_url))
+    await client.flushdb()
+    await client.aclose()

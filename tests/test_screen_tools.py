@@ -72,7 +72,9 @@ async def test_timers_start_list_cancel_and_are_announced_once(
     assert await announce_due_timers(redis_client, now=far_future) == 0
     announcement = await tools.listener.wait_done(f"timer-{started[1].timer_id}")
     assert announcement.text == "Your timer is done."
-    assert announcement.events[0].action == TimerEnd(timer_id=started[1].timer_id, cancelled=False)
+    assert announcement.events[0].origin == "notice" and announcement.events[0].inbox_id
+    screen = tools.listener.responses[f"timer-{started[1].timer_id}-screen"]
+    assert screen.events[0].action == TimerEnd(timer_id=started[1].timer_id, cancelled=False)
     assert (await tools.ui()).timers == []
 
 

@@ -8,8 +8,8 @@ import threading
 import pytest
 import redis.asyncio as aioredis
 
-from router.history import SessionHistory
 from shared import keys
+from shared.history import SessionHistory
 from shared.settings import Settings
 from tests.conftest import model_settings
 from tests.fakes.openai_server import CallTools, Fail, FakeOpenAI, Garbage, Hang, Say

@@ -4,6 +4,7 @@ from router.tools import (
     calculator,
     misc,
     notes,
+    openclaw,
     profiles,
     soundtrack,
     sprites,
@@ -26,6 +27,11 @@ FAMILIES = {
 }
 
 
-def fast_tools() -> ToolRegistry:
-    """Every fast tool of every family."""
-    return ToolRegistry(item for family in FAMILIES.values() for item in family.TOOLS)
+DELEGATION = openclaw
+"""The bridge tools, offered in hybrid mode only."""
+
+
+def fast_tools(delegation: bool = False) -> ToolRegistry:
+    """Every fast tool of every family, plus the bridge to OpenClaw when `delegation`."""
+    families = [*FAMILIES.values(), *([DELEGATION] if delegation else [])]
+    return ToolRegistry(item for family in families for item in family.TOOLS)

@@ -14,6 +14,7 @@ from typing import Any, get_type_hints
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ValidationError
 
+from router.task_queue import TaskQueue
 from shared.events import ResponsePublisher
 from shared.settings import Settings
 
@@ -36,6 +37,10 @@ class ToolContext:
     """The turn's response, for action events in order with its speech."""
     settings: Settings
     timezone: str = "UTC"
+    task_queue: TaskQueue | None = None
+    """Where delegated tasks go; None outside hybrid mode."""
+    call_id: str = ""
+    """The model's id of the tool call being run, to make its side effects idempotent."""
 
 
 ToolFunction = Callable[[Any, ToolContext], Awaitable[str]]
@@ -134,8 +139,11 @@ class ToolRegistry:
         """The `tools` parameter for a chat completion."""
         return [item.schema() for item in self._tools.values()]
 
-    async def call(self, name: str, raw_arguments: str, context: ToolContext) -> str:
+    async def call(
+        self, name: str, raw_arguments: str, context: ToolContext, call_id: str = ""
+    ) -> str:
         """Run a tool the model asked for; any failure becomes an `Error: ...` result."""
+        context.call_id = call_id
         found = self._tools.get(name)
         if found is None:
             return f"Error: there is no tool named {name!r}. Available: {', '.join(self._tools)}."

@@ -2,10 +2,14 @@
 
 It streams `chat.completion.chunk` SSE (role chunk, content deltas, `tool_calls` deltas split
 the way OpenAI splits them, finish chunk, optional usage chunk, `[DONE]`) over chunked HTTP/1.1,
-records every request, and can be told to fail in the ways real endpoints fail.
+records every request, and can be told to fail in the ways real endpoints fail. The OpenClaw
+gateway speaks the same protocol at `/v1/chat/completions`, with its own failure modes (an
+error chunk mid-stream, a dropped connection, minutes of silence): `FakeOpenClaw` is this
+server dressed as the gateway.
 """
 
 import json
+import select
 import socket
 import threading
 import time
@@ -26,6 +30,23 @@ class Say:
     text: str
     pause_after: str = ""
     resume: threading.Event | None = None
+    delay: float = 0.0
+    """Seconds before the response starts (a slow first byte)."""
+
+
+@dataclass
+class StreamError:
+    """Stream some text, then an error chunk and `[DONE]`, as OpenClaw does after a failure."""
+
+    text_before: str = "Let me look."
+    message: str = "agent run failed"
+
+
+@dataclass
+class Drop:
+    """Stream some text, then close the connection without finishing the response."""
+
+    text_before: str = "Looking into it."
 
 
 @dataclass
@@ -59,7 +80,7 @@ class Garbage:
     text_before: str = "Sure"
 
 
-Reply = Say | CallTools | Fail | Hang | Garbage
+Reply = Say | CallTools | Fail | Hang | Garbage | StreamError | Drop
 Script = Callable[[dict[str, Any]], Reply]
 
 
@@ -87,6 +108,8 @@ class FakeOpenAI:
         self.first_token_delay = first_token_delay
         self.token_interval = token_interval
         self.requests: list[dict[str, Any]] = []
+        self.aborted: list[str | None] = []
+        """The `user` of each request whose client hung up while a reply was paused."""
         self.request_headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -157,6 +180,8 @@ class FakeOpenAI:
                     fake._stopping.wait(reply.seconds)
                     self.close_connection = True
                 elif request.get("stream"):
+                    if isinstance(reply, Say) and reply.delay:
+                        fake._stopping.wait(reply.delay)
                     self._stream(request, reply)
                 else:
                     self._whole(reply)
@@ -172,6 +197,21 @@ class FakeOpenAI:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload.encode())
+
+            def _client_gone(self) -> bool:
+                readable, _, _ = select.select([self.connection], [], [], 0)
+                return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+
+            def _pause(self, request: dict[str, Any], resume: threading.Event) -> bool:
+                """Wait for `resume`; False (and the abort recorded) if the client hangs up."""
+                while not resume.wait(0.02):
+                    if fake._stopping.is_set():
+                        return False
+                    if self._client_gone():
+                        with fake._lock:
+                            fake.aborted.append(request.get("user"))
+                        return False
+                return True
 
             def _write_chunk(self, data: str) -> None:
                 raw = data.encode()
@@ -216,7 +256,18 @@ class FakeOpenAI:
                     self._event(chunk({"content": piece}))
                     tokens += 1
                     if index == 0 and isinstance(reply, Say) and reply.resume is not None:
-                        reply.resume.wait(30)
+                        if not self._pause(request, reply.resume):
+                            self.close_connection = True
+                            return
+                if isinstance(reply, StreamError):
+                    self._event({"error": {"message": reply.message, "type": "api_error"}})
+                    self._event("[DONE]")
+                    self._write_chunk("")
+                    return
+                if isinstance(reply, Drop):
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 if isinstance(reply, Garbage):
                     self._write_chunk("data: {this is not json\n\n")
                     self._write_chunk("0\r\n\r\n")
@@ -313,3 +364,16 @@ def calculator_model(request: dict[str, Any]) -> Reply:
         left, right = words.split(" times ", 1)
         return CallTools([("calculator", {"expression": f"{left.strip()}*{right.strip()}"})])
     return Say("I can only multiply in this test.")
+
+
+class FakeOpenClaw(FakeOpenAI):
+    """The OpenClaw gateway's `/v1/chat/completions`: same SSE, agent names as models."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("model", "openclaw/default")
+        super().__init__(*args, **kwargs)
+
+    @property
+    def url(self) -> str:
+        """What OPENCLAW_API_URL is set to (the gateway root, without `/v1`)."""
+        return self.base_url.removesuffix("/v1")

@@ -1,0 +1,54 @@
+"""`python -m openclaw_worker`: one RQ worker for delegated tasks; run as many as you need."""
+
+import logging
+import os
+import socket
+import sys
+import time
+
+import redis
+from rq import Queue, Worker
+
+from shared import keys
+from shared.settings import Settings, configure_logging, log_startup, redact_url
+
+log = logging.getLogger("openclaw_worker")
+
+
+def worker_name() -> str:
+    """Unique per process, also across containers of a scaled service."""
+    return f"openclaw-{socket.gethostname()}-{os.getpid()}"
+
+
+def connect(url: str, timeout: float = 60.0) -> redis.Redis:
+    """A bytes-mode client (what RQ expects), once Redis answers."""
+    connection = redis.Redis.from_url(url, health_check_interval=15, socket_connect_timeout=5)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            connection.ping()
+            return connection
+        except redis.RedisError as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("redis not reachable at %s (%s); retrying", redact_url(url), exc)
+            time.sleep(1)
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings)
+    log_startup("openclaw_worker", settings)
+    if settings.openclaw_api_url is None:
+        sys.exit("OPENCLAW_API_URL is not set: an OpenClaw worker has nothing to call.")
+    connection = connect(settings.redis_url)
+    queue = Queue(keys.OPENCLAW_QUEUE, connection=connection)
+    # RQ's Worker forks a work horse per job (~20 ms), negligible next to an OpenClaw task, and
+    # isolates tasks from each other. SIGTERM is a warm shutdown: the current job finishes.
+    Worker([queue], connection=connection, name=worker_name()).work(
+        logging_level=settings.log_level.upper()
+    )
+
+
+if __name__ == "__main__":
+    main()

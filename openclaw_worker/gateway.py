@@ -1,0 +1,121 @@
+"""The OpenClaw gateway's OpenAI-compatible `/v1/chat/completions`, streamed over SSE with httpx.
+
+Connect fast, read without a timeout (the gateway can be silent for minutes while its tools
+run; the caller owns the overall deadline), and tell the caller whether a failure is safe to
+retry: only when the gateway cannot have started the agent (no connection, or 429/502/503/504).
+"""
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from shared.settings import Settings
+
+KNOWN_ERROR_TEXTS = ("Error: internal error", "No response from OpenClaw.")
+"""What older gateway builds stream as plain text instead of an error."""
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+
+TextSink = Callable[[str], Awaitable[None]]
+
+
+class GatewayError(Exception):
+    """The gateway did not deliver an answer; `spoken` says so to the user."""
+
+    def __init__(self, reason: str, spoken: str, retryable: bool = False, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.spoken = spoken
+        self.retryable = retryable
+
+
+def is_known_error_text(text: str) -> bool:
+    return text.strip() in KNOWN_ERROR_TEXTS
+
+
+def _error_message(body: bytes) -> str:
+    try:
+        return str(json.loads(body)["error"]["message"])[:300]
+    except (ValueError, KeyError, TypeError):
+        return body[:300].decode(errors="replace")
+
+
+def _status_error(status: int, body: bytes) -> GatewayError:
+    detail = f"HTTP {status}: {_error_message(body)}"
+    if status in (401, 403):
+        return GatewayError("openclaw_auth", "OpenClaw rejected the credentials.", detail=detail)
+    if status in RETRYABLE_STATUSES:
+        return GatewayError("openclaw_busy", "OpenClaw is busy.", retryable=True, detail=detail)
+    return GatewayError("openclaw_error", "OpenClaw ran into an error.", detail=detail)
+
+
+class OpenClawGateway:
+    """One gateway, shared by the tasks of a worker process."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
+        if settings.openclaw_api_url is None:
+            raise ValueError("OPENCLAW_API_URL is not set")
+        self.url = settings.openclaw_api_url.rstrip("/") + "/v1/chat/completions"
+        self.model = f"openclaw/{settings.openclaw_agent_id}"
+        self.headers = settings.openclaw_headers
+        self.timeout = httpx.Timeout(
+            connect=settings.openclaw_connect_timeout, read=None, write=30.0, pool=30.0
+        )
+        self.client = client
+
+    async def stream_answer(
+        self, messages: list[dict[str, Any]], user: str, on_text: TextSink
+    ) -> None:
+        """Stream one answer, handing each text delta to `on_text`; raise GatewayError if it fails.
+
+        `user` keys the gateway session: a distinct one per task lets tasks run in parallel.
+        """
+        body = {"model": self.model, "messages": messages, "stream": True, "user": user}
+        try:
+            async with self.client.stream(
+                "POST", self.url, json=body, headers=self.headers, timeout=self.timeout
+            ) as response:
+                if response.status_code != 200:
+                    raise _status_error(response.status_code, await response.aread())
+                await self._read_events(response, on_text)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise GatewayError(
+                "openclaw_unreachable",
+                "I couldn't reach OpenClaw.",
+                retryable=True,
+                detail=str(exc),
+            ) from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise GatewayError(
+                "openclaw_dropped", "The connection to OpenClaw broke.", detail=str(exc)
+            ) from exc
+
+    async def _read_events(self, response: httpx.Response, on_text: TextSink) -> None:
+        async for line in response.aiter_lines():
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                return
+            try:
+                payload = json.loads(data)
+            except ValueError as exc:
+                raise GatewayError(
+                    "openclaw_bad_stream",
+                    "OpenClaw sent something I couldn't read.",
+                    detail=data[:200],
+                ) from exc
+            if isinstance(payload, dict) and payload.get("error"):
+                error = payload["error"]
+                message = error.get("message") if isinstance(error, dict) else str(error)
+                raise GatewayError(
+                    "openclaw_error", "OpenClaw ran into an error.", detail=str(message)[:300]
+                )
+            for choice in payload.get("choices") or ():
+                content = (choice.get("delta") or {}).get("content")
+                if content:
+                    await on_text(content)
+        raise GatewayError(
+            "openclaw_dropped", "The connection to OpenClaw broke.", detail="no [DONE]"
+        )

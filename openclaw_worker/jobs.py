@@ -1,0 +1,217 @@
+"""The RQ job of a delegated task: ask OpenClaw, speak its answer sentence by sentence.
+
+Every event goes to the session's channel and its durable inbox, so a voice session that was
+away hears the result when it comes back. The answer is appended to the session's history, so
+the fast model can discuss it afterwards.
+"""
+
+import asyncio
+import logging
+from typing import Any
+
+import httpx
+import redis.asyncio as aioredis
+from rq import get_current_job
+
+from openclaw_worker.gateway import GatewayError, OpenClawGateway, is_known_error_text
+from shared.connection import connect_redis
+from shared.events import ResponsePublisher
+from shared.history import SessionHistory
+from shared.messages import TaskStatus
+from shared.settings import Settings, configure_logging
+from shared.speech import SentenceSplitter, strip_markdown
+from shared.tasks import FINISHED, TaskRecord, cancel_requested, load_task, update_task
+
+log = logging.getLogger(__name__)
+
+WATCH_INTERVAL_SECONDS = 0.25
+"""How often a running task checks for cancellation, silence and its deadline."""
+RETRY_BACKOFF_SECONDS = 0.5
+"""First wait before retrying a task the gateway refused to start; doubles each time."""
+CONTEXT_MESSAGES = 6
+"""Recent history messages passed to OpenClaw as context for the task."""
+SYSTEM_MESSAGE = (
+    "You are the research and action back end of a voice assistant. Your answer will be read "
+    "aloud: write short, plain spoken sentences, no markdown, tables, lists or URLs, and put "
+    "the most useful point first."
+)
+
+
+class TaskCancelled(Exception):
+    """The user asked to cancel the task while it ran."""
+
+
+def task_messages(record: TaskRecord, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """System message, recent conversation as context, then the task itself."""
+    lines = [
+        f"{m['role'].capitalize()}: {m['content']}"
+        for m in history[-CONTEXT_MESSAGES:]
+        if m.get("role") in ("user", "assistant") and m.get("content")
+    ]
+    task = record.task
+    if lines:
+        task = "Recent conversation, for context:\n" + "\n".join(lines) + f"\n\nTask: {task}"
+    return [{"role": "system", "content": SYSTEM_MESSAGE}, {"role": "user", "content": task}]
+
+
+class TaskRunner:
+    """Runs one task to a spoken outcome: done, failed or cancelled."""
+
+    def __init__(
+        self, settings: Settings, redis: aioredis.Redis, gateway: OpenClawGateway, worker: str
+    ) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.gateway = gateway
+        self.worker = worker
+        self.history = SessionHistory(
+            redis, settings.history_ttl_seconds, settings.history_max_messages
+        )
+
+    async def run(self, session_id: str, task_id: str) -> TaskStatus:
+        record = await load_task(self.redis, session_id, task_id)
+        if record is None:
+            log.warning("task record missing session=%s task=%s", session_id, task_id)
+            return "failed"
+        if record.status in FINISHED:
+            return record.status
+        publisher = ResponsePublisher(self.redis, session_id, task_id, origin="task", durable=True)
+        if await cancel_requested(self.redis, session_id, task_id):
+            return await self._cancelled(record, publisher)
+        record = await update_task(
+            self.redis, record, status="started", worker=self.worker, attempts=record.attempts + 1
+        )
+        await publisher.status("started", record.label)
+        history = await self.history.load(session_id)
+        spoken: list[str] = []
+        try:
+            await self._answer(record, publisher, task_messages(record, history), spoken)
+        except TaskCancelled:
+            return await self._cancelled(record, publisher)
+        except GatewayError as exc:
+            return await self._failed(record, publisher, exc, spoken)
+        answer = " ".join(spoken)
+        await publisher.status("done", record.label)
+        await publisher.done()
+        await self._remember(record, answer)
+        await update_task(self.redis, record, status="done", answer_preview=answer[:200])
+        log.info("task done session=%s task=%s chars=%d", session_id, task_id, len(answer))
+        return "done"
+
+    async def _answer(
+        self,
+        record: TaskRecord,
+        publisher: ResponsePublisher,
+        messages: list[dict[str, Any]],
+        spoken: list[str],
+    ) -> None:
+        """Stream the answer into spoken sentences, watching for cancel, silence and deadline."""
+        loop = asyncio.get_running_loop()
+        splitter = SentenceSplitter()
+        last_heard = loop.time()
+        deadline = loop.time() + self.settings.openclaw_task_timeout
+
+        async def speak(sentence: str) -> None:
+            text = strip_markdown(sentence)
+            if not text:
+                return
+            if is_known_error_text(text):
+                raise GatewayError("openclaw_error", "OpenClaw ran into an error.", detail=text)
+            await publisher.text(text)
+            spoken.append(text)
+
+        async def on_text(delta: str) -> None:
+            nonlocal last_heard
+            last_heard = loop.time()
+            for sentence in splitter.feed(delta):
+                await speak(sentence)
+
+        streaming = asyncio.create_task(self._stream_with_retries(record, messages, on_text))
+        try:
+            while not streaming.done():
+                await asyncio.wait({streaming}, timeout=WATCH_INTERVAL_SECONDS)
+                if streaming.done():
+                    break
+                if await cancel_requested(self.redis, record.session_id, record.task_id):
+                    raise TaskCancelled
+                if loop.time() > deadline:
+                    raise GatewayError("openclaw_timeout", "OpenClaw took too long.")
+                if loop.time() - last_heard >= self.settings.openclaw_progress_after:
+                    last_heard = loop.time()
+                    await publisher.status(
+                        "progress", record.label, f"Still working on {record.label}."
+                    )
+            streaming.result()
+        finally:
+            # Closing the HTTP stream is what tells OpenClaw to abort the run.
+            streaming.cancel()
+            await asyncio.gather(streaming, return_exceptions=True)
+        await speak(splitter.flush())
+        if not spoken:
+            raise GatewayError("openclaw_empty", "OpenClaw sent no answer.")
+
+    async def _stream_with_retries(
+        self, record: TaskRecord, messages: list[dict[str, Any]], on_text: Any
+    ) -> None:
+        delay = RETRY_BACKOFF_SECONDS
+        for attempt in range(1, self.settings.openclaw_max_attempts + 1):
+            try:
+                await self.gateway.stream_answer(messages, f"hybridbot-{record.task_id}", on_text)
+                return
+            except GatewayError as exc:
+                if not exc.retryable or attempt == self.settings.openclaw_max_attempts:
+                    raise
+                log.warning(
+                    "task retry session=%s task=%s attempt=%d error=%s",
+                    record.session_id,
+                    record.task_id,
+                    attempt,
+                    exc,
+                )
+                await asyncio.sleep(delay)
+                delay *= 2
+
+    async def _remember(self, record: TaskRecord, text: str) -> None:
+        """Add the result to the session's history so the fast model can discuss it."""
+        message = {"role": "assistant", "content": f"(Result of {record.label}) {text}"}
+        await self.history.append(record.session_id, [message])
+
+    async def _failed(
+        self, record: TaskRecord, publisher: ResponsePublisher, exc: GatewayError, spoken: list[str]
+    ) -> TaskStatus:
+        log.warning(
+            "task failed session=%s task=%s error=%s", record.session_id, record.task_id, exc
+        )
+        message = f"Sorry, {record.label} failed: {exc.spoken}"
+        await publisher.text(message)
+        await publisher.status("failed", record.label, message)
+        await publisher.done(exc.reason)
+        await self._remember(record, " ".join([*spoken, message]))
+        await update_task(self.redis, record, status="failed", error=exc.reason)
+        return "failed"
+
+    async def _cancelled(self, record: TaskRecord, publisher: ResponsePublisher) -> TaskStatus:
+        log.info("task cancelled session=%s task=%s", record.session_id, record.task_id)
+        await publisher.status("cancelled", record.label, f"Cancelled {record.label}.")
+        await publisher.done("cancelled")
+        await update_task(self.redis, record, status="cancelled")
+        return "cancelled"
+
+
+async def run_task_async(settings: Settings, session_id: str, task_id: str, worker: str) -> str:
+    redis = connect_redis(settings.redis_url)
+    try:
+        async with httpx.AsyncClient() as client:
+            runner = TaskRunner(settings, redis, OpenClawGateway(settings, client), worker)
+            return await runner.run(session_id, task_id)
+    finally:
+        await redis.aclose()
+
+
+def run_task(session_id: str, task_id: str) -> str:
+    """RQ entry point (`shared.tasks.TASK_JOB`); returns the final status."""
+    settings = Settings()
+    configure_logging(settings)
+    job = get_current_job()
+    worker = (job.worker_name if job else None) or "inline"
+    return asyncio.run(run_task_async(settings, session_id, task_id, worker))

@@ -1,0 +1,123 @@
+"""The bridge to the slow path: delegate a task to OpenClaw, ask how it is going, cancel it.
+
+Only offered in hybrid mode. Delegating returns at once; an OpenClaw worker speaks the answer
+when it arrives.
+"""
+
+import hashlib
+import time
+
+from pydantic import BaseModel, Field
+
+from router.tools.registry import ToolContext, ToolError, tool
+from shared import keys
+from shared.events import ResponsePublisher
+from shared.messages import new_id
+from shared.tasks import (
+    FINISHED,
+    TaskRecord,
+    create_task_record,
+    load_session_tasks,
+    load_task,
+    update_task,
+)
+
+
+def task_id_for(ctx: ToolContext) -> str:
+    """Stable per tool call, so a turn answered twice (after a router crash) delegates once."""
+    if not ctx.call_id:
+        return f"task-{new_id()}"
+    digest = hashlib.sha256(f"{ctx.session_id}\0{ctx.call_id}".encode()).hexdigest()
+    return f"task-{digest[:16]}"
+
+
+def _label(task: str) -> str:
+    words = task.split()
+    return "your request" if not words else "the task '" + " ".join(words[:5]) + "'"
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 90:
+        return f"{int(seconds)} seconds ago"
+    return f"{int(seconds // 60)} minutes ago"
+
+
+def _pick(tasks: list[TaskRecord], which: str | None, running_only: bool) -> TaskRecord:
+    candidates = [t for t in tasks if not running_only or t.status not in FINISHED]
+    if which:
+        wanted = which.casefold()
+        candidates = [t for t in candidates if wanted in f"{t.label} {t.task}".casefold()]
+    if not candidates:
+        raise ToolError("no delegated task is running" if running_only else "there are no tasks")
+    return candidates[-1]
+
+
+class DelegateArgs(BaseModel):
+    task: str = Field(
+        min_length=3, max_length=4000, description="Self-contained instructions for OpenClaw"
+    )
+    label: str = Field(
+        default="", max_length=60, description="2-5 words naming it, e.g. 'the GPU research'"
+    )
+
+
+class WhichTaskArgs(BaseModel):
+    which: str | None = Field(default=None, max_length=100, description="Words of its topic")
+
+
+@tool(
+    "Delegate complex work to OpenClaw: web research, code execution, multi-step reasoning, "
+    "deep analysis, file manipulation, anything needing outside capabilities. Returns at once; "
+    "the answer is spoken when ready."
+)
+async def bot_openclaw_task(args: DelegateArgs, ctx: ToolContext) -> str:
+    if ctx.task_queue is None:
+        raise ToolError("delegating tasks is not available here")
+    record = TaskRecord(
+        task_id=task_id_for(ctx),
+        session_id=ctx.session_id,
+        profile=ctx.profile,
+        task=args.task,
+        label=args.label.strip() or _label(args.task),
+    )
+    if not await create_task_record(ctx.redis, record):
+        existing = await load_task(ctx.redis, ctx.session_id, record.task_id)
+        status = existing.status if existing else "unknown"
+        return f"{record.label} was already started; it is {status}."
+    await ctx.task_queue.enqueue(record)
+    await ResponsePublisher(
+        ctx.redis, ctx.session_id, record.task_id, origin="task", durable=True
+    ).status(
+        "queued", record.label
+    )
+    return (
+        f"Started {record.label} in the background. Tell the user in a few words that you are on "
+        "it and will say the answer when it is ready."
+    )
+
+
+@tool("Say how a delegated OpenClaw task is going (default: the latest).")
+async def openclaw_task_status(args: WhichTaskArgs, ctx: ToolContext) -> str:
+    task = _pick(await load_session_tasks(ctx.redis, ctx.session_id), args.which, False)
+    age = _ago(time.time() - task.created_at)
+    if task.status in ("queued", "started"):
+        state = "waiting for a worker" if task.status == "queued" else "running"
+        return f"{task.label} is {state}; it was started {age}."
+    if task.status == "done":
+        return f"{task.label} is done; its answer was: {task.answer_preview}"
+    return f"{task.label} {task.status} ({task.error or 'no details'}); it was started {age}."
+
+
+@tool("Cancel a running delegated OpenClaw task (default: the latest).")
+async def cancel_openclaw_task(args: WhichTaskArgs, ctx: ToolContext) -> str:
+    task = _pick(await load_session_tasks(ctx.redis, ctx.session_id), args.which, True)
+    await ctx.redis.sadd(keys.task_cancel_requests(ctx.session_id), task.task_id)
+    if ctx.task_queue is not None and await ctx.task_queue.cancel_if_queued(task.task_id):
+        await update_task(ctx.redis, task, status="cancelled")
+        publisher = ResponsePublisher(ctx.redis, ctx.session_id, task.task_id, "task", durable=True)
+        await publisher.status("cancelled", task.label, f"Cancelled {task.label}.")
+        await publisher.done("cancelled")
+    return f"Cancelling {task.label}."
+
+
+TOOLS = [bot_openclaw_task, openclaw_task_status, cancel_openclaw_task]

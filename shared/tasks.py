@@ -1,0 +1,66 @@
+"""Delegated tasks: the record both the router and the OpenClaw workers keep of each one."""
+
+import time
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel, Field
+
+from shared import keys
+from shared.messages import ProfileName, SessionId, TaskStatus
+
+TASK_JOB = "openclaw_worker.jobs.run_task"
+"""The RQ job function, named by path so the router need not import the worker."""
+FINISHED: frozenset[TaskStatus] = frozenset({"done", "failed", "cancelled"})
+
+
+class TaskRecord(BaseModel):
+    """One `bot_openclaw_task` call and how it is going."""
+
+    task_id: str
+    session_id: SessionId
+    profile: ProfileName = "default"
+    task: str
+    """What the fast model asked OpenClaw to do."""
+    label: str
+    """A few words to name it when speaking ("the GPU research")."""
+    status: TaskStatus = "queued"
+    created_at: float = Field(default_factory=time.time)
+    updated_at: float = Field(default_factory=time.time)
+    error: str | None = None
+    attempts: int = 0
+    worker: str | None = None
+    answer_preview: str = ""
+
+
+async def save_task(redis: aioredis.Redis, record: TaskRecord) -> None:
+    await redis.hset(
+        keys.session_tasks(record.session_id), record.task_id, record.model_dump_json()
+    )
+
+
+async def create_task_record(redis: aioredis.Redis, record: TaskRecord) -> bool:
+    """Store a new task; False when a task with that id exists already (nothing is changed)."""
+    key = keys.session_tasks(record.session_id)
+    return bool(await redis.hsetnx(key, record.task_id, record.model_dump_json()))
+
+
+async def load_task(redis: aioredis.Redis, session_id: str, task_id: str) -> TaskRecord | None:
+    raw = await redis.hget(keys.session_tasks(session_id), task_id)
+    return TaskRecord.model_validate_json(raw) if raw else None
+
+
+async def load_session_tasks(redis: aioredis.Redis, session_id: str) -> list[TaskRecord]:
+    """The session's tasks, oldest first."""
+    raw = await redis.hvals(keys.session_tasks(session_id))
+    return sorted((TaskRecord.model_validate_json(r) for r in raw), key=lambda t: t.created_at)
+
+
+async def update_task(redis: aioredis.Redis, record: TaskRecord, **changes: object) -> TaskRecord:
+    """Save a changed copy of the record and return it."""
+    updated = record.model_copy(update={**changes, "updated_at": time.time()})
+    await save_task(redis, updated)
+    return updated
+
+
+async def cancel_requested(redis: aioredis.Redis, session_id: str, task_id: str) -> bool:
+    return bool(await redis.sismember(keys.task_cancel_requests(session_id), task_id))

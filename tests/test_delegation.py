@@ -1,0 +1,343 @@
+"""The slow path: bot_openclaw_task → RQ → the real job function → OpenClaw (a fake gateway on
+loopback) → spoken result, on fakeredis (behind its TCP server) and on real Redis."""
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis.asyncio as aioredis
+from rq import Queue, SimpleWorker
+from rq.timeouts import TimerDeathPenalty
+
+from shared import keys
+from shared.events import INBOX_FIELD
+from shared.history import SessionHistory
+from shared.messages import BOT_EVENT, ResponseDone, TaskStatusEvent, TextChunk
+from shared.settings import Settings
+from shared.tasks import load_session_tasks
+from tests.conftest import EVENT_TIMEOUT, Listener, RedisAtUrl, model_settings
+from tests.fakes.openai_server import (
+    CallTools,
+    Drop,
+    Fail,
+    FakeOpenAI,
+    FakeOpenClaw,
+    Say,
+    StreamError,
+)
+
+GPU_ANSWER = (
+    "## Best GPUs\n- The **RTX 4090** is the fastest consumer card. "
+    "A used RTX 3090 gives 24 GB for less. For big models, two 3090s beat one 4090."
+)
+
+
+@pytest.fixture
+def redis_client(redis_at_url: RedisAtUrl) -> aioredis.Redis:
+    """Routers and listeners of this module use the URL-reachable Redis the workers use."""
+    return redis_at_url.client
+
+
+@pytest.fixture
+def claw() -> Iterator[FakeOpenClaw]:
+    with FakeOpenClaw(api_key="gateway-token") as server:
+        yield server
+
+
+@pytest.fixture
+def worker_env(
+    monkeypatch: pytest.MonkeyPatch, redis_at_url: RedisAtUrl, claw: FakeOpenClaw
+) -> None:
+    """The environment an OpenClaw worker process reads its settings from."""
+    monkeypatch.setenv("REDIS_URL", redis_at_url.url)
+    monkeypatch.setenv("OPENCLAW_API_URL", claw.url)
+    monkeypatch.setenv("OPENCLAW_API_TOKEN", "gateway-token")
+    monkeypatch.setenv("OPENCLAW_PROGRESS_AFTER", "0.3")
+
+
+def hybrid_settings(
+    fake_model: FakeOpenAI, redis_at_url: RedisAtUrl, claw: FakeOpenClaw
+) -> Settings:
+    return model_settings(fake_model, OPENCLAW_API_URL=claw.url, REDIS_URL=redis_at_url.url)
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = EVENT_TIMEOUT) -> None:
+    """Wait until `condition()` holds (something another thread changes), with a deadline."""
+
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)  # ok-sleep: polling another thread's state with a deadline
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+class ThreadedSimpleWorker(SimpleWorker):
+    """RQ's SimpleWorker, runnable off the main thread (no signal handlers, timer timeouts), so
+    the test's event loop keeps listening while the job runs its own."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self) -> None:
+        pass
+
+
+async def run_worker_burst(redis_at_url: RedisAtUrl) -> None:
+    """Run every queued task with the real job function, then return."""
+    queue = Queue(keys.OPENCLAW_QUEUE, connection=redis_at_url.rq_connection)
+    worker = ThreadedSimpleWorker([queue], connection=redis_at_url.rq_connection)
+    await asyncio.to_thread(worker.work, burst=True)
+
+
+async def delegate(session: Listener, fake_model: FakeOpenAI, task: str, label: str) -> str:
+    """Have the fast model delegate `task`; returns the task id."""
+    fake_model.script(
+        CallTools([("bot_openclaw_task", {"task": task, "label": label})]),
+        Say("I'm on it, I'll tell you when it's ready."),
+    )
+    reply = await session.ask(task)
+    assert reply.text == "I'm on it, I'll tell you when it's ready."
+    queued = [r for r in session.responses.values() if isinstance(r.events[0], TaskStatusEvent)]
+    return queued[-1].events[0].response_id
+
+
+@pytest.mark.usefixtures("worker_env")
+async def test_research_is_answered_at_once_then_spoken_when_ready(
+    redis_at_url: RedisAtUrl, fake_model: FakeOpenAI, claw: FakeOpenClaw, start_router, listen
+) -> None:
+    claw.script(Say(GPU_ANSWER))
+    await start_router(hybrid_settings(fake_model, redis_at_url, claw))
+    session = await listen("s1")
+
+    task_id = await delegate(
+        session, fake_model, "research the best GPUs for local LLMs", "the GPU research"
+    )
+    await run_worker_burst(redis_at_url)
+    result = await session.wait_done(task_id)
+
+    statuses = [e.status for e in result.events if isinstance(e, TaskStatusEvent)]
+    assert statuses == ["queued", "started", "done"]
+    assert result.chunks == [
+        "Best GPUs",
+        "The RTX 4090 is the fastest consumer card.",
+        "A used RTX 3090 gives 24 GB for less.",
+        "For big models, two 3090s beat one 4090.",
+    ]
+    assert [e.seq for e in result.events] == list(range(len(result.events)))
+    assert all(e.origin == "task" and e.inbox_id for e in result.events)
+    assert result.done.outcome == "ok"
+
+    request = claw.requests[0]
+    assert request["model"] == "openclaw/default" and request["stream"] is True
+    assert request["user"] == f"hybridbot-{task_id}"
+    assert "spoken" in request["messages"][0]["content"]
+    assert request["messages"][-1]["content"].endswith(
+        "Task: research the best GPUs for local LLMs"
+    )
+    assert claw.request_headers[0]["Authorization"] == "Bearer gateway-token"
+
+    (record,) = await load_session_tasks(redis_at_url.client, "s1")
+    assert record.status == "done" and record.attempts == 1
+    history = await SessionHistory(redis_at_url.client, 60, 40).load("s1")
+    assert history[-1]["content"].startswith("(Result of the GPU research) Best GPUs The RTX 4090")
+    tools_offered = {t["function"]["name"] for t in fake_model.requests[0]["tools"]}
+    assert {"bot_openclaw_task", "openclaw_task_status", "cancel_openclaw_task"} <= tools_offered
+    assert "bot_openclaw_task" in fake_model.requests[0]["messages"][0]["content"]
+
+
+@pytest.mark.usefixtures("worker_env")
+async def test_the_inbox_keeps_the_result_for_a_session_that_was_away(
+    redis_at_url: RedisAtUrl, fake_model: FakeOpenAI, claw: FakeOpenClaw, start_router, listen
+) -> None:
+    claw.script(Say("Done. All good."))
+    await start_router(hybrid_settings(fake_model, redis_at_url, claw))
+    session = await listen("s1")
+    task_id = await delegate(session, fake_model, "check the build server", "the build check")
+    session.close()  # the user goes away before the answer lands
+
+    await run_worker_burst(redis_at_url)
+
+    entries = await redis_at_url.client.xrange(keys.session_inbox("s1"))
+    events = [BOT_EVENT.validate_json(fields[INBOX_FIELD]) for _id, fields in entries]
+    task_events = [e for e in events if e.response_id == task_id]
+    assert [e.text for e in task_events if isinstance(e, TextChunk)] == ["Done.", "All good."]
+    assert isinstance(task_events[-1], ResponseDone)
+
+
+@pytest.mark.usefixtures("worker_env")
+async def test_status_and_cancel_by_voice(
+    redis_at_url: RedisAtUrl, fake_model: FakeOpenAI, claw: FakeOpenClaw, start_router, listen
+) -> None:
+    resume = threading.Event()
+    claw.script(Say("First finding. Second finding.", "First finding. ", resume))
+    await start_router(hybrid_settings(fake_model, redis_at_url, claw))
+    session = await listen("s1")
+    task_id = await delegate(
+        session, fake_model, "deep analysis of my tax options", "the tax analysis"
+    )
+    worker = asyncio.create_task(run_worker_burst(redis_at_url))
+
+    async def first_finding_spoken() -> None:
+        while "First finding." not in (
+            (session.responses.get(task_id) and session.responses[task_id].chunks) or []
+        ):
+            session._changed.clear()
+            await session._changed.wait()
+
+    await asyncio.wait_for(first_finding_spoken(), EVENT_TIMEOUT)
+    fake_model.script(CallTools([("openclaw_task_status", {})]), Say("Still running."))
+    status = await session.ask("how's the tax analysis going")
+    status_result = fake_model.requests[-1]["messages"][-1]["content"]
+    assert status_result.startswith("the tax analysis is running; it was started")
+    assert status.text == "Still running."
+
+    fake_model.script(CallTools([("cancel_openclaw_task", {"which": "tax"})]), Say("Cancelled."))
+    await session.ask("never mind, cancel that")
+    result = await session.wait_done(task_id)
+    await asyncio.wait_for(worker, EVENT_TIMEOUT)
+
+    assert result.done.error == "cancelled"
+    assert [e.status for e in result.events if isinstance(e, TaskStatusEvent)][-1] == "cancelled"
+    # Closing the stream is what aborts OpenClaw's run; the gateway notices within moments.
+    await wait_for(lambda: claw.aborted == [f"hybridbot-{task_id}"])
+    (record,) = await load_session_tasks(redis_at_url.client, "s1")
+    assert record.status == "cancelled"
+
+
+@pytest.mark.usefixtures("worker_env")
+async def test_a_queued_task_cancelled_before_any_worker_takes_it(
+    redis_at_url: RedisAtUrl, fake_model: FakeOpenAI, claw: FakeOpenClaw, start_router, listen
+) -> None:
+    await start_router(hybrid_settings(fake_model, redis_at_url, claw))
+    session = await listen("s1")
+    task_id = await delegate(session, fake_model, "summarise my inbox", "the inbox summary")
+    fake_model.script(CallTools([("cancel_openclaw_task", {})]), Say("Cancelled."))
+    await session.ask("cancel that")
+
+    result = await session.wait_done(task_id)
+    await run_worker_burst(redis_at_url)
+
+    assert result.done.error == "cancelled"
+    assert claw.requests == []
+
+
+@pytest.mark.usefixtures("worker_env")
+async def test_long_silence_gives_progress_events(
+    redis_at_url: RedisAtUrl, fake_model: FakeOpenAI, claw: FakeOpenClaw, start_router, listen
+) -> None:
+    resume = threading.Event()
+    claw.script(Say("Found it. It is blue.", "Found it. ", resume))
+    await start_router(hybrid_settings(fake_model, redis_at_url, claw))
+    session = await listen("s1")
+    task_id = await delegate(session, fake_model, "find the colour", "the colour search")
+    worker = asyncio.create_task(run_worker_burst(redis_at_url))
+
+    async def progress_spoken() -> TaskStatusEvent:
+        while True:
+            events = session.responses[task_id].events if task_id in session.responses else []
+            progress = [
+                e for e in events if isinstance(e, TaskStatusEvent) and e.status == "progress"
+            ]
+            if progress:
+                return progress[0]
+            session._changed.clear()
+            await session._changed.wait()
+
+    progress = await asyncio.wait_for(progress_spoken(), EVENT_TIMEOUT)
+    resume.set()
+    result = await session.wait_done(task_id)
+    await asyncio.wait_for(worker, EVENT_TIMEOUT)
+    assert progress.message == "Still working on the colour search."
+    assert result.chunks == ["Found it.", "It is blue."]
+
+
+@pytest.mark.parametrize(
+    ("replies", "error", "spoken", "requests"),
+    [
+        ([Fail(401, "bad token")], "openclaw_auth", "OpenClaw rejected the credentials.", 1),
+        ([Fail(403, "forbidden")], "openclaw_auth", "OpenClaw rejected the credentials.", 1),
+        ([StreamError("Half an answer.")], "openclaw_error", "OpenClaw ran into an error.", 1),
+        ([Say("No response from OpenClaw.")], "openclaw_error", "OpenClaw ran into an error.", 1),
+        ([Say("Error: internal error")], "openclaw_error", "OpenClaw ran into an error.", 1),
+        ([Drop("Part one.")], "openclaw_dropped", "The connection to OpenClaw broke.", 1),
+        ([Fail(500, "boom")], "openclaw_error", "OpenClaw ran into an error.", 1),
+        ([Fail(429)] * 3, "openclaw_busy", "OpenClaw is busy.", 3),
+    ],
+    ids=[
+        "401",
+        "403",
+        "error-chunk",
+        "no-response-text",
+        "internal-error-text",
+        "drop",
+        "500",
+        "429x3",
+    ],
+)
+@pytest.mark.usefixtures("worker_env")
+async def test_gateway_faults_end_in_a_spoken_failure(
+    redis_at_url: RedisAtUrl,
+    fake_model: FakeOpenAI,
+    claw: FakeOpenClaw,
+    start_router,
+    listen,
+    replies: list,
+    error: str,
+    spoken: str,
+    requests: int,
+) -> None:
+    claw.script(*replies)
+    await start_router(hybrid_settings(fake_model, redis_at_url, claw))
+    session = await listen("s1")
+    task_id = await delegate(session, fake_model, "look something up", "the lookup")
+
+    await run_worker_burst(redis_at_url)
+    result = await session.wait_done(task_id)
+
+    assert result.done.error == error
+    assert result.chunks[-1] == f"Sorry, the lookup failed: {spoken}"
+    assert not any("internal error" in c or "No response" in c for c in result.chunks)
+    assert len(claw.requests) == requests
+    (record,) = await load_session_tasks(redis_at_url.client, "s1")
+    assert record.status == "failed" and record.error == error
+
+
+@pytest.mark.usefixtures("worker_env")
+async def test_busy_then_ok_is_retried(
+    redis_at_url: RedisAtUrl, fake_model: FakeOpenAI, claw: FakeOpenClaw, start_router, listen
+) -> None:
+    claw.script(Fail(429, "slow down"), Fail(503), Say("Here you go."))
+    await start_router(hybrid_settings(fake_model, redis_at_url, claw))
+    session = await listen("s1")
+    task_id = await delegate(session, fake_model, "look something up", "the lookup")
+
+    await run_worker_burst(redis_at_url)
+    result = await session.wait_done(task_id)
+
+    assert result.chunks == ["Here you go."]
+    assert len(claw.requests) == 3
+
+
+@pytest.mark.usefixtures("worker_env")
+async def test_an_unreachable_gateway_is_retried_then_reported(
+    redis_at_url: RedisAtUrl,
+    fake_model: FakeOpenAI,
+    start_router,
+    listen,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with FakeOpenClaw() as gone:
+        dead_url = gone.url  # nothing listens there once it stops: connection refused
+    monkeypatch.setenv("OPENCLAW_API_URL", dead_url)
+    monkeypatch.setenv("OPENCLAW_MAX_ATTEMPTS", "2")
+    await start_router(
+        model_settings(fake_model, OPENCLAW_API_URL=dead_url, REDIS_URL=redis_at_url.url)
+    )
+    session = await listen("s1")
+    task_id = await delegate(session, fake_model, "look something up", "the lookup")
+
+    await run_worker_burst(redis_at_url)
+    result = await session.wait_done(task_id)
+
+    assert result.done.error == "openclaw_unreachable"
+    assert result.chunks[-1] == "Sorry, the lookup failed: I couldn't reach OpenClaw."
