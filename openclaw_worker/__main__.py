@@ -38,7 +38,7 @@ def connect(url: str, timeout: float = 60.0) -> redis.Redis:
 def main() -> None:
     settings = Settings()
     configure_logging(settings)
-    log_startup("openclaw_worker", settings)
+    log_startup("openclaw_worker", settings, uses_primary_model=False)
     if settings.openclaw_api_url is None:
         sys.exit("OPENCLAW_API_URL is not set: an OpenClaw worker has nothing to call.")
     connection = connect(settings.redis_url)

@@ -1,7 +1,8 @@
 """`make run`: the whole stack on this machine, no Docker and no API key needed.
 
-Starts an embedded Redis (unless REDIS_URL is set), the router, and the text console in the
-foreground; Ctrl-C or Ctrl-D stops everything. Service logs go to `.run/*.log`.
+Starts an embedded Redis (unless REDIS_URL is set), the router, an OpenClaw worker when
+OPENCLAW_API_URL is set (hybrid mode), and the text console in the foreground; Ctrl-C or
+Ctrl-D stops everything. Service logs go to `.run/*.log`.
 """
 
 import contextlib
@@ -105,20 +106,29 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
             process.wait()
 
 
-def run_stack(redis_url: str) -> int:
-    env = {**os.environ, "REDIS_URL": redis_url}
-    router_log = (RUN_DIR / "router.log").open("ab")
-    router = subprocess.Popen(
-        [sys.executable, "-m", "router"], env=env, stdout=router_log, stderr=subprocess.STDOUT
+def start_service(module: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`python -m <module>` in the background, its output in `.run/<module>.log`."""
+    log = (RUN_DIR / f"{module}.log").open("ab")
+    service = subprocess.Popen(
+        [sys.executable, "-m", module], env=env, stdout=log, stderr=subprocess.STDOUT
     )
-    print(f"router started (log: {RUN_DIR / 'router.log'}); redis at {redis_url}", flush=True)
+    print(f"{module} started (log: {RUN_DIR / f'{module}.log'})", flush=True)
+    return service
+
+
+def run_stack(redis_url: str, settings: Settings) -> int:
+    env = {**os.environ, "REDIS_URL": redis_url}
+    services = [start_service("router", env)]
+    if settings.mode is Mode.HYBRID:
+        services.append(start_service("openclaw_worker", env))
     try:
         console = subprocess.Popen([sys.executable, "-m", "voice", "--text"], env=env)
         return console.wait()
     except KeyboardInterrupt:
         return 0
     finally:
-        stop(router)
+        for service in services:
+            stop(service)
 
 
 def main() -> int:
@@ -128,9 +138,10 @@ def main() -> int:
     if not settings.primary_model_configured and settings.mode is not Mode.OPENCLAW:
         print(f"No primary model is configured. {NO_MODEL_HINT}")
     if "REDIS_URL" in os.environ:
-        return run_stack(os.environ["REDIS_URL"])
+        return run_stack(os.environ["REDIS_URL"], settings)
     with embedded_redis() as url:
-        return run_stack(url)
+        print(f"embedded redis at {url} (data in {RUN_DIR / 'redis'})", flush=True)
+        return run_stack(url, settings)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,11 @@ def session_inbox(session_id: str) -> str:
     return f"bot:{{{session_id}}}:inbox"
 
 
+def session_inbox_cursor(session_id: str) -> str:
+    """Id of the last inbox entry the session's voice side delivered to the user."""
+    return f"bot:{{{session_id}}}:inbox:heard"
+
+
 INBOX_MAXLEN = 1000
 """Approximate cap on a session's inbox."""
 INBOX_TTL_SECONDS = 7 * 24 * 3600

@@ -159,7 +159,7 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def log_startup(service: str, settings: Settings) -> None:
+def log_startup(service: str, settings: Settings, uses_primary_model: bool = True) -> None:
     """Log the resolved mode and endpoints once, never a secret."""
     log = logging.getLogger(service)
     model_url = settings.openai_base_url or "https://api.openai.com/v1"
@@ -174,5 +174,9 @@ def log_startup(service: str, settings: Settings) -> None:
     )
     if settings.bot_hybrid_llm is False and settings.openclaw_api_url is None:
         log.warning("BOT_HYBRID_LLM=false needs OPENCLAW_API_URL; running in direct mode")
-    if not settings.primary_model_configured and settings.mode is not Mode.OPENCLAW:
+    if (
+        uses_primary_model
+        and not settings.primary_model_configured
+        and settings.mode is not Mode.OPENCLAW
+    ):
         log.warning("no primary model configured: %s", NO_MODEL_HINT)

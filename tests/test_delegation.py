@@ -134,7 +134,7 @@ async def test_research_is_answered_at_once_then_spoken_when_ready(
     assert request["messages"][-1]["content"].endswith(
         "Task: research the best GPUs for local LLMs"
     )
-    assert claw.request_headers[0]["Authorization"] == "Bearer gateway-token"
+    assert claw.request_headers[0]["authorization"] == "Bearer gateway-token"
 
     (record,) = await load_session_tasks(redis_at_url.client, "s1")
     assert record.status == "done" and record.attempts == 1

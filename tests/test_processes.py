@@ -44,6 +44,7 @@ def test_make_run_answers_17_times_23_through_the_calculator(tmp_path: Path) -> 
     assert "bot> 17 times 23 is 391." in result.stdout
     assert fake.requests[0]["tools"]
     router_log = (tmp_path / ".run" / "router.log").read_text()
+    assert not (tmp_path / ".run" / "openclaw_worker.log").exists()
     assert "mode=direct" in router_log and "tools=calculator" in router_log
 
 
@@ -79,3 +80,42 @@ def test_notes_survive_a_restart_of_the_whole_stack(tmp_path: Path) -> None:
     assert "bot> Created note 'Parking'." in first.stdout
     assert "bot> Note 1 of 1, 'Parking': level 3" in second.stdout
     assert "[note.show]" in first.stdout and "title=Parking" in first.stdout
+
+
+@pytest.mark.usefixtures("real_redis_url")
+def test_make_run_in_hybrid_mode_speaks_the_research_when_it_is_ready(tmp_path: Path) -> None:
+    from tests.fakes.openai_server import CallTools, FakeOpenClaw, Say
+
+    def fast_model(request: dict) -> object:
+        if request["messages"][-1]["role"] == "tool":
+            return Say("I'm on it, I'll tell you when it's ready.")
+        return CallTools(
+            [
+                (
+                    "bot_openclaw_task",
+                    {"task": "research the best GPUs for local LLMs", "label": "the GPU research"},
+                )
+            ]
+        )
+
+    answer = "The **RTX 4090** leads. A used 3090 is the value pick."
+    with (
+        FakeOpenAI(fallback=fast_model) as model,
+        FakeOpenClaw(fallback=lambda r: Say(answer)) as claw,
+    ):
+        result = run_launcher(
+            tmp_path,
+            "research the best GPUs for local LLMs\n",
+            OPENAI_BASE_URL=model.base_url,
+            OPENCLAW_API_URL=claw.url,
+        )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    fast = lines.index("bot> I'm on it, I'll tell you when it's ready.")
+    spoken = lines.index(
+        "bot> (the GPU research) The RTX 4090 leads. A used 3090 is the value pick."
+    )
+    assert fast < spoken
+    assert "     [task done] the GPU research" in lines[spoken:]
+    assert "openclaw_worker started" in result.stdout

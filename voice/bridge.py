@@ -1,5 +1,8 @@
 """A voice session's link to the routers: turns out on the stream, bot events in from pub/sub.
 
+Events that must not be missed (task results, notices) are also in the session's durable inbox:
+on connect the bridge first replays what this session has not heard yet, then goes live, and
+remembers in Redis how far it got, so a session that reconnects hears each of them once.
 The text console uses it today; the Pipecat pipeline's processors wrap the same class.
 """
 
@@ -12,6 +15,7 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 
 from shared import keys
+from shared.events import INBOX_FIELD
 from shared.messages import BOT_EVENT, AnyBotEvent, UserTurn
 from shared.turns import publish_turn
 
@@ -46,17 +50,51 @@ class SessionBridge:
         await publish_turn(self.redis, turn)
         return turn
 
+    def _parse(self, raw: str) -> AnyBotEvent | None:
+        try:
+            return BOT_EVENT.validate_json(raw)
+        except ValidationError as exc:
+            log.warning(
+                "dropped malformed bot event session=%s: %s",
+                self.session_id,
+                exc.errors()[0]["msg"],
+            )
+            return None
+
+    async def _heard(self, inbox_id: str) -> bool:
+        """Record that an inbox event reached this session; False if it had already."""
+        cursor_key = keys.session_inbox_cursor(self.session_id)
+        cursor = await self.redis.get(cursor_key)
+        if cursor is not None and _stream_id(inbox_id) <= _stream_id(cursor):
+            return False
+        await self.redis.set(cursor_key, inbox_id, ex=keys.INBOX_TTL_SECONDS)
+        return True
+
+    async def missed_events(self) -> AsyncIterator[AnyBotEvent]:
+        """Inbox events this session has not heard yet, oldest first."""
+        cursor = await self.redis.get(keys.session_inbox_cursor(self.session_id))
+        start = f"({cursor}" if cursor else "-"
+        for entry_id, fields in await self.redis.xrange(keys.session_inbox(self.session_id), start):
+            event = self._parse(fields.get(INBOX_FIELD, ""))
+            if event is not None and await self._heard(entry_id):
+                yield event.model_copy(update={"inbox_id": entry_id})
+
     async def events(self) -> AsyncIterator[AnyBotEvent]:
-        """Bot events for this session as they arrive; malformed ones are logged and skipped."""
+        """Missed inbox events, then bot events as they arrive; malformed ones are logged and
+        skipped, and an inbox event is delivered once."""
+        async for event in self.missed_events():
+            yield event
         while True:
             message = await self._pubsub.get_message(timeout=1.0)
             if message is None or message.get("type") != "message":
                 continue
-            try:
-                yield BOT_EVENT.validate_json(message["data"])
-            except ValidationError as exc:
-                log.warning(
-                    "dropped malformed bot event session=%s: %s",
-                    self.session_id,
-                    exc.errors()[0]["msg"],
-                )
+            event = self._parse(message["data"])
+            if event is None:
+                continue
+            if event.inbox_id is None or await self._heard(event.inbox_id):
+                yield event
+
+
+def _stream_id(entry_id: str) -> tuple[int, int]:
+    milliseconds, _, sequence = entry_id.partition("-")
+    return int(milliseconds), int(sequence or 0)

@@ -9,11 +9,20 @@ import threading
 from typing import TextIO
 
 from shared.actions import Action
-from shared.messages import ActionEvent, AnyBotEvent, ResponseDone, TextChunk, new_id
+from shared.messages import (
+    ActionEvent,
+    AnyBotEvent,
+    ResponseDone,
+    TaskStatusEvent,
+    TextChunk,
+    new_id,
+)
 from voice.bridge import SessionBridge
 
 REPLY_TIMEOUT_SECONDS = 120.0
 """How long to wait for the last replies after the input ends."""
+TASK_TIMEOUT_SECONDS = 900.0
+"""How long to wait, after the input ends, for delegated tasks still running."""
 
 
 def _read_lines_in_background(
@@ -39,35 +48,46 @@ def describe_action(action: Action) -> str:
 
 
 class ConsolePrinter:
-    """Prints each response on its own `bot>` line as its chunks arrive, actions on their own."""
+    """Prints each response on its own `bot>` line as its chunks arrive, other events on their
+    own indented lines; a delegated task's answer is introduced by its label."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.open_response: str | None = None
         self.finished: set[str] = set()
+        self.tasks: dict[str, str] = {}
+        """Delegated tasks seen, task id → label; their answers arrive after the turn's."""
         self.changed = asyncio.Event()
+
+    def _close_line(self) -> None:
+        if self.open_response is not None:
+            self.out.write("\n")
+            self.open_response = None
+
+    def _note(self, text: str) -> None:
+        self._close_line()
+        self.out.write(f"     {text}\n")
 
     def show(self, event: AnyBotEvent) -> None:
         if isinstance(event, TextChunk):
             if self.open_response != event.response_id:
-                if self.open_response is not None:
-                    self.out.write("\n")
-                self.out.write("bot> ")
+                self._close_line()
+                label = self.tasks.get(event.response_id)
+                self.out.write(f"bot> ({label}) " if label else "bot> ")
                 self.open_response = event.response_id
             else:
                 self.out.write(" ")
             self.out.write(event.text)
         elif isinstance(event, ActionEvent):
-            if self.open_response is not None:
-                self.out.write("\n")
-                self.open_response = None
-            self.out.write(f"     {describe_action(event.action)}\n")
+            self._note(describe_action(event.action))
+        elif isinstance(event, TaskStatusEvent):
+            self.tasks[event.response_id] = event.label
+            self._note(f"[task {event.status}] {event.message or event.label}")
         elif isinstance(event, ResponseDone):
             if self.open_response == event.response_id:
-                self.out.write("\n")
-                self.open_response = None
+                self._close_line()
             if event.outcome == "error":
-                self.out.write(f"     (ended with error: {event.error})\n")
+                self._note(f"(ended with error: {event.error})")
             self.finished.add(event.response_id)
         self.out.flush()
         self.changed.set()
@@ -116,7 +136,11 @@ async def run_console(
             sent.add(turn.turn_id)
             if interactive:
                 await printer.wait_until_finished({turn.turn_id}, REPLY_TIMEOUT_SECONDS)
+        # Piped input ends before delegated answers arrive: wait for those too.
         complete = await printer.wait_until_finished(sent, REPLY_TIMEOUT_SECONDS)
+        complete = complete and await printer.wait_until_finished(
+            set(printer.tasks), TASK_TIMEOUT_SECONDS
+        )
         if not complete:
             out.write("(some replies did not arrive in time; is the router running?)\n")
         return 0 if complete else 1

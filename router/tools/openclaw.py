@@ -87,9 +87,7 @@ async def bot_openclaw_task(args: DelegateArgs, ctx: ToolContext) -> str:
     await ctx.task_queue.enqueue(record)
     await ResponsePublisher(
         ctx.redis, ctx.session_id, record.task_id, origin="task", durable=True
-    ).status(
-        "queued", record.label
-    )
+    ).status("queued", record.label)
     return (
         f"Started {record.label} in the background. Tell the user in a few words that you are on "
         "it and will say the answer when it is ready."

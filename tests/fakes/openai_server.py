@@ -168,7 +168,7 @@ class FakeOpenAI:
                     self._error(404, "unknown path", "invalid_request_error")
                     return
                 with fake._lock:
-                    fake.request_headers.append(dict(self.headers))
+                    fake.request_headers.append({k.lower(): v for k, v in self.headers.items()})
                 if fake.api_key and self.headers.get("Authorization") != f"Bearer {fake.api_key}":
                     self._error(401, "Incorrect API key provided.", "invalid_request_error")
                     return

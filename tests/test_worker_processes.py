@@ -1,0 +1,109 @@
+"""Real `python -m openclaw_worker` processes (RQ workers that fork per job) on real Redis."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+import redis.asyncio as aioredis
+from rq.job import Job
+
+from router.task_queue import TaskQueue
+from shared import keys
+from shared.events import INBOX_FIELD
+from shared.messages import BOT_EVENT, ResponseDone, TextChunk
+from shared.tasks import TaskRecord, create_task_record
+from tests.conftest import RedisAtUrl
+from tests.fakes.openai_server import FakeOpenClaw, Say
+
+
+@pytest.fixture
+def redis_client(redis_at_url: RedisAtUrl) -> aioredis.Redis:
+    """Listeners of this module use the real Redis the worker processes use."""
+    return redis_at_url.client
+
+
+def answer_for(request: dict) -> Say:
+    task = request["messages"][-1]["content"].removeprefix("Task: ")
+    # A slow first byte keeps each worker busy long enough for the others to take tasks.
+    return Say(f"First part about {task}. Second part about {task}.", delay=0.5)
+
+
+@pytest.fixture
+def claw() -> Iterator[FakeOpenClaw]:
+    with FakeOpenClaw(fallback=answer_for) as server:
+        yield server
+
+
+def start_workers(count: int, redis_url: str, claw: FakeOpenClaw) -> list[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "OPENCLAW_API_URL": claw.url,
+        "LOG_LEVEL": "WARNING",
+    }
+    return [
+        subprocess.Popen([sys.executable, "-m", "openclaw_worker"], env=env) for _ in range(count)
+    ]
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+async def test_tasks_spread_over_workers_each_done_once_in_order(
+    redis_at_url: RedisAtUrl, claw: FakeOpenClaw, listen
+) -> None:
+    session = await listen("s1")
+    queue = TaskQueue(redis_at_url.url, task_timeout=60)
+    records = [
+        TaskRecord(task_id=f"task-{i}", session_id="s1", task=f"topic {i}", label=f"topic {i}")
+        for i in range(4)
+    ]
+    workers = start_workers(3, redis_at_url.url, claw)
+    try:
+        for record in records:
+            assert await create_task_record(redis_at_url.client, record)
+            await queue.enqueue(record)
+        results = await asyncio.gather(*(session.wait_done(r.task_id, timeout=60) for r in records))
+    finally:
+        stop_workers(workers)
+
+    for record, result in zip(records, results, strict=True):
+        assert result.chunks == [
+            f"First part about {record.task}.",
+            f"Second part about {record.task}.",
+        ]
+        assert result.done.outcome == "ok"
+        assert [e.seq for e in result.events] == list(range(len(result.events)))
+    dones = Counter(
+        e.response_id
+        for r in session.responses.values()
+        for e in r.events
+        if isinstance(e, ResponseDone)
+    )
+    assert all(dones[r.task_id] == 1 for r in records)
+    assert len(claw.requests) == 4
+    ran_on = {
+        Job.fetch(r.task_id, connection=redis_at_url.rq_connection).worker_name for r in records
+    }
+    assert len(ran_on) >= 2, ran_on
+
+    # A voice session that connects later finds everything in the inbox.
+    entries = await redis_at_url.client.xrange(keys.session_inbox("s1"))
+    late = [BOT_EVENT.validate_json(fields[INBOX_FIELD]) for _id, fields in entries]
+    for record in records:
+        chunks = [
+            e.text for e in late if e.response_id == record.task_id and isinstance(e, TextChunk)
+        ]
+        assert chunks == results[records.index(record)].chunks
