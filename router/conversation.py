@@ -11,6 +11,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from router.interrupts import Interrupts
 from router.llm import ModelError, ModelReply, PrimaryModel
 from router.task_queue import TaskQueue
 from router.tools import fast_tools
@@ -83,15 +84,24 @@ class TurnReport:
         )
 
 
+class TurnInterrupted(Exception):
+    """The user barged in: stop streaming this reply."""
+
+
 class SentencePublisher:
     """Feeds model text deltas in, publishes each complete sentence at once."""
 
-    def __init__(self, publisher: ResponsePublisher, report: TurnReport) -> None:
+    def __init__(
+        self, publisher: ResponsePublisher, report: TurnReport, interrupts: Interrupts
+    ) -> None:
         self.publisher = publisher
         self.report = report
+        self.interrupts = interrupts
         self.splitter = SentenceSplitter()
 
     async def _publish(self, sentence: str) -> None:
+        if self.publisher.response_id in self.interrupts:
+            raise TurnInterrupted
         speakable = strip_markdown(sentence)
         if not speakable:
             return
@@ -131,8 +141,10 @@ class TurnAnswerer:
         model: PrimaryModel | None,
         tools: ToolRegistry,
         task_queue: TaskQueue | None = None,
+        interrupts: Interrupts | None = None,
     ) -> None:
         self.redis = redis
+        self.interrupts = interrupts or Interrupts()
         self.settings = settings
         self.model = model
         self.tools = tools
@@ -160,15 +172,18 @@ class TurnAnswerer:
         """Publish the reply to `turn` and its done event, then save the exchange to history."""
         report = TurnReport(turn)
         publisher = ResponsePublisher(self.redis, turn.session_id, turn.turn_id)
-        speech = SentencePublisher(publisher, report)
+        speech = SentencePublisher(publisher, report, self.interrupts)
         new_messages: list[dict[str, Any]] = [{"role": "user", "content": turn.text}]
         try:
             report.error = await self._respond(turn, publisher, speech, report, new_messages)
+        except TurnInterrupted:
+            report.error = "interrupted"
         except Exception:
             log.exception("turn failed session=%s turn=%s", turn.session_id, turn.turn_id)
             report.error = "internal_error"
             await speech.say(SPOKEN_INTERNAL_ERROR)
-        await speech.flush()
+        if report.error != "interrupted":
+            await speech.flush()
         await publisher.done(report.error)
         report.done_at = time.monotonic()
         if report.error:

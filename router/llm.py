@@ -135,19 +135,21 @@ class PrimaryModel:
             request["tools"] = tools
         try:
             stream = await self.client.chat.completions.create(**request)
-            async for chunk in stream:
-                if chunk.usage is not None:
-                    reply.prompt_tokens = chunk.usage.prompt_tokens
-                    reply.completion_tokens = chunk.usage.completion_tokens
-                for choice in chunk.choices:
-                    delta = choice.delta
-                    if (delta.content or delta.tool_calls) and reply.first_token_at is None:
-                        reply.first_token_at = time.monotonic()
-                    for call_delta in delta.tool_calls or ():
-                        _merge_tool_call_delta(calls, call_delta)
-                    if delta.content:
-                        reply.text += delta.content
-                        await on_text(delta.content)
+            # Closing the stream (also when on_text raises, e.g. on a barge-in) stops the model.
+            async with stream:
+                async for chunk in stream:
+                    if chunk.usage is not None:
+                        reply.prompt_tokens = chunk.usage.prompt_tokens
+                        reply.completion_tokens = chunk.usage.completion_tokens
+                    for choice in chunk.choices:
+                        delta = choice.delta
+                        if (delta.content or delta.tool_calls) and reply.first_token_at is None:
+                            reply.first_token_at = time.monotonic()
+                        for call_delta in delta.tool_calls or ():
+                            _merge_tool_call_delta(calls, call_delta)
+                        if delta.content:
+                            reply.text += delta.content
+                            await on_text(delta.content)
         except openai.APIStatusError as exc:
             raise _error_from_api(exc) from exc
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:

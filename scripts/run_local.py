@@ -1,8 +1,9 @@
 """`make run`: the whole stack on this machine, no Docker and no API key needed.
 
 Starts an embedded Redis (unless REDIS_URL is set), the router, an OpenClaw worker when
-OPENCLAW_API_URL is set (hybrid mode), and the text console in the foreground; Ctrl-C or
-Ctrl-D stops everything. Service logs go to `.run/*.log`.
+OPENCLAW_API_URL is set (hybrid mode), and in the foreground the text console, or with
+VOICE=webrtc the browser voice service; Ctrl-C (or Ctrl-D in the console) stops everything.
+Service logs go to `.run/*.log`.
 """
 
 import contextlib
@@ -121,8 +122,11 @@ def run_stack(redis_url: str, settings: Settings) -> int:
     services = [start_service("router", env)]
     if settings.mode is Mode.HYBRID:
         services.append(start_service("openclaw_worker", env))
+    front = ["-m", "voice"] if os.environ.get("VOICE") == "webrtc" else ["-m", "voice", "--text"]
+    if front == ["-m", "voice"]:
+        print("voice service: open http://localhost:7860/client/ in a browser", flush=True)
     try:
-        console = subprocess.Popen([sys.executable, "-m", "voice", "--text"], env=env)
+        console = subprocess.Popen([sys.executable, *front], env=env)
         return console.wait()
     except KeyboardInterrupt:
         return 0

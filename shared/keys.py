@@ -10,6 +10,8 @@ TURNS_STREAM_MAXLEN = 100_000
 """Approximate cap on the turns stream; acked entries beyond it are trimmed."""
 ROUTER_GROUP = "router"
 """The consumer group every router replica joins."""
+INTERRUPTS_CHANNEL = "bot:interrupts"
+"""Pub/sub channel of barge-ins, heard by every router replica."""
 DEAD_TURNS_STREAM = "bot:turns:dead"
 """Stream entries that could not be parsed, with the reason, for a human to inspect."""
 DEAD_TURNS_MAXLEN = 10_000

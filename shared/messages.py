@@ -48,6 +48,13 @@ class UserTurn(BusMessage):
     """The user's IANA time zone (e.g. `Europe/Paris`), when the client knows it."""
 
 
+class Interrupt(BusMessage):
+    """The user barged in: stop streaming this response; what was not spoken is dropped."""
+
+    kind: Literal["interrupt"] = "interrupt"
+    response_id: str
+
+
 class BotEvent(BusMessage):
     """Fields every event sent back to a session shares."""
 

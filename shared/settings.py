@@ -6,6 +6,7 @@ derived from the variables, resolved once at start-up and logged by `log_startup
 
 import logging
 from enum import StrEnum
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -90,6 +91,14 @@ class Settings(BaseSettings):
     """YouTube Data API base URL (overridable for tests and proxies)."""
     default_timezone: str = Field(default="UTC", validation_alias="BOT_DEFAULT_TIMEZONE")
     """Time zone for "what time is it" when the client does not send one."""
+    voice_stt: Literal["openai", "whisper", "none"] | None = Field(
+        default=None, validation_alias="VOICE_STT"
+    )
+    """Speech to text; unset: `openai` when OPENAI_API_KEY is set, else `none` (typed text only)."""
+    voice_tts: Literal["openai", "piper", "kokoro", "espeak"] | None = Field(
+        default=None, validation_alias="VOICE_TTS"
+    )
+    """Text to speech; unset: `openai` when OPENAI_API_KEY is set, else `espeak` (offline)."""
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
 
     @field_validator(
@@ -98,6 +107,8 @@ class Settings(BaseSettings):
         "openai_base_url",
         "openai_api_key",
         "youtube_api_key",
+        "voice_stt",
+        "voice_tts",
         mode="before",
     )
     @classmethod

@@ -1,9 +1,9 @@
-"""The turn stream's wire format: how a voice service hands a user turn to the routers."""
+"""The wire format from voice to routers: user turns on the stream, barge-ins on a channel."""
 
 import redis.asyncio as aioredis
 
 from shared import keys
-from shared.messages import UserTurn
+from shared.messages import Interrupt, UserTurn
 
 TURN_FIELD = "turn"
 """The stream entry field holding the turn's JSON."""
@@ -17,3 +17,8 @@ async def publish_turn(redis: aioredis.Redis, turn: UserTurn) -> str:
         maxlen=keys.TURNS_STREAM_MAXLEN,
         approximate=True,
     )
+
+
+async def publish_interrupt(redis: aioredis.Redis, interrupt: Interrupt) -> None:
+    """Tell every router that the user barged in on a response."""
+    await redis.publish(keys.INTERRUPTS_CHANNEL, interrupt.model_dump_json())

@@ -86,11 +86,14 @@ class RunningRouter:
     def __init__(self, consumer: TurnConsumer) -> None:
         self.consumer = consumer
         self.stop_event = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Future[list[None]] | None = None
 
     async def start(self) -> "RunningRouter":
         await self.consumer.ensure_group()
-        self.task = asyncio.create_task(self.consumer.run(self.stop_event, grace_seconds=5))
+        self.task = asyncio.gather(
+            self.consumer.run(self.stop_event, grace_seconds=5),
+            self.consumer.answerer.interrupts.listen(self.consumer.redis, self.stop_event),
+        )
         return self
 
     async def stop(self) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import redis.asyncio as aioredis
+from pipecat.pipeline.pipeline import Pipeline
 from rq import Queue, SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
@@ -341,3 +342,66 @@ async def test_an_unreachable_gateway_is_retried_then_reported(
 
     assert result.done.error == "openclaw_unreachable"
     assert result.chunks[-1] == "Sorry, the lookup failed: I couldn't reach OpenClaw."
+
+
+@pytest.mark.usefixtures("worker_env")
+async def test_voice_pipeline_speaks_the_fast_reply_then_the_delegated_result(
+    redis_at_url: RedisAtUrl, fake_model: FakeOpenAI, claw: FakeOpenClaw, start_router
+) -> None:
+    """Pipeline bridge + router + fake model + RQ worker + fake OpenClaw, text in, speech out."""
+    from pipecat.frames.frames import LLMTextFrame
+    from pipecat.processors.frameworks.rtvi.frames import RTVISendTextFrame
+    from pipecat.tests.utils import run_test
+
+    from tests.fakes.pipeline import BusInjector, WaitUntil
+    from voice.bridge import SessionBridge
+    from voice.turn_bridge import RedisTurnBridge
+
+    fake_model.script(
+        CallTools([("bot_openclaw_task", {"task": "research GPUs", "label": "the GPU research"})]),
+        Say("I'm on it."),
+    )
+    claw.script(Say("The 4090 leads. A used 3090 is the value pick."))
+    await start_router(hybrid_settings(fake_model, redis_at_url, claw))
+    client = redis_at_url.client
+
+    async def task_finished() -> bool:
+        tasks = await load_session_tasks(client, "s1")
+        return bool(tasks) and tasks[0].status == "done"
+
+    async def run_worker_when_queued() -> None:
+        while not await load_session_tasks(client, "s1"):
+            await asyncio.sleep(0.01)  # ok-sleep: polling Redis with a deadline (wait_for below)
+        await run_worker_burst(redis_at_url)
+
+    worker = asyncio.create_task(asyncio.wait_for(run_worker_when_queued(), EVENT_TIMEOUT))
+    async with SessionBridge(client, "s1") as bridge:
+        turn_bridge = RedisTurnBridge(bridge)
+
+        async def result_spoken() -> bool:
+            if not await task_finished():
+                return False
+            task_id = (await load_session_tasks(client, "s1"))[0].task_id
+            total = len(
+                [
+                    1
+                    for _id, f in await client.xrange(keys.session_inbox("s1"))
+                    if task_id in f[INBOX_FIELD]
+                ]
+            )
+            return turn_bridge.last_seq.get(task_id, -1) >= total - 1
+
+        down, _ = await run_test(
+            Pipeline([BusInjector(client, turn_bridge), turn_bridge]),
+            frames_to_send=[
+                RTVISendTextFrame(msg_id="m1", text="research GPUs"),
+                WaitUntil(result_spoken),
+            ],
+        )
+    await worker
+    texts = [f.text for f in down if isinstance(f, LLMTextFrame)]
+    assert texts == [
+        "I'm on it.",
+        "About the GPU research: The 4090 leads.",
+        "A used 3090 is the value pick.",
+    ]

@@ -293,3 +293,34 @@ async def wait_until_acked(redis_client: aioredis.Redis) -> None:
             await asyncio.sleep(0.01)  # ok-sleep: polling Redis with a deadline
 
     await asyncio.wait_for(no_pending(), 5)
+
+
+async def test_a_barge_in_stops_the_reply_at_the_next_sentence(
+    redis_client: aioredis.Redis, fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    resume = threading.Event()
+    fake_model.script(Say("First sentence. Second sentence.", "First sentence. ", resume))
+    router = await start_router(model_settings(fake_model))
+    session = await listen("s1")
+    turn = await session.bridge.send_turn("tell me a story")
+
+    async def first_chunk_heard() -> None:
+        while not session.responses.get(turn.turn_id):
+            session._changed.clear()
+            await session._changed.wait()
+
+    await asyncio.wait_for(first_chunk_heard(), 10)
+    await session.bridge.interrupt(turn.turn_id)
+
+    async def router_knows() -> None:
+        while turn.turn_id not in router.consumer.answerer.interrupts:
+            await asyncio.sleep(0.01)  # ok-sleep: polling the router's state with a deadline
+
+    await asyncio.wait_for(router_knows(), 5)
+    resume.set()
+    response = await session.wait_done(turn.turn_id)
+
+    assert response.chunks == ["First sentence."]
+    assert response.done.error == "interrupted"
+    history = await SessionHistory(redis_client, 60, 40).load("s1")
+    assert history[-1] == {"role": "assistant", "content": "First sentence."}

@@ -16,8 +16,8 @@ from pydantic import ValidationError
 
 from shared import keys
 from shared.events import INBOX_FIELD
-from shared.messages import BOT_EVENT, AnyBotEvent, UserTurn
-from shared.turns import publish_turn
+from shared.messages import BOT_EVENT, AnyBotEvent, Interrupt, UserTurn
+from shared.turns import publish_interrupt, publish_turn
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,12 @@ class SessionBridge:
         turn = UserTurn(session_id=self.session_id, profile=self.profile, text=text)
         await publish_turn(self.redis, turn)
         return turn
+
+    async def interrupt(self, response_id: str) -> None:
+        """Tell the routers the user barged in on this response."""
+        await publish_interrupt(
+            self.redis, Interrupt(session_id=self.session_id, response_id=response_id)
+        )
 
     def _parse(self, raw: str) -> AnyBotEvent | None:
         try:

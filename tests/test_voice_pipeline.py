@@ -1,0 +1,235 @@
+"""The voice pipeline's Redis bridge, driven with Pipecat's `run_test` on both Redis flavours."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+from pipecat.frames.frames import (
+    Frame,
+    LLMFullResponseEndFrame,
+    LLMFullResponseStartFrame,
+    LLMMessagesAppendFrame,
+    LLMTextFrame,
+    TranscriptionFrame,
+    UserStartedSpeakingFrame,
+    UserStoppedSpeakingFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.processors.frameworks.rtvi.frames import RTVISendTextFrame, RTVIServerMessageFrame
+from pipecat.tests.utils import run_test
+
+from shared import keys
+from shared.actions import WindowOpen
+from shared.messages import (
+    ActionEvent,
+    Interrupt,
+    ResponseDone,
+    TaskStatusEvent,
+    TextChunk,
+    UserTurn,
+)
+from shared.turns import TURN_FIELD
+from tests.fakes.pipeline import BusEvents, BusInjector, WaitUntil
+from voice.bridge import SessionBridge
+from voice.pipeline import user_turns_to_redis
+from voice.turn_bridge import RedisTurnBridge
+
+SPEECH = (LLMFullResponseStartFrame, LLMTextFrame, LLMFullResponseEndFrame)
+
+
+def spoken(frames: list[Frame]) -> list[str]:
+    """The speech frames as a readable list: start, each text, end."""
+    names = {LLMFullResponseStartFrame: "<start>", LLMFullResponseEndFrame: "<end>"}
+    return [
+        frame.text if isinstance(frame, LLMTextFrame) else names[type(frame)]
+        for frame in frames
+        if isinstance(frame, SPEECH)
+    ]
+
+
+def text(response_id: str, seq: int, words: str, origin: str = "turn") -> TextChunk:
+    return TextChunk(session_id="s1", response_id=response_id, seq=seq, text=words, origin=origin)  # type: ignore[arg-type]
+
+
+def done(response_id: str, seq: int, origin: str = "turn") -> ResponseDone:
+    return ResponseDone(session_id="s1", response_id=response_id, seq=seq, origin=origin)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def session_bridge(redis_client: aioredis.Redis) -> AsyncIterator[SessionBridge]:
+    async with SessionBridge(redis_client, "s1") as bridge:
+        yield bridge
+
+
+async def turns_on_stream(redis_client: aioredis.Redis) -> list[UserTurn]:
+    entries = await redis_client.xrange(keys.TURNS_STREAM)
+    return [UserTurn.model_validate_json(fields[TURN_FIELD]) for _id, fields in entries]
+
+
+async def test_typed_text_becomes_a_turn(
+    redis_client: aioredis.Redis, session_bridge: SessionBridge
+) -> None:
+    down, _ = await run_test(
+        RedisTurnBridge(session_bridge),
+        frames_to_send=[
+            LLMMessagesAppendFrame(messages=[{"role": "user", "content": "open my notes"}]),
+            RTVISendTextFrame(msg_id="m1", text="open my notes"),
+        ],
+    )
+    assert [t.text for t in await turns_on_stream(redis_client)] == ["open my notes"]
+    assert not any(isinstance(f, LLMMessagesAppendFrame) for f in down)
+
+
+async def test_a_finished_spoken_turn_becomes_a_turn(
+    redis_client: aioredis.Redis, session_bridge: SessionBridge
+) -> None:
+    user_aggregator, turn_bridge = user_turns_to_redis(session_bridge)
+
+    async def turn_published() -> bool:
+        return bool(await turns_on_stream(redis_client))
+
+    await run_test(
+        Pipeline([user_aggregator, turn_bridge]),
+        frames_to_send=[
+            VADUserStartedSpeakingFrame(),
+            TranscriptionFrame("play lofi on youtube", "user", "2026-11-25T00:00:00"),
+            VADUserStoppedSpeakingFrame(),
+            WaitUntil(turn_published),
+        ],
+    )
+    (turn,) = await turns_on_stream(redis_client)
+    assert (turn.session_id, turn.text) == ("s1", "play lofi on youtube")
+
+
+async def test_reply_events_become_speech_frames_and_actions_go_to_the_client(
+    redis_client: aioredis.Redis, session_bridge: SessionBridge
+) -> None:
+    turn_bridge = RedisTurnBridge(session_bridge)
+    action = ActionEvent(
+        session_id="s1",
+        response_id="t1",
+        seq=0,
+        action=WindowOpen(window_id="w1", app="notes", title="Notes"),
+    )
+    down, _ = await run_test(
+        Pipeline([BusInjector(redis_client, turn_bridge), turn_bridge]),
+        frames_to_send=[
+            BusEvents(
+                [
+                    action,
+                    text("t1", 1, "Opened your notes."),
+                    text("t1", 2, "Anything else?"),
+                    done("t1", 3),
+                ]
+            ),
+        ],
+    )
+    assert spoken(down) == ["<start>", "Opened your notes.", "Anything else?", "<end>"]
+    (message,) = [f for f in down if isinstance(f, RTVIServerMessageFrame)]
+    assert message.data["type"] == "action" and message.data["action"]["name"] == "window.open"
+
+
+async def test_barge_in_stops_the_reply_and_tells_the_routers(
+    redis_client: aioredis.Redis, session_bridge: SessionBridge
+) -> None:
+    interrupts = redis_client.pubsub(ignore_subscribe_messages=True)
+    await interrupts.subscribe(keys.INTERRUPTS_CHANNEL)
+    turn_bridge = RedisTurnBridge(session_bridge)
+    down, _ = await run_test(
+        Pipeline([BusInjector(redis_client, turn_bridge), turn_bridge]),
+        frames_to_send=[
+            BusEvents([text("t1", 0, "Here is a long story.")]),
+            UserStartedSpeakingFrame(),
+            BusEvents([text("t1", 1, "It goes on and on."), done("t1", 2)]),
+            BusEvents([text("t2", 0, "Yes?"), done("t2", 1)]),
+        ],
+    )
+    assert spoken(down) == ["<start>", "Here is a long story.", "<start>", "Yes?", "<end>"]
+
+    async def interrupt_heard() -> Interrupt:
+        while True:
+            message = await interrupts.get_message(timeout=1.0)
+            if message:
+                return Interrupt.model_validate_json(message["data"])
+
+    heard = await asyncio.wait_for(interrupt_heard(), 5)
+    await interrupts.aclose()
+    assert (heard.session_id, heard.response_id) == ("s1", "t1")
+
+
+async def test_a_delegated_result_waits_while_the_user_speaks(
+    redis_client: aioredis.Redis, session_bridge: SessionBridge
+) -> None:
+    turn_bridge = RedisTurnBridge(session_bridge)
+    queued = TaskStatusEvent(
+        session_id="s1",
+        response_id="task-1",
+        seq=0,
+        origin="task",
+        status="queued",
+        label="the GPU research",
+    )
+    down, _ = await run_test(
+        Pipeline([BusInjector(redis_client, turn_bridge), turn_bridge]),
+        frames_to_send=[
+            BusEvents([queued]),
+            UserStartedSpeakingFrame(),
+            BusEvents([text("task-1", 1, "The 4090 leads.", "task")]),
+            UserStoppedSpeakingFrame(),
+            BusEvents(
+                [
+                    text("task-1", 2, "A used 3090 is the value pick.", "task"),
+                    done("task-1", 3, "task"),
+                ]
+            ),
+        ],
+    )
+    assert spoken(down) == [
+        "<start>",
+        "About the GPU research: The 4090 leads.",
+        "<end>",
+        "<start>",
+        "A used 3090 is the value pick.",
+        "<end>",
+    ]
+    stopped_at = next(i for i, f in enumerate(down) if isinstance(f, UserStoppedSpeakingFrame))
+    first_speech = next(i for i, f in enumerate(down) if isinstance(f, LLMFullResponseStartFrame))
+    assert first_speech > stopped_at
+
+
+async def test_progress_is_spoken_at_most_once_per_interval(
+    redis_client: aioredis.Redis, session_bridge: SessionBridge
+) -> None:
+    turn_bridge = RedisTurnBridge(session_bridge, progress_interval=3600)
+
+    def progress(seq: int) -> TaskStatusEvent:
+        return TaskStatusEvent(
+            session_id="s1",
+            response_id="task-1",
+            seq=seq,
+            origin="task",
+            status="progress",
+            label="the GPU research",
+            message="Still working on the GPU research.",
+        )
+
+    down, _ = await run_test(
+        Pipeline([BusInjector(redis_client, turn_bridge), turn_bridge]),
+        frames_to_send=[BusEvents([progress(0)]), BusEvents([progress(1)])],
+    )
+    assert spoken(down) == ["<start>", "Still working on the GPU research.", "<end>"]
+
+
+async def test_replayed_and_live_copies_of_an_event_are_spoken_once(
+    redis_client: aioredis.Redis, session_bridge: SessionBridge
+) -> None:
+    turn_bridge = RedisTurnBridge(session_bridge)
+    chunk = text("t1", 0, "Only once.")
+    down, _ = await run_test(
+        Pipeline([BusInjector(redis_client, turn_bridge), turn_bridge]),
+        frames_to_send=[BusEvents([chunk]), BusEvents([chunk, done("t1", 1)])],
+    )
+    assert spoken(down) == ["<start>", "Only once.", "<end>"]

@@ -1,0 +1,43 @@
+"""Speech services are chosen by env, and a wrong choice fails at start-up with what to do."""
+
+import importlib.util
+
+import pytest
+
+from shared.settings import Settings
+from voice.services import VoiceConfigError, make_stt, make_tts, stt_choice, tts_choice
+
+
+def settings(**env: str) -> Settings:
+    return Settings(_env_file=None, **env)  # type: ignore[arg-type]
+
+
+def test_offline_defaults_are_typed_text_and_espeak() -> None:
+    offline = settings()
+    assert (stt_choice(offline), tts_choice(offline)) == ("none", "espeak")
+    assert make_stt(offline) is None
+
+
+def test_with_an_openai_key_speech_defaults_to_openai() -> None:
+    keyed = settings(OPENAI_API_KEY="sk-test")
+    assert (stt_choice(keyed), tts_choice(keyed)) == ("openai", "openai")
+    assert type(make_stt(keyed)).__name__ == "OpenAISTTService"
+    assert type(make_tts(keyed)).__name__ == "OpenAITTSService"
+
+
+def test_openai_speech_without_a_key_names_the_variable() -> None:
+    with pytest.raises(VoiceConfigError, match="VOICE_TTS=openai needs OPENAI_API_KEY"):
+        make_tts(settings(VOICE_TTS="openai"))
+    with pytest.raises(VoiceConfigError, match="VOICE_STT=openai needs OPENAI_API_KEY"):
+        make_stt(settings(VOICE_STT="openai"))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("piper") is not None, reason="piper is installed")
+def test_a_missing_extra_names_what_to_install() -> None:
+    with pytest.raises(VoiceConfigError, match=r"pip install 'pipecat-ai\[piper\]==1.14.0'"):
+        make_tts(settings(VOICE_TTS="piper"))
+
+
+def test_an_unknown_choice_is_rejected_at_start_up() -> None:
+    with pytest.raises(ValueError, match="VOICE_TTS"):
+        settings(VOICE_TTS="shouting")

@@ -1,0 +1,51 @@
+"""One voice session's Pipecat pipeline: speech in, the Redis bridge as its brain, speech out.
+
+`transport.input() → STT → user aggregator (Silero VAD) → RedisTurnBridge → TTS →
+transport.output()`. There is no LLM processor: the routers answer over Redis.
+"""
+
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import (
+    LLMContextAggregatorPair,
+    LLMUserAggregatorParams,
+)
+from pipecat.processors.frame_processor import FrameProcessor
+
+from voice.bridge import SessionBridge
+from voice.turn_bridge import RedisTurnBridge
+
+
+def user_turns_to_redis(
+    bridge: SessionBridge, vad_analyzer: object | None = None
+) -> tuple[FrameProcessor, RedisTurnBridge]:
+    """The user aggregator (turn detection) and the bridge it hands finished turns to."""
+    context = LLMContext()
+    pair = LLMContextAggregatorPair(
+        context,
+        user_params=LLMUserAggregatorParams(vad_analyzer=vad_analyzer),  # type: ignore[arg-type]
+    )
+    user_aggregator = pair.user()
+    turn_bridge = RedisTurnBridge(bridge)
+
+    @user_aggregator.event_handler("on_user_turn_stopped")
+    async def on_user_turn_stopped(_aggregator: object, _strategy: object, message: object) -> None:
+        await turn_bridge.send_turn(getattr(message, "content", "") or "")
+
+    return user_aggregator, turn_bridge
+
+
+def build_pipeline(
+    input_processor: FrameProcessor,
+    stt: FrameProcessor | None,
+    user_aggregator: FrameProcessor,
+    turn_bridge: RedisTurnBridge,
+    tts: FrameProcessor,
+    output_processor: FrameProcessor,
+) -> Pipeline:
+    """The session's pipeline; without STT, only typed text reaches the bridge."""
+    stages: list[FrameProcessor] = [input_processor]
+    if stt is not None:
+        stages.append(stt)
+    stages += [user_aggregator, turn_bridge, tts, output_processor]
+    return Pipeline(stages)

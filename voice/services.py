@@ -1,0 +1,71 @@
+"""Speech services chosen by VOICE_STT and VOICE_TTS, failing early with what to install or set.
+
+OpenAI's STT and TTS are the default when OPENAI_API_KEY is set; offline, speech input is off
+(typed text still works) and espeak-ng speaks. Local Whisper, Piper and Kokoro download their
+models on first use.
+"""
+
+import importlib
+from typing import Any
+
+from pipecat.processors.frame_processor import FrameProcessor
+
+from shared.settings import Settings
+
+
+class VoiceConfigError(RuntimeError):
+    """The chosen speech service cannot start; the message says what to set or install."""
+
+
+def _load(module: str, name: str, extra: str) -> Any:
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ImportError as exc:
+        raise VoiceConfigError(
+            f"{name} needs an extra: pip install 'pipecat-ai[{extra}]==1.14.0' ({exc})"
+        ) from exc
+
+
+def _openai_key(settings: Settings, variable: str) -> str:
+    if settings.openai_api_key is None:
+        raise VoiceConfigError(f"{variable}=openai needs OPENAI_API_KEY")
+    return settings.openai_api_key.get_secret_value()
+
+
+def stt_choice(settings: Settings) -> str:
+    return settings.voice_stt or ("openai" if settings.openai_api_key else "none")
+
+
+def tts_choice(settings: Settings) -> str:
+    return settings.voice_tts or ("openai" if settings.openai_api_key else "espeak")
+
+
+def make_stt(settings: Settings) -> FrameProcessor | None:
+    """The speech-to-text service, or None when speech input is off."""
+    match stt_choice(settings):
+        case "openai":
+            service = _load("pipecat.services.openai.stt", "OpenAISTTService", "openai")
+            return service(api_key=_openai_key(settings, "VOICE_STT"))
+        case "whisper":
+            return _load("pipecat.services.whisper.stt", "WhisperSTTService", "whisper")()
+        case _:
+            return None
+
+
+def make_tts(settings: Settings) -> FrameProcessor:
+    """The text-to-speech service."""
+    match tts_choice(settings):
+        case "openai":
+            service = _load("pipecat.services.openai.tts", "OpenAITTSService", "openai")
+            return service(api_key=_openai_key(settings, "VOICE_TTS"))
+        case "piper":
+            return _load("pipecat.services.piper.tts", "PiperTTSService", "piper")()
+        case "kokoro":
+            return _load("pipecat.services.kokoro.tts", "KokoroTTSService", "kokoro")()
+        case _:
+            from voice.espeak_tts import EspeakTTSService
+
+            try:
+                return EspeakTTSService()
+            except RuntimeError as exc:
+                raise VoiceConfigError(str(exc)) from exc
