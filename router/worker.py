@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import socket
+import time
 import weakref
 from typing import Any
 
@@ -102,7 +103,12 @@ class TurnConsumer:
             try:
                 if loop.time() >= next_reclaim:
                     await self.reclaim_stale_turns()
-                    next_reclaim = loop.time() + self.reclaim_idle_ms / 2000
+                    await self.redis.set(
+                        keys.router_heartbeat(socket.gethostname()),
+                        time.time(),
+                        ex=keys.ROUTER_HEARTBEAT_TTL_SECONDS,
+                    )
+                    next_reclaim = loop.time() + min(self.reclaim_idle_ms / 2000, 10.0)
                 await self._read_once()
                 backoff = 0.1
             except ResponseError as exc:

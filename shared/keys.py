@@ -78,3 +78,11 @@ def task_cancel_requests(session_id: str) -> str:
 
 OPENCLAW_QUEUE = "openclaw"
 """The RQ queue of delegated tasks."""
+
+
+def router_heartbeat(host: str) -> str:
+    """Unix time a router on `host` last went round its consume loop (for health checks)."""
+    return f"bot:health:router:{host}"
+
+
+ROUTER_HEARTBEAT_TTL_SECONDS = 120

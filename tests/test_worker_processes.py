@@ -28,7 +28,7 @@ def redis_client(redis_at_url: RedisAtUrl) -> aioredis.Redis:
 
 
 def answer_for(request: dict) -> Say:
-    task = request["messages"][-1]["content"].removeprefix("Task: ")
+    task = request["messages"][-1]["content"].rsplit("Task: ", 1)[-1]
     # A slow first byte keeps each worker busy long enough for the others to take tasks.
     return Say(f"First part about {task}. Second part about {task}.", delay=0.5)
 
