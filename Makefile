@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format clean
+.PHONY: run test eval lint format clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -22,6 +22,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# make eval MODEL=gpt-4o-mini            (OpenAI; OPENAI_API_KEY from the environment)
+# make eval MODEL=qwen2.5-72b BASE_URL=http://gpu-box:8000/v1 ARGS="--fail-under 0.9"
+eval: $(STAMP)
+	@[ -n "$(MODEL)" ] || { echo "usage: make eval MODEL=name [BASE_URL=url] [ARGS=...]"; exit 2; }
+	$(BIN)/python -m router.eval $(foreach m,$(MODEL),--model $(m)$(if $(BASE_URL),@$(BASE_URL))) \
+		--markdown eval-report.md --json eval-report.json $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,151 @@
+"""Scoring a model's tool decisions against the labelled cases, with tolerant matching."""
+
+import json
+import math
+import re
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from router.tools.calculator import calculate
+from router.tools.registry import ToolError
+
+NO_TOOL = "none"
+DELEGATE = "bot_openclaw_task"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One labelled utterance: the tool it should trigger (or `none`) and key arguments."""
+
+    id: str
+    family: str
+    text: str
+    expect: str
+    args: dict[str, Any] = field(default_factory=dict)
+    category: str | None = None
+
+
+@dataclass
+class Decision:
+    """What the model decided for one case."""
+
+    tool: str = NO_TOOL
+    arguments: dict[str, Any] = field(default_factory=dict)
+    latency_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    error: str | None = None
+
+
+def load_cases(path: Path) -> list[Case]:
+    return [Case(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _normalise(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s.]", " ", text.casefold()).replace("-", " ").split())
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip().lstrip("+"))
+        except ValueError:
+            return None
+    return None
+
+
+def value_matches(key: str, expected: Any, actual: Any) -> bool:
+    """Tolerant comparison: alternatives, case and punctuation, number formats, arithmetic."""
+    if isinstance(expected, list):
+        return any(value_matches(key, option, actual) for option in expected)
+    if actual is None:
+        return False
+    if isinstance(expected, bool):
+        if isinstance(actual, str):
+            return actual.strip().casefold() == str(expected).casefold()
+        return actual is expected
+    if isinstance(expected, int | float):
+        number = _number(actual)
+        return number is not None and math.isclose(number, expected, abs_tol=1e-6)
+    if key == "expression":
+        try:
+            return math.isclose(float(calculate(str(actual))), float(calculate(expected)))
+        except (ToolError, ValueError):
+            return False
+    return _normalise(expected) in _normalise(str(actual))
+
+
+def arguments_match(expected: dict[str, Any], actual: dict[str, Any]) -> bool:
+    return all(value_matches(key, value, actual.get(key)) for key, value in expected.items())
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(share * 100) - 1]
+
+
+def score(
+    cases: list[Case], decisions: dict[str, Decision], prices: dict[str, float] | None
+) -> dict[str, Any]:
+    """Every metric of the report for one model."""
+    right_tool = right_args = with_args = 0
+    delegated = delegated_right = should_delegate = 0
+    no_tool_cases = no_tool_right = errors = 0
+    families: dict[str, list[bool]] = {}
+    latencies: list[float] = []
+    prompt_tokens = completion_tokens = 0
+    for case in cases:
+        decision = decisions[case.id]
+        if decision.error:
+            errors += 1
+        else:
+            latencies.append(decision.latency_s)
+        prompt_tokens += decision.prompt_tokens
+        completion_tokens += decision.completion_tokens
+        tool_ok = decision.error is None and decision.tool == case.expect
+        args_ok = tool_ok and arguments_match(case.args, decision.arguments)
+        right_tool += tool_ok
+        if tool_ok and case.args:
+            with_args += 1
+            right_args += args_ok
+        delegated += decision.tool == DELEGATE
+        delegated_right += decision.tool == DELEGATE and case.expect == DELEGATE
+        should_delegate += case.expect == DELEGATE
+        if case.expect == NO_TOOL:
+            no_tool_cases += 1
+            no_tool_right += tool_ok
+        families.setdefault(case.family, []).append(args_ok)
+    count = len(cases)
+    cost = None
+    if prices is not None and count:
+        per_turn = (prompt_tokens * prices["input"] + completion_tokens * prices["output"]) / 1e6
+        cost = 1000 * per_turn / count
+    return {
+        "cases": count,
+        "tool_accuracy": _rate(right_tool, count),
+        "argument_accuracy": _rate(right_args, with_args),
+        "delegation_precision": _rate(delegated_right, delegated),
+        "delegation_recall": _rate(delegated_right, should_delegate),
+        "irrelevance": _rate(no_tool_right, no_tool_cases),
+        "family_accuracy": {
+            name: _rate(sum(oks), len(oks)) for name, oks in sorted(families.items())
+        },
+        "latency_p50_s": _percentile(latencies, 0.50),
+        "latency_p95_s": _percentile(latencies, 0.95),
+        "tokens_per_turn": _rate(prompt_tokens + completion_tokens, count),
+        "cost_per_1k_turns_usd": cost,
+        "errors": errors,
+    }
