@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 import yaml
+from rq import Worker
 from rq.job import Job
 
 from shared.messages import ResponseDone, TaskStatusEvent
@@ -107,6 +108,11 @@ async def test_two_routers_three_workers_a_burst_and_a_sigterm_mid_task(
                 return all("consuming stream=" in log for log in logs)
 
             await wait_for(both_routers_reading)
+
+            async def all_workers_listening() -> bool:
+                return len(Worker.all(connection=redis_at_url.rq_connection)) == 3
+
+            await wait_for(all_workers_listening)
             sessions = [await listen(f"s{i}") for i in range(SESSIONS)]
             slow = sessions[0]
             await slow.bridge.send_turn(SLOW_TASK)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis.asyncio as aioredis
+from rq import Worker
 from rq.job import Job
 
 from router.task_queue import TaskQueue
@@ -72,6 +73,12 @@ async def test_tasks_spread_over_workers_each_done_once_in_order(
     ]
     workers = start_workers(3, redis_at_url.url, claw)
     try:
+
+        async def all_workers_listening() -> None:
+            while len(Worker.all(connection=redis_at_url.rq_connection)) < 3:
+                await asyncio.sleep(0.05)  # ok-sleep: polling RQ's registry with a deadline
+
+        await asyncio.wait_for(all_workers_listening(), 30)
         for record in records:
             assert await create_task_record(redis_at_url.client, record)
             await queue.enqueue(record)
