@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test eval lint format clean
+.PHONY: run test eval bench lint format clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -29,6 +29,9 @@ eval: $(STAMP)
 	@[ -n "$(MODEL)" ] || { echo "usage: make eval MODEL=name [BASE_URL=url] [ARGS=...]"; exit 2; }
 	$(BIN)/python -m router.eval $(foreach m,$(MODEL),--model $(m)$(if $(BASE_URL),@$(BASE_URL))) \
 		--markdown eval-report.md --json eval-report.json $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/tier0.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

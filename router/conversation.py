@@ -4,6 +4,7 @@ Each sentence is published the moment the model completes it; the done event fol
 one. Whatever goes wrong, the user hears a short explanation and the turn still ends.
 """
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ import redis.asyncio as aioredis
 from router.interrupts import Interrupts
 from router.llm import ModelError, ModelReply, PrimaryModel
 from router.task_queue import TaskQueue
+from router.tier0 import Tier0, Tier0Call
 from router.tools import fast_tools
 from router.tools.registry import ToolContext, ToolRegistry
 from router.ui import load_ui
@@ -153,6 +155,9 @@ class TurnAnswerer:
             redis, settings.history_ttl_seconds, settings.history_max_messages
         )
         self.system_prompt = system_prompt(delegation=task_queue is not None)
+        # Openclaw mode is the revert path: the original behaviour, every turn through OpenClaw.
+        local_route = settings.bot_tier0 and settings.mode is not Mode.OPENCLAW
+        self.tier0 = Tier0(tools) if local_route else None
 
     @classmethod
     def from_settings(cls, redis: aioredis.Redis, settings: Settings) -> "TurnAnswerer":
@@ -195,6 +200,36 @@ class TurnAnswerer:
         await self.history.append(turn.session_id, new_messages)
         return report
 
+    async def _act_locally(
+        self,
+        call: Tier0Call,
+        context: ToolContext,
+        speech: SentencePublisher,
+        new_messages: list[dict[str, Any]],
+    ) -> None:
+        """Run a tier-0 tool call and speak its template reply; history records it exactly as
+        if the model had made the call, so the next model turn has the full context."""
+        call_id = f"tier0_{context.publisher.response_id}"
+        arguments = json.dumps(call.arguments)
+        result = await self.tools.call(call.tool, arguments, context, call_id)
+        reply = call.spoken(result)
+        await speech.say(reply)
+        new_messages += [
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": call_id,
+                        "type": "function",
+                        "function": {"name": call.tool, "arguments": arguments},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": call_id, "content": result},
+            {"role": "assistant", "content": reply},
+        ]
+
     async def _respond(
         self,
         turn: UserTurn,
@@ -211,14 +246,6 @@ class TurnAnswerer:
         if len(text) > self.settings.max_turn_chars:
             await speech.say(SPOKEN_TOO_LONG)
             return "turn_too_long"
-        if self.model is None:
-            await speech.say(f"{SPOKEN_NO_MODEL} {NO_MODEL_HINT}")
-            return "no_model"
-        messages = [
-            {"role": "system", "content": self.system_prompt},
-            *await self.history.load(turn.session_id),
-            *new_messages,
-        ]
         ui = await load_ui(self.redis, turn.session_id)
         context = ToolContext(
             redis=self.redis,
@@ -229,6 +256,19 @@ class TurnAnswerer:
             timezone=turn.timezone or self.settings.default_timezone,
             task_queue=self.task_queue,
         )
+        local = self.tier0.decide(text, ui) if self.tier0 else None
+        if local is not None:
+            report.tools.append(f"tier0:{local.tool}")
+            await self._act_locally(local, context, speech, new_messages)
+            return None
+        if self.model is None:
+            await speech.say(f"{SPOKEN_NO_MODEL} {NO_MODEL_HINT}")
+            return "no_model"
+        messages = [
+            {"role": "system", "content": self.system_prompt},
+            *await self.history.load(turn.session_id),
+            *new_messages,
+        ]
         for _ in range(self.settings.max_tool_rounds + 1):
             report.model_calls += 1
             try:

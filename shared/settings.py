@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     """A session's history expires after this much idle time."""
     history_max_messages: int = Field(default=40, validation_alias="BOT_HISTORY_MAX_MESSAGES")
     """Messages kept per session; older ones are trimmed to bound prompt size and latency."""
+    bot_tier0: bool = Field(default=True, validation_alias="BOT_TIER0")
+    """Act on the commonest unambiguous commands locally, with no model call (tier 0)."""
     max_tool_rounds: int = Field(default=4, validation_alias="BOT_MAX_TOOL_ROUNDS")
     """Model → tools → model round trips allowed in one turn."""
     max_turn_chars: int = Field(default=2000, validation_alias="BOT_MAX_TURN_CHARS")

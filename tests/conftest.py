@@ -75,6 +75,8 @@ def model_settings(fake: FakeOpenAI, **overrides: object) -> Settings:
         "OPENAI_BASE_URL": fake.base_url,
         "OPENAI_API_KEY": "sk-test-secret",
         "BOT_MODEL_TIMEOUT": 5,
+        # These tests are about the model path; tier 0 has tests of its own.
+        "BOT_TIER0": "false",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

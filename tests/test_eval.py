@@ -126,8 +126,10 @@ def test_metrics_are_exact(
     assert metrics["latency_p50_s"] > 0 and metrics["latency_p95_s"] >= metrics["latency_p50_s"]
     tokens = metrics["tokens_per_turn"] * 8
     assert metrics["cost_per_1k_turns_usd"] > 0 and tokens > 700
+    assert metrics["tier0"]["precision"] == 1.0  # the eight cases, decided locally
     table = capsys.readouterr().out
     assert "tool selection accuracy" in table and "62.5%" in table and "family: windows" in table
+    assert "tier-0 coverage (local, no model)" in table
     assert "| tool selection accuracy | 62.5% |" in (tmp_path / "report.md").read_text()
 
     # Every case went through the router's real prompt and tool schemas.

@@ -38,7 +38,9 @@ def run_launcher(tmp_path: Path, typed: str, **env: str) -> subprocess.Completed
 @pytest.mark.usefixtures("real_redis_url")
 def test_make_run_answers_17_times_23_through_the_calculator(tmp_path: Path) -> None:
     with FakeOpenAI(fallback=calculator_model) as fake:
-        result = run_launcher(tmp_path, "what's 17 times 23\n", OPENAI_BASE_URL=fake.base_url)
+        result = run_launcher(
+            tmp_path, "what's 17 times 23\n", OPENAI_BASE_URL=fake.base_url, BOT_TIER0="false"
+        )
 
     assert result.returncode == 0, result.stderr
     assert "bot> 17 times 23 is 391." in result.stdout
@@ -57,6 +59,34 @@ def test_make_run_without_a_model_explains_what_to_set(tmp_path: Path) -> None:
     assert "bot> No language model is configured, so I can't answer that yet." in result.stdout
     assert "OPENAI_BASE_URL" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.usefixtures("real_redis_url")
+def test_offline_make_run_acts_on_the_common_commands_of_every_family(tmp_path: Path) -> None:
+    said = {
+        "open my notes": "bot> There are no notes.",
+        "create a note called groceries": "bot> Created note 'groceries'.",
+        "play lofi on youtube": "bot> Playing lofi on YouTube.",
+        "pause the video": "bot> Paused.",
+        "open the browser": "bot> Opened Browser.",
+        "close that window": "bot> Closed Browser.",
+        "play some calm music": "bot> Playing calm music.",
+        "volume 30": "bot> Volume set to 30.",
+        "next track": "bot> Playing the next track.",
+        "make the cat dance": "bot> The cat is now dance.",
+        "switch to focus view": "bot> Switched to the focus view.",
+        "list profiles": "bot> Profiles: default (current)",
+        "what's 12 times 7": "bot> 12 times 7 is 84.",
+        "set a timer for ten minutes": "bot> Timer set for 10 minutes.",
+        "hello there": "bot> No language model is configured, so I can't answer that yet.",
+    }
+    result = run_launcher(tmp_path, "".join(f"{line}\n" for line in said))
+
+    assert result.returncode == 0, result.stderr
+    for expected in said.values():
+        assert expected in result.stdout, (expected, result.stdout)
+    router_log = (tmp_path / ".run" / "router.log").read_text()
+    assert "tools=tier0:youtube_play" in router_log
 
 
 @pytest.mark.usefixtures("real_redis_url")

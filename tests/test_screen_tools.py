@@ -59,7 +59,7 @@ async def test_timers_start_list_cancel_and_are_announced_once(
     tools: ToolHarness, redis_client: aioredis.Redis
 ) -> None:
     assert await tools("set_timer", seconds=600, label="pasta") == "Pasta timer set for 10 minutes."
-    assert await tools("set_timer", seconds=90) == "Timer timer set for 1 minute 30 seconds."
+    assert await tools("set_timer", seconds=90) == "Timer set for 1 minute 30 seconds."
     assert (await tools("list_timers")).startswith("Timers: pasta, 10 minutes left")
     assert await tools("cancel_timer", label="pasta") == "Cancelled the pasta timer."
     assert await tools("cancel_timer", label="eggs") == "Error: no eggs timer is running"

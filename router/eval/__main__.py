@@ -13,9 +13,9 @@ import sys
 import tomllib
 from pathlib import Path
 
-from router.eval.report import markdown_table, terminal_table
+from router.eval.report import markdown_table, percent, terminal_table
 from router.eval.runner import run_model
-from router.eval.scoring import load_cases, score
+from router.eval.scoring import load_cases, score, score_tier0
 
 HERE = Path(__file__).resolve().parent
 
@@ -48,6 +48,11 @@ async def evaluate(args: argparse.Namespace) -> dict[str, dict]:
         cases = cases[: args.limit]
     prices = tomllib.loads(args.prices.read_text()).get("models", {})
     results: dict[str, dict] = {}
+    tier0 = score_tier0(cases)
+    tier0_rows = {
+        "tier-0 coverage (local, no model)": percent(tier0["coverage"]),
+        "tier-0 precision (local, no model)": percent(tier0["precision"]),
+    }
     for spec in args.model:
         name, _, url = spec.partition("@")
         base_url = url or args.base_url
@@ -59,9 +64,10 @@ async def evaluate(args: argparse.Namespace) -> dict[str, dict]:
             args.cache_dir,
             args.concurrency,
         )
-        results[spec] = score(
-            cases, decisions, prices.get(name, {"input": 0, "output": 0} if base_url else None)
-        )
+        price = prices.get(name, {"input": 0, "output": 0} if base_url else None)
+        results[spec] = score(cases, decisions, price)
+        results[spec]["tier0"] = tier0
+        results[spec]["extra_rows"] = tier0_rows
     return results
 
 

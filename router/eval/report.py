@@ -16,11 +16,15 @@ ROWS = [
 ]
 
 
+def percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
 def _cell(value: Any, kind: str) -> str:
     if value is None:
         return "n/a"
     return {
-        "pct": lambda v: f"{100 * v:.1f}%",
+        "pct": percent,
         "sec": lambda v: f"{v:.2f} s",
         "usd": lambda v: f"${v:.3f}",
         "num": lambda v: f"{v:.0f}" if isinstance(v, float) else str(v),

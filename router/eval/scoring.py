@@ -149,3 +149,21 @@ def score(
         "cost_per_1k_turns_usd": cost,
         "errors": errors,
     }
+
+
+def score_tier0(cases: list[Case]) -> dict[str, float | None]:
+    """How often tier 0 answers (coverage) and how often it is right when it does (precision),
+    on an idle screen; no model is involved."""
+    from router.tier0 import Tier0
+    from router.tools import fast_tools
+    from router.ui import UiState
+
+    tier0 = Tier0(fast_tools(delegation=True))
+    answered = right = 0
+    for case in cases:
+        call = tier0.decide(case.text, UiState())
+        if call is None:
+            continue
+        answered += 1
+        right += call.tool == case.expect and arguments_match(case.args, call.arguments)
+    return {"coverage": _rate(answered, len(cases)), "precision": _rate(right, answered)}

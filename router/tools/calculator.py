@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, Field
 
-from router.tools.registry import ToolContext, ToolError, tool
+from router.tools.registry import ToolContext, ToolError, phrase, tool
+from router.tools.spoken import spoken_numbers_to_digits
 
 MAX_EXPRESSION_CHARS = 200
 MAX_EXPONENT = 1000
@@ -119,7 +120,43 @@ def calculate(expression: str) -> str:
         raise ToolError(f"cannot compute {expression!r}: {exc.__class__.__name__}") from None
 
 
-@tool("Compute arithmetic exactly. Use for any maths, never compute in your head.")
+def _spoken_sum(match: re.Match[str], _ui: object) -> dict[str, str] | None:
+    """Arguments for "what's 12 times 7" when it really is arithmetic, else None."""
+    expression = spoken_numbers_to_digits(match["expression"])
+    if not re.search(r"\d", expression) or not re.search(
+        r"[-+*/x^%]|times|plus|minus|over|divided", expression
+    ):
+        return None
+    try:
+        calculate(expression)
+    except ToolError:
+        return None
+    return {"expression": expression}
+
+
+def _say_sum(result: str) -> str:
+    expression, _, value = result.partition(" = ")
+    for symbol, word in (
+        ("**", " to the power of "),
+        ("*", " times "),
+        ("/", " divided by "),
+        ("+", " plus "),
+        ("-", " minus "),
+    ):
+        expression = expression.replace(symbol, word)
+    return f"{' '.join(expression.split())} is {value}."
+
+
+@tool(
+    "Compute arithmetic exactly. Use for any maths, never compute in your head.",
+    phrasings=(
+        phrase(
+            r"(?:what's|whats|what is|how much is|calculate|compute) (?P<expression>.+)",
+            _spoken_sum,
+            _say_sum,
+        ),
+    ),
+)
 async def calculator(args: CalculatorArgs, ctx: ToolContext) -> str:
     return f"{args.expression} = {calculate(args.expression)}"
 

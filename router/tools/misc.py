@@ -1,5 +1,6 @@
 """Everyday helpers: the time and date, timers, and what is playing."""
 
+import re
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -7,7 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field
 
 from router.timers import DueTimer
-from router.tools.registry import ToolContext, ToolError, tool
+from router.tools.registry import ToolContext, ToolError, phrase, tool
+from router.tools.spoken import NUMBER, whole_number
 from router.ui import Timer, UiState, change_ui, load_ui
 from shared import keys
 from shared.actions import AnyAction, TimerEnd, TimerStart
@@ -31,6 +33,19 @@ def _duration(seconds: int) -> str:
     return " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n) or "0 seconds"
 
 
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600}
+
+
+def _timer(match: re.Match[str], _ui: object) -> dict[str, object] | None:
+    amount = whole_number(match["n"])
+    if not amount:
+        return None
+    arguments: dict[str, object] = {"seconds": amount * _UNIT_SECONDS[match["unit"].rstrip("s")]}
+    if match["label"]:
+        arguments["label"] = match["label"]
+    return arguments
+
+
 class NoArgs(BaseModel):
     pass
 
@@ -44,13 +59,30 @@ class CancelTimerArgs(BaseModel):
     label: str | None = Field(default=None, max_length=60, description="Omit for the latest")
 
 
-@tool("Tell the current time, date and day of the week.")
+@tool(
+    "Tell the current time, date and day of the week.",
+    phrasings=(
+        phrase(
+            r"what time is it|what's the time|tell me the time|what(?:'s| is) (?:the date|"
+            r"today's date)(?: today)?|what day is it(?: today)?"
+        ),
+    ),
+)
 async def current_time(args: NoArgs, ctx: ToolContext) -> str:
     now = datetime.now(_zone(ctx.timezone))
     return now.strftime(f"It is %H:%M on %A, %d %B %Y ({ctx.timezone}).")
 
 
-@tool("Start a countdown timer.")
+@tool(
+    "Start a countdown timer.",
+    phrasings=(
+        phrase(
+            rf"(?:set |start )?(?:a |an )?(?:(?P<label>[a-z]{{3,12}}) )?timer for (?P<n>{NUMBER}) "
+            r"(?P<unit>seconds?|minutes?|hours?)",
+            _timer,
+        ),
+    ),
+)
 async def set_timer(args: TimerArgs, ctx: ToolContext) -> str:
     timer = Timer(
         id=new_id(), label=args.label.strip() or "timer", ends_at=time.time() + args.seconds
@@ -65,10 +97,19 @@ async def set_timer(args: TimerArgs, ctx: ToolContext) -> str:
     await change_ui(ctx.publisher, start)
     due = DueTimer(session_id=ctx.session_id, timer_id=timer.id, label=timer.label)
     await ctx.redis.zadd(keys.TIMERS_DUE, {due.model_dump_json(): timer.ends_at})
-    return f"{timer.label.capitalize()} timer set for {_duration(args.seconds)}."
+    name = "Timer" if timer.label == "timer" else f"{timer.label.capitalize()} timer"
+    return f"{name} set for {_duration(args.seconds)}."
 
 
-@tool("Cancel a running timer.")
+@tool(
+    "Cancel a running timer.",
+    phrasings=(
+        phrase(
+            r"(?:cancel|stop) (?:the|my) (?:(?P<label>[a-z]{3,12}) )?timer",
+            lambda m, _ui: {"label": m["label"]} if m["label"] else {},
+        ),
+    ),
+)
 async def cancel_timer(args: CancelTimerArgs, ctx: ToolContext) -> str:
     cancelled: Timer | None = None
 
@@ -103,7 +144,10 @@ async def list_timers(args: NoArgs, ctx: ToolContext) -> str:
     )
 
 
-@tool("Say what is playing on YouTube and the soundtrack.")
+@tool(
+    "Say what is playing on YouTube and the soundtrack.",
+    phrasings=(phrase(r"what's playing|what is playing|what's playing right now"),),
+)
 async def now_playing(args: NoArgs, ctx: ToolContext) -> str:
     state = await load_ui(ctx.redis, ctx.session_id)
     parts = []

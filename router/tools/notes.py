@@ -5,12 +5,14 @@ screen state, so "open the next one" and "add milk to it" work.
 """
 
 import difflib
+import re
 import time
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from router.tools.registry import ToolContext, ToolError, tool
+from router.tools.registry import ToolContext, ToolError, phrase, tool
+from router.tools.spoken import NUMBER, whole_number
 from router.ui import UiState, change_ui, load_ui
 from shared import keys
 from shared.actions import AnyAction, NoteRemoved, NoteShow, NotesList
@@ -127,6 +129,19 @@ async def _target(ctx: ToolContext, ref: NoteRef) -> tuple[list[Note], Note]:
     return notes, resolve(notes, await load_ui(ctx.redis, ctx.session_id), ref)
 
 
+_RELATIVE = {"next", "previous", "first", "last", "current", "this", "that", "the", "a", "new"}
+
+
+def _numbered(match: re.Match[str], _ui: object) -> dict[str, int] | None:
+    number = whole_number(match["number"])
+    return {"number": number} if number else None
+
+
+def _titled(match: re.Match[str], _ui: object) -> dict[str, str] | None:
+    title = match["title"].strip()
+    return None if not title or title.split()[0] in _RELATIVE else {"title": title}
+
+
 class CreateNoteArgs(BaseModel):
     title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS)
     text: str = Field(default="", max_length=MAX_NOTE_CHARS)
@@ -148,7 +163,16 @@ class SearchNotesArgs(BaseModel):
     words: str = Field(min_length=1, max_length=200)
 
 
-@tool("Create a new note with a title and optional text, and open it.")
+@tool(
+    "Create a new note with a title and optional text, and open it.",
+    phrasings=(
+        phrase(
+            r"(?:create|make|start)(?: me)? a (?:new )?note (?:called|titled|named) "
+            r"(?P<title>[a-z0-9' ]{2,40})",
+            lambda m, _ui: {"title": m["title"].strip()},
+        ),
+    ),
+)
 async def create_note(args: CreateNoteArgs, ctx: ToolContext) -> str:
     title = args.title.strip()
     notes = await load_notes(ctx)
@@ -161,7 +185,14 @@ async def create_note(args: CreateNoteArgs, ctx: ToolContext) -> str:
     return f"Created note {title!r}."
 
 
-@tool("List the user's notes (also 'open my notes').")
+@tool(
+    "List the user's notes (also 'open my notes').",
+    phrasings=(
+        phrase(r"(?:open|show|list|show me|pull up|bring up|see) (?:all )?(?:of )?my notes"),
+        phrase(r"(?:what|which) notes do i have|list (?:the )?notes|show notes"),
+        phrase(r"(?:let me see|bring up|pull up) (?:my|the) notes"),
+    ),
+)
 async def list_notes(args: NoListArgs, ctx: ToolContext) -> str:
     notes = await load_notes(ctx)
     await change_ui(ctx.publisher, lambda state: [NotesList(titles=[n.title for n in notes])])
@@ -172,7 +203,21 @@ async def list_notes(args: NoListArgs, ctx: ToolContext) -> str:
 
 @tool(
     "Open a note and get its text: by title, number, or next/previous/first/last. "
-    "Use it to answer questions about a note's content."
+    "Use it to answer questions about a note's content.",
+    phrasings=(
+        phrase(
+            rf"(?:open|show(?: me)?|read(?: me)?|go to) note (?:number )?(?P<number>{NUMBER})",
+            _numbered,
+        ),
+        phrase(
+            r"(?:open |show me |go to |read )?the (?P<which>next|previous|first|last) note",
+            lambda m, _ui: {"which": m["which"]},
+        ),
+        phrase(r"(?P<which>next|previous) note", lambda m, _ui: {"which": m["which"]}),
+        phrase(
+            r"(?:open|read(?: me)?|show me) (?:my |the )?(?P<title>[a-z0-9' ]{2,40}?) note", _titled
+        ),
+    ),
 )
 async def open_note(args: NoteRef, ctx: ToolContext) -> str:
     notes, note = await _target(ctx, args)
@@ -208,7 +253,10 @@ async def rename_note(args: RenameNoteArgs, ctx: ToolContext) -> str:
     return f"Renamed {note.title!r} to {new_title!r}."
 
 
-@tool("Delete a note (default: the open note).")
+@tool(
+    "Delete a note (default: the open note).",
+    phrasings=(phrase(rf"delete note (?:number )?(?P<number>{NUMBER})", _numbered),),
+)
 async def delete_note(args: NoteRef, ctx: ToolContext) -> str:
     _notes, note = await _target(ctx, args)
     await ctx.redis.hdel(keys.profile_notes(ctx.profile), note.id)

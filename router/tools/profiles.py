@@ -4,7 +4,7 @@ import time
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from router.tools.registry import ToolContext, ToolError, tool
+from router.tools.registry import ToolContext, ToolError, phrase, tool
 from router.ui import UiState, change_ui
 from shared import keys
 from shared.actions import AnyAction, ProfileSwitch
@@ -57,7 +57,16 @@ class NoArgs(BaseModel):
     pass
 
 
-@tool("Switch to another user profile (each has its own notes).")
+@tool(
+    "Switch to another user profile (each has its own notes).",
+    phrasings=(
+        phrase(
+            r"(?:switch|change) to (?P<name>[a-z]{2,20})'s profile"
+            r"|(?:switch|change) (?:the )?profile to (?P<other>[a-z]{2,20})",
+            lambda m, _ui: {"name": m["name"] or m["other"]},
+        ),
+    ),
+)
 async def switch_profile(args: SwitchArgs, ctx: ToolContext) -> str:
     name = _profile_name(args.name)
     profiles = await load_profiles(ctx)
@@ -82,7 +91,10 @@ async def switch_profile(args: SwitchArgs, ctx: ToolContext) -> str:
     return f"Switched to the {name} profile."
 
 
-@tool("List the user profiles.")
+@tool(
+    "List the user profiles.",
+    phrasings=(phrase(r"(?:list|show me) (?:the |all )?profiles|what profiles are there"),),
+)
 async def list_profiles(args: NoArgs, ctx: ToolContext) -> str:
     profiles = await load_profiles(ctx)
     return "Profiles: " + ", ".join(

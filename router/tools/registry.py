@@ -7,6 +7,7 @@ tool failures come back as a tool result the model can speak, never as an except
 import inspect
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, get_type_hints
@@ -15,6 +16,7 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel, ValidationError
 
 from router.task_queue import TaskQueue
+from router.ui import UiState
 from shared.events import ResponsePublisher
 from shared.settings import Settings
 
@@ -46,6 +48,35 @@ class ToolContext:
 ToolFunction = Callable[[Any, ToolContext], Awaitable[str]]
 
 
+PhrasingArguments = Callable[[re.Match[str], UiState], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Phrasing:
+    """A way of asking for a tool that is certain enough to act on with no model (tier 0).
+
+    `pattern` must match the whole normalised utterance (see `router.tier0.normalise`);
+    `arguments` builds the tool's arguments from the match and the screen state, or returns
+    None to abstain (e.g. "pause" with nothing playing). `reply` turns the tool's result into
+    the spoken reply; by default the result is spoken as it is.
+    """
+
+    pattern: re.Pattern[str]
+    arguments: PhrasingArguments
+    reply: Callable[[str], str] | None = None
+
+
+def phrase(
+    pattern: str,
+    arguments: PhrasingArguments | dict[str, Any] | None = None,
+    reply: Callable[[str], str] | None = None,
+) -> Phrasing:
+    """A tier-0 phrasing; `arguments` may be a fixed dict (default: no arguments)."""
+    fixed = arguments if isinstance(arguments, dict) else {}
+    build = arguments if callable(arguments) else (lambda _m, _ui: dict(fixed))
+    return Phrasing(re.compile(pattern), build, reply)
+
+
 @dataclass(frozen=True)
 class Tool:
     """One callable capability offered to the model."""
@@ -54,6 +85,7 @@ class Tool:
     description: str
     arguments: type[BaseModel]
     run: ToolFunction
+    phrasings: tuple[Phrasing, ...] = ()
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI `tools` entry for this tool."""
@@ -95,13 +127,14 @@ def _drop_null_option(prop: dict[str, Any]) -> dict[str, Any]:
     return {**{k: v for k, v in prop.items() if k != "anyOf"}, **kept}
 
 
-def tool(description: str) -> Callable[[ToolFunction], Tool]:
-    """Make a `Tool` of `async def name(args: ArgsModel, ctx: ToolContext) -> str`."""
+def tool(description: str, phrasings: tuple[Phrasing, ...] = ()) -> Callable[[ToolFunction], Tool]:
+    """Make a `Tool` of `async def name(args: ArgsModel, ctx: ToolContext) -> str`, with the
+    phrasings tier 0 may act on without a model."""
 
     def wrap(function: ToolFunction) -> Tool:
         first_parameter = next(iter(inspect.signature(function).parameters))
         arguments = get_type_hints(function)[first_parameter]
-        return Tool(function.__name__, description, arguments, function)
+        return Tool(function.__name__, description, arguments, function, phrasings)
 
     return wrap
 
@@ -134,6 +167,10 @@ class ToolRegistry:
     @property
     def names(self) -> list[str]:
         return list(self._tools)
+
+    @property
+    def tools(self) -> list[Tool]:
+        return list(self._tools.values())
 
     def schemas(self) -> list[dict[str, Any]]:
         """The `tools` parameter for a chat completion."""

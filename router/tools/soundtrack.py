@@ -1,14 +1,40 @@
 """Soundtrack: the background music: play a track or a mood, pause, skip, volume, mute."""
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from router.tools.registry import ToolContext, ToolError, tool
+from router.tools.registry import ToolContext, ToolError, phrase, tool
+from router.tools.spoken import NUMBER, whole_number
 from router.ui import UiState, change_ui
 from shared.actions import AnyAction, SoundtrackControl, SoundtrackPlay, SoundtrackVolume
 
 MOODS = ("calm", "focus", "happy", "energetic", "sad", "epic", "lofi", "jazz", "ambient", "sleep")
+
+
+_BARE = {
+    "pause": "pause",
+    "resume": "resume",
+    "unpause": "resume",
+    "continue": "resume",
+    "next": "next",
+    "skip": "next",
+    "previous": "previous",
+}
+
+
+def _only_music_active(match: re.Match[str], ui: UiState) -> dict[str, str] | None:
+    """A bare "pause" or "next" means the soundtrack only when it is the one player in use."""
+    youtube = ui.youtube is not None and ui.youtube.status != "stopped"
+    if youtube or ui.soundtrack.status == "stopped":
+        return None
+    return {"command": _BARE[match["command"]]}
+
+
+def _volume(match: re.Match[str], _ui: UiState) -> dict[str, int] | None:
+    volume = whole_number(match["n"])
+    return {"volume": volume} if volume is not None and 0 <= volume <= 100 else None
 
 
 class PlayArgs(BaseModel):
@@ -36,7 +62,15 @@ class VolumeArgs(BaseModel):
     mute: bool | None = None
 
 
-@tool("Play background music (the soundtrack): a track, a mood, or resume the last one.")
+@tool(
+    "Play background music (the soundtrack): a track, a mood, or resume the last one.",
+    phrasings=(
+        phrase(
+            rf"play (?:some )?(?P<mood>{'|'.join(MOODS)}) music(?: in the background)?",
+            lambda m, _ui: {"mood": m["mood"]},
+        ),
+    ),
+)
 async def soundtrack_play(args: PlayArgs, ctx: ToolContext) -> str:
     def play(state: UiState) -> list[AnyAction]:
         music = state.soundtrack
@@ -52,7 +86,27 @@ async def soundtrack_play(args: PlayArgs, ctx: ToolContext) -> str:
     return f"Playing {music.track or f'{music.mood} music'}."
 
 
-@tool("Pause, resume, next or previous track of the soundtrack.")
+@tool(
+    "Pause, resume, next or previous track of the soundtrack.",
+    phrasings=(
+        phrase(
+            r"(?P<command>pause|resume|unpause) (?:the )?(?:music|soundtrack|song)",
+            lambda m, _ui: {"command": _BARE[m["command"]]},
+        ),
+        phrase(
+            r"(?:play the )?next (?:track|song)|skip (?:this|the) (?:track|song)",
+            {"command": "next"},
+        ),
+        phrase(
+            r"(?:play the )?previous (?:track|song)|go back a (?:track|song)",
+            {"command": "previous"},
+        ),
+        phrase(
+            r"(?P<command>pause|resume|unpause|continue|next|skip|previous)(?: it)?",
+            _only_music_active,
+        ),
+    ),
+)
 async def soundtrack_control(args: ControlArgs, ctx: ToolContext) -> str:
     def control(state: UiState) -> list[AnyAction]:
         music = state.soundtrack
@@ -69,7 +123,26 @@ async def soundtrack_control(args: ControlArgs, ctx: ToolContext) -> str:
     )
 
 
-@tool("Set the soundtrack volume (0-100), change it by an amount, mute or unmute.")
+@tool(
+    "Set the soundtrack volume (0-100), change it by an amount, mute or unmute.",
+    phrasings=(
+        phrase(
+            rf"(?:set |turn )?(?:the )?(?:music )?volume(?: to| at)? (?P<n>{NUMBER})(?: percent)?",
+            _volume,
+        ),
+        phrase(r"mute(?: the (?:music|sound|soundtrack))?", {"mute": True}),
+        phrase(r"unmute(?: the (?:music|sound|soundtrack))?", {"mute": False}),
+        phrase(rf"turn (?:it|the (?:music|volume|sound)) (?:up|down) to (?P<n>{NUMBER})", _volume),
+        phrase(
+            r"volume up|(?:a bit |a little )?louder|turn (?:it|the (?:music|volume)) up",
+            {"change": 10},
+        ),
+        phrase(
+            r"volume down|(?:a bit |a little )?quieter|turn (?:it|the (?:music|volume)) down",
+            {"change": -10},
+        ),
+    ),
+)
 async def soundtrack_volume(args: VolumeArgs, ctx: ToolContext) -> str:
     if args.volume is None and args.change is None and args.mute is None:
         raise ToolError("say a volume from 0 to 100, louder or quieter, or mute")

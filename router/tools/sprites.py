@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, Field, field_validator
 
-from router.tools.registry import ToolContext, tool
+from router.tools.registry import ToolContext, phrase, tool
 from router.ui import UiState, change_ui
 from shared.actions import AnyAction, SpriteSet
 
@@ -35,7 +35,17 @@ class SpriteArgs(BaseModel):
         return _one_of(value, ANIMATIONS, "animation")
 
 
-@tool("Show, hide or change the on-screen sprite character or its animation.")
+@tool(
+    "Show, hide or change the on-screen sprite character or its animation.",
+    phrasings=(
+        phrase(
+            rf"make the (?P<sprite>{'|'.join(SPRITES)}) (?P<animation>{'|'.join(ANIMATIONS)})",
+            lambda m, _ui: {"sprite": m["sprite"], "animation": m["animation"]},
+        ),
+        phrase(r"hide the sprite", {"visible": False}),
+        phrase(r"show the sprite(?: again)?", {"visible": True}),
+    ),
+)
 async def set_sprite(args: SpriteArgs, ctx: ToolContext) -> str:
     def change(state: UiState) -> list[AnyAction]:
         sprite = state.sprite

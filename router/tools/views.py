@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, Field, field_validator
 
-from router.tools.registry import ToolContext, tool
+from router.tools.registry import ToolContext, phrase, tool
 from router.ui import UiState, change_ui
 from shared.actions import AnyAction, ViewSwitch
 
@@ -21,7 +21,18 @@ class ViewArgs(BaseModel):
         return value
 
 
-@tool("Switch the screen to another view or layout.")
+@tool(
+    "Switch the screen to another view or layout.",
+    phrasings=(
+        phrase(
+            rf"(?:switch to|go to|change to|show)(?: the)? (?P<view>{'|'.join(VIEWS)}) "
+            r"(?:view|layout|mode)",
+            lambda m, _ui: {"view": m["view"]},
+        ),
+        phrase(rf"(?P<view>{'|'.join(VIEWS)}) (?:view|mode)", lambda m, _ui: {"view": m["view"]}),
+        phrase(r"show the desktop|(?:go )?back to the desktop(?: view)?", {"view": "desktop"}),
+    ),
+)
 async def switch_view(args: ViewArgs, ctx: ToolContext) -> str:
     def change(state: UiState) -> list[AnyAction]:
         state.view = args.view

@@ -3,11 +3,12 @@
 "Close that window" means the window most recently opened or focused that is not minimized.
 """
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from router.tools.registry import ToolContext, ToolError, tool
+from router.tools.registry import ToolContext, ToolError, phrase, tool
 from router.ui import UiState, Window, change_ui, load_ui
 from shared.actions import (
     AnyAction,
@@ -94,6 +95,45 @@ def _to_front(state: UiState, window: Window) -> None:
     state.windows = [w for w in state.windows if w.id != window.id] + [window]
 
 
+def _known_app(spoken: str, suffix: str | None) -> str | None:
+    """The app a phrase names, if it names one for sure; "open my notes" lists notes instead."""
+    try:
+        app = app_of(spoken)
+    except ToolError:
+        return None
+    if app == "notes" and not suffix:
+        return None
+    return app
+
+
+def _open_app(match: re.Match[str], _ui: UiState) -> dict[str, str] | None:
+    app = _known_app(match["app"], match["suffix"])
+    return {"app": app} if app else None
+
+
+_ACTIONS = {
+    "close": "close",
+    "shut": "close",
+    "minimize": "minimize",
+    "minimise": "minimize",
+    "hide": "minimize",
+    "maximize": "maximize",
+    "maximise": "maximize",
+    "restore": "restore",
+    "focus": "focus",
+    "switch to": "focus",
+}
+
+
+def _act_on_that(match: re.Match[str], _ui: UiState) -> dict[str, str]:
+    return {"action": _ACTIONS[match["action"]]}
+
+
+def _act_on_app(match: re.Match[str], _ui: UiState) -> dict[str, str] | None:
+    app = _known_app(match["app"], match["suffix"] or "window")
+    return {"action": _ACTIONS[match["action"]], "window": app} if app else None
+
+
 class OpenWindowArgs(BaseModel):
     app: str = Field(min_length=1, max_length=60, description=f"One of: {', '.join(APPS)}")
 
@@ -113,7 +153,16 @@ class NoArgs(BaseModel):
     pass
 
 
-@tool("Open an app window.")
+@tool(
+    "Open an app window.",
+    phrasings=(
+        phrase(
+            r"(?:open|launch|start)(?: up)? (?:the |my )?(?P<app>[a-z ]{3,20}?)"
+            r"(?P<suffix> app| window)?",
+            _open_app,
+        ),
+    ),
+)
 async def open_window(args: OpenWindowArgs, ctx: ToolContext) -> str:
     app = app_of(args.app)
 
@@ -129,7 +178,21 @@ async def open_window(args: OpenWindowArgs, ctx: ToolContext) -> str:
     return f"Opened {APPS[app]}."
 
 
-@tool("Close, focus, minimize, maximize or restore a window; no window means the current one.")
+@tool(
+    "Close, focus, minimize, maximize or restore a window; no window means the current one.",
+    phrasings=(
+        phrase(
+            r"(?P<action>close|shut|minimi[sz]e|maximi[sz]e|restore) (?:that|this|the) window",
+            _act_on_that,
+        ),
+        phrase(r"(?P<action>close|minimi[sz]e|maximi[sz]e) (?:it|that|this)", _act_on_that),
+        phrase(
+            r"(?P<action>close|shut|minimi[sz]e|maximi[sz]e|restore|focus|switch to) "
+            r"(?:the |my )?(?P<app>[a-z ]{3,20}?)(?P<suffix> app| window)?",
+            _act_on_app,
+        ),
+    ),
+)
 async def window_action(args: WindowActionArgs, ctx: ToolContext) -> str:
     title = ""
 
@@ -156,7 +219,16 @@ async def window_action(args: WindowActionArgs, ctx: ToolContext) -> str:
     return f"{done.get(args.action, args.action.capitalize() + 'd')} {title}."
 
 
-@tool("Arrange the open windows: tile, cascade, side_by_side or stack.")
+@tool(
+    "Arrange the open windows: tile, cascade, side_by_side or stack.",
+    phrasings=(
+        phrase(
+            r"(?P<layout>tile|cascade|stack) (?:the |my |all )?(?:open )?windows",
+            lambda m, _ui: {"layout": m["layout"]},
+        ),
+        phrase(r"(?:put )?(?:the |my )?windows side by side", {"layout": "side_by_side"}),
+    ),
+)
 async def arrange_windows(args: ArrangeArgs, ctx: ToolContext) -> str:
     def arrange(state: UiState) -> list[AnyAction]:
         visible = [w for w in state.windows if w.state != "minimized"]
@@ -171,7 +243,10 @@ async def arrange_windows(args: ArrangeArgs, ctx: ToolContext) -> str:
     return f"Arranged the windows: {args.layout.replace('_', ' ')}."
 
 
-@tool("List the open windows.")
+@tool(
+    "List the open windows.",
+    phrasings=(phrase(r"what windows are open|(?:list|show me) (?:my |the )?open windows"),),
+)
 async def list_windows(args: NoArgs, ctx: ToolContext) -> str:
     state = await load_ui(ctx.redis, ctx.session_id)
     if not state.windows:

@@ -6,12 +6,14 @@ without it (or when the API fails) the action carries the query and the client s
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Literal
 
 import httpx
 from pydantic import BaseModel, Field
 
-from router.tools.registry import ToolContext, ToolError, tool
+from router.tools.registry import ToolContext, ToolError, phrase, tool
+from router.tools.spoken import NUMBER, whole_number
 from router.ui import UiState, YoutubeState, change_ui
 from shared.actions import AnyAction, YoutubeControl, YoutubePlay, YoutubeSeek
 
@@ -51,6 +53,39 @@ async def resolve_video(ctx: ToolContext, query: str) -> tuple[str | None, str |
     return first["id"]["videoId"], first.get("snippet", {}).get("title")
 
 
+_BARE = {
+    "pause": "pause",
+    "stop": "stop",
+    "resume": "resume",
+    "unpause": "resume",
+    "continue": "resume",
+    "play": "resume",
+    "next": "next",
+    "skip": "next",
+}
+
+
+def _only_youtube_active(match: re.Match[str], ui: UiState) -> dict[str, str] | None:
+    """A bare "pause" means YouTube only when YouTube is the one player in use."""
+    youtube = ui.youtube is not None and ui.youtube.status != "stopped"
+    music = ui.soundtrack.status != "stopped"
+    if not youtube or music:
+        return None
+    return {"command": _BARE[match["command"]]}
+
+
+def _seconds(sign: int, relative: bool) -> "Callable[[re.Match[str], UiState], dict | None]":
+    def build(match: re.Match[str], _ui: UiState) -> dict | None:
+        amount = whole_number(match["n"])
+        if amount is None:
+            return None
+        if match.groupdict().get("unit", "").startswith("minute"):
+            amount *= 60
+        return {"seconds": sign * amount, "relative": relative}
+
+    return build
+
+
 class PlayArgs(BaseModel):
     query: str = Field(min_length=1, max_length=200, description="What to play, or a YouTube URL")
 
@@ -64,7 +99,19 @@ class SeekArgs(BaseModel):
     relative: bool = Field(default=False, description="true: skip by seconds (negative: back)")
 
 
-@tool("Play a video or music on YouTube by search words or URL.")
+@tool(
+    "Play a video or music on YouTube by search words or URL.",
+    phrasings=(
+        phrase(
+            r"(?:play|put on|watch) (?P<query>[a-z0-9' ]{2,60}?) on (?:youtube|you tube)",
+            lambda m, _ui: {"query": m["query"]},
+        ),
+        phrase(
+            r"(?:youtube|you tube) play (?P<query>[a-z0-9' ]{2,60})",
+            lambda m, _ui: {"query": m["query"]},
+        ),
+    ),
+)
 async def youtube_play(args: PlayArgs, ctx: ToolContext) -> str:
     video_id, title = await resolve_video(ctx, args.query)
     url = f"https://www.youtube.com/watch?v={video_id}" if video_id else None
@@ -77,7 +124,18 @@ async def youtube_play(args: PlayArgs, ctx: ToolContext) -> str:
     return f"Playing {title or args.query} on YouTube."
 
 
-@tool("Pause, resume, stop, next or previous on the YouTube player.")
+@tool(
+    "Pause, resume, stop, next or previous on the YouTube player.",
+    phrasings=(
+        phrase(
+            r"(?P<command>pause|stop|resume|unpause) (?:the )?(?:video|youtube|youtube video)",
+            lambda m, _ui: {"command": _BARE[m["command"]]},
+        ),
+        phrase(r"(?:play the )?next video|skip (?:this|the) video", {"command": "next"}),
+        phrase(r"(?:play the |go to the )?previous video", {"command": "previous"}),
+        phrase(r"(?P<command>pause|stop|resume|unpause|continue)(?: it)?", _only_youtube_active),
+    ),
+)
 async def youtube_control(args: ControlArgs, ctx: ToolContext) -> str:
     def control(state: UiState) -> list[AnyAction]:
         player = state.youtube
@@ -97,7 +155,21 @@ async def youtube_control(args: ControlArgs, ctx: ToolContext) -> str:
     )
 
 
-@tool("Jump to a time in the YouTube video, or skip forward/back by seconds.")
+@tool(
+    "Jump to a time in the YouTube video, or skip forward/back by seconds.",
+    phrasings=(
+        phrase(
+            rf"(?:skip|fast forward|go|jump)(?: ahead| forward)? (?P<n>{NUMBER}) "
+            r"(?P<unit>seconds?|minutes?)",
+            _seconds(1, True),
+        ),
+        phrase(
+            rf"(?:go back|rewind|skip back|jump back)(?: by)? (?P<n>{NUMBER}) "
+            r"(?P<unit>seconds?|minutes?)",
+            _seconds(-1, True),
+        ),
+    ),
+)
 async def youtube_seek(args: SeekArgs, ctx: ToolContext) -> str:
     if not args.relative and args.seconds < 0:
         raise ToolError("a position cannot be negative")
