@@ -31,7 +31,7 @@ eval: $(STAMP)
 		--markdown eval-report.md --json eval-report.json $(ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python bench/tier0.py
+	$(BIN)/python -m bench.run_all
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -132,7 +132,9 @@ class PrimaryModel:
             "stream_options": {"include_usage": True},
         }
         if tools:
-            request["tools"] = tools
+            # Sent as raw JSON: the client's per-request transform of typed params walks every
+            # schema node (~25 ms a turn for the full catalog), and these are plain JSON already.
+            request["extra_body"] = {"tools": tools}
         try:
             stream = await self.client.chat.completions.create(**request)
             # Closing the stream (also when on_text raises, e.g. on a barge-in) stops the model.

@@ -14,15 +14,22 @@ from shared.settings import redact_url
 log = logging.getLogger(__name__)
 
 
+MAX_CONNECTIONS = 256
+"""Per client; past it a command waits for a free connection (up to 20 s) instead of failing."""
+
+
 def connect_redis(url: str) -> aioredis.Redis:
     """An asyncio client returning str; commands are retried through brief disconnects."""
-    return aioredis.Redis.from_url(
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=20,
         decode_responses=True,
         retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=2.0), retries=6),
         health_check_interval=15,
         socket_connect_timeout=5,
     )
+    return aioredis.Redis(connection_pool=pool)
 
 
 async def wait_for_redis(client: aioredis.Redis, url: str, timeout: float = 60.0) -> None:

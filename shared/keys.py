@@ -50,8 +50,8 @@ def session_inbox(session_id: str) -> str:
     return f"bot:{{{session_id}}}:inbox"
 
 
-def session_inbox_cursor(session_id: str) -> str:
-    """Id of the last inbox entry the session's voice side delivered to the user."""
+def session_inbox_heard(session_id: str) -> str:
+    """Set of the inbox entry ids the session's voice side has delivered to the user."""
     return f"bot:{{{session_id}}}:inbox:heard"
 
 

@@ -39,3 +39,47 @@ async def test_missed_task_results_are_replayed_once(redis_client: aioredis.Redi
 
     async with SessionBridge(redis_client, "s1") as again:
         assert [e async for e in again.missed_events()] == []
+
+
+async def test_events_of_parallel_tasks_arriving_out_of_inbox_order_are_all_heard(
+    redis_client: aioredis.Redis,
+) -> None:
+    """Two workers append to the inbox in one order and publish in the other."""
+    from shared import keys
+    from shared.events import INBOX_FIELD
+
+    first = text_event("task-a", "From task A.")
+    second = text_event("task-b", "From task B.")
+    inbox = keys.session_inbox("s1")
+    async with SessionBridge(redis_client, "s1") as bridge:
+        first_id = await redis_client.xadd(inbox, {INBOX_FIELD: first.model_dump_json()})
+        second_id = await redis_client.xadd(inbox, {INBOX_FIELD: second.model_dump_json()})
+        # The replay on connect delivers both; then the live copies must not be delivered again,
+        # whatever their order.
+        replayed = await next_events(bridge, 2)
+        channel = keys.session_events("s1")
+        for event, inbox_id in ((second, second_id), (first, first_id)):
+            await redis_client.publish(
+                channel, event.model_copy(update={"inbox_id": inbox_id}).model_dump_json()
+            )
+        late = text_event("task-c", "From task C.")
+        late_id = await redis_client.xadd(inbox, {INBOX_FIELD: late.model_dump_json()})
+        await redis_client.publish(
+            channel, late.model_copy(update={"inbox_id": late_id}).model_dump_json()
+        )
+        (only_new,) = await next_events(bridge, 1)
+    assert [e.text for e in replayed] == ["From task A.", "From task B."]
+    assert only_new.text == "From task C."
+
+
+async def test_a_live_event_heard_before_an_older_one_does_not_hide_it(
+    redis_client: aioredis.Redis,
+) -> None:
+    async with SessionBridge(redis_client, "s1") as bridge:
+        assert await bridge._heard("1700000000002-0")
+        assert await bridge._heard("1700000000001-0")  # older, heard later: still new
+        assert not await bridge._heard("1700000000002-0")
+
+
+def text_event(response_id: str, words: str) -> TextChunk:
+    return TextChunk(session_id="s1", response_id=response_id, seq=0, text=words, origin="task")

@@ -2,7 +2,7 @@
 
 Events that must not be missed (task results, notices) are also in the session's durable inbox:
 on connect the bridge first replays what this session has not heard yet, then goes live, and
-remembers in Redis how far it got, so a session that reconnects hears each of them once.
+remembers in Redis which ones it delivered, so a session that reconnects hears each once.
 The text console uses it today; the Pipecat pipeline's processors wrap the same class.
 """
 
@@ -68,22 +68,35 @@ class SessionBridge:
             return None
 
     async def _heard(self, inbox_id: str) -> bool:
-        """Record that an inbox event reached this session; False if it had already."""
-        cursor_key = keys.session_inbox_cursor(self.session_id)
-        cursor = await self.redis.get(cursor_key)
-        if cursor is not None and _stream_id(inbox_id) <= _stream_id(cursor):
-            return False
-        await self.redis.set(cursor_key, inbox_id, ex=keys.INBOX_TTL_SECONDS)
-        return True
+        """Record that an inbox event reached this session; False if it had already.
+
+        A set of heard ids, not a cursor: events of tasks running in parallel reach pub/sub in
+        a different order than they were appended to the inbox.
+        """
+        key = keys.session_inbox_heard(self.session_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.sadd(key, inbox_id)
+            pipe.expire(key, keys.INBOX_TTL_SECONDS)
+            added, _ = await pipe.execute()
+        return bool(added)
 
     async def missed_events(self) -> AsyncIterator[AnyBotEvent]:
         """Inbox events this session has not heard yet, oldest first."""
-        cursor = await self.redis.get(keys.session_inbox_cursor(self.session_id))
-        start = f"({cursor}" if cursor else "-"
-        for entry_id, fields in await self.redis.xrange(keys.session_inbox(self.session_id), start):
+        entries = await self.redis.xrange(keys.session_inbox(self.session_id))
+        if entries:
+            await self._forget_trimmed(entries[0][0])
+        for entry_id, fields in entries:
             event = self._parse(fields.get(INBOX_FIELD, ""))
             if event is not None and await self._heard(entry_id):
                 yield event.model_copy(update={"inbox_id": entry_id})
+
+    async def _forget_trimmed(self, oldest_id: str) -> None:
+        """Drop heard ids of entries the capped inbox no longer holds."""
+        key = keys.session_inbox_heard(self.session_id)
+        heard = await self.redis.smembers(key)
+        gone = [i for i in heard if _stream_id(i) < _stream_id(oldest_id)]
+        if gone:
+            await self.redis.srem(key, *gone)
 
     async def events(self) -> AsyncIterator[AnyBotEvent]:
         """Missed inbox events, then bot events as they arrive; malformed ones are logged and

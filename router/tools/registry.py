@@ -159,6 +159,7 @@ class ToolRegistry:
 
     def __init__(self, tools: Iterable[Tool]) -> None:
         self._tools: dict[str, Tool] = {}
+        self._schemas: list[dict[str, Any]] | None = None
         for item in tools:
             if item.name in self._tools:
                 raise ValueError(f"two tools are named {item.name!r}")
@@ -173,8 +174,10 @@ class ToolRegistry:
         return list(self._tools.values())
 
     def schemas(self) -> list[dict[str, Any]]:
-        """The `tools` parameter for a chat completion."""
-        return [item.schema() for item in self._tools.values()]
+        """The `tools` parameter for a chat completion (built once: it is the same every turn)."""
+        if self._schemas is None:
+            self._schemas = [item.schema() for item in self._tools.values()]
+        return self._schemas
 
     async def call(
         self, name: str, raw_arguments: str, context: ToolContext, call_id: str = ""

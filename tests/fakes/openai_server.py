@@ -108,6 +108,10 @@ class FakeOpenAI:
         self.first_token_delay = first_token_delay
         self.token_interval = token_interval
         self.requests: list[dict[str, Any]] = []
+        self.timings: list[tuple[float, float, dict[str, Any]]] = []
+        """(start, end, request) wall-clock times of every completed request, for benchmarks."""
+        self.pieces: list[tuple[float, str, str | None]] = []
+        """(wall-clock time, text, request's `user`) of every content delta sent, for benchmarks."""
         self.aborted: list[str | None] = []
         """The `user` of each request whose client hung up while a reply was paused."""
         self.request_headers: list[dict[str, str]] = []
@@ -173,6 +177,7 @@ class FakeOpenAI:
                     self._error(401, "Incorrect API key provided.", "invalid_request_error")
                     return
                 request = json.loads(body)
+                started = time.time()
                 reply = fake.next_reply(request)
                 if isinstance(reply, Fail):
                     self._error(reply.status, reply.message, "server_error", reply.headers)
@@ -185,6 +190,8 @@ class FakeOpenAI:
                     self._stream(request, reply)
                 else:
                     self._whole(reply)
+                with fake._lock:
+                    fake.timings.append((started, time.time(), request))
 
             def _error(
                 self, status: int, message: str, kind: str, headers: dict[str, str] | None = None
@@ -254,6 +261,8 @@ class FakeOpenAI:
                     if fake.token_interval and tokens:
                         fake._stopping.wait(fake.token_interval)
                     self._event(chunk({"content": piece}))
+                    with fake._lock:
+                        fake.pieces.append((time.time(), piece, request.get("user")))
                     tokens += 1
                     if index == 0 and isinstance(reply, Say) and reply.resume is not None:
                         if not self._pause(request, reply.resume):

@@ -1,0 +1,135 @@
+"""What every benchmark shares: statistics, a Redis, routers and sessions in this process."""
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from router.conversation import TurnAnswerer  # noqa: E402
+from router.worker import TurnConsumer  # noqa: E402
+from shared.connection import connect_redis  # noqa: E402
+from shared.messages import AnyBotEvent, ResponseDone  # noqa: E402
+from shared.settings import Settings  # noqa: E402
+from voice.bridge import SessionBridge  # noqa: E402
+
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+"""The benchmarks own this database: they flush it."""
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    """Median and p99 (and count) of a list of milliseconds."""
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {"p50": statistics.median(ordered), "p99": p99, "n": len(ordered)}
+
+
+def real_redis_available() -> bool:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return False
+    return True
+
+
+async def fresh_redis() -> aioredis.Redis:
+    if not real_redis_available():
+        sys.exit(f"the benchmarks need a real Redis at {REDIS_URL} (BENCH_REDIS_URL)")
+    client = connect_redis(REDIS_URL)
+    await client.flushdb()
+    return client
+
+
+def settings(**env: str) -> Settings:
+    return Settings(_env_file=None, REDIS_URL=REDIS_URL, **env)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def router_in_process(client: aioredis.Redis, env: dict[str, str]) -> AsyncIterator[None]:
+    """A router consume loop in this process's event loop."""
+    consumer = TurnConsumer(
+        client, TurnAnswerer.from_settings(client, settings(**env)), "bench", 64, 30_000
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(consumer.run(stop, grace_seconds=5))
+    try:
+        yield
+    finally:
+        stop.set()
+        await running
+
+
+class Session:
+    """A voice session as the benchmarks see it: send a turn, time its events."""
+
+    def __init__(self, bridge: SessionBridge) -> None:
+        self.bridge = bridge
+        self.events = bridge.events()
+
+    async def next_event(self) -> tuple[float, AnyBotEvent]:
+        event = await anext(self.events)
+        return time.time(), event
+
+    async def turn(self, text: str) -> dict[str, Any]:
+        """Publish a turn; return send time, first chunk time, done time and the events."""
+        sent = time.time()
+        turn = await self.bridge.send_turn(text)
+        first_chunk = None
+        events = []
+        while True:
+            at, event = await self.next_event()
+            if event.response_id != turn.turn_id:
+                continue
+            events.append((at, event))
+            if first_chunk is None and event.type == "text":
+                first_chunk = at
+            if isinstance(event, ResponseDone):
+                return {"sent": sent, "first_chunk": first_chunk, "done": at, "events": events}
+
+
+@asynccontextmanager
+async def session(client: aioredis.Redis, session_id: str) -> AsyncIterator[Session]:
+    async with SessionBridge(client, session_id) as bridge:
+        yield Session(bridge)
+
+
+def start_processes(module: str, count: int, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+    full_env = {**os.environ, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING", **env}
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", module],
+            env=full_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")

@@ -1,0 +1,124 @@
+"""`make bench`: every benchmark, one after another in one process; writes
+bench/results/latest.json and prints the markdown table (see bench/README.md)."""
+
+import asyncio
+import json
+import os
+import platform
+import time
+from datetime import UTC, datetime
+
+import redis
+
+from bench import first_sentence, headline, memory, overhead, scale, slow_path, tier0
+from bench.common import REDIS_URL, ROOT
+
+BENCHMARK_TIMEOUT_S = 300
+
+
+def machine() -> dict:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "redis": redis.Redis.from_url(REDIS_URL).info("server")["redis_version"],
+    }
+
+
+def ms(stats: dict) -> str:
+    return f"{stats['p50']:.2f} / {stats['p99']:.2f} ms"
+
+
+def table(r: dict) -> str:
+    h, o, f, s, sc, m, t = (
+        r[k]
+        for k in ("headline", "overhead", "first_sentence", "slow_path", "scale", "memory", "tier0")
+    )
+    rows = [
+        ('1. "open my notes" to first chunk, hybrid (model path)', ms(h["hybrid_ms"])),
+        ("1. the same, hybrid with tier 0", ms(h["hybrid_tier0_ms"])),
+        ("1. the same, openclaw mode", ms(h["openclaw_ms"])),
+        (
+            "1. openclaw / hybrid (p50)",
+            f"{h['ratio_p50']:.0f}x (tier 0: {h['ratio_tier0_p50']:.0f}x)",
+        ),
+        *[(f"2. overhead, {n} session(s)", ms(o[f"sessions_{n}"])) for n in (1, 10, 50)],
+        ("2. floor: bare Redis relay (XADD→XREADGROUP→PUBLISH→receive)", ms(o["redis_floor"])),
+        ("2. baseline: same turn in one process, no Redis hop", ms(o["in_process"])),
+        ("3. first sentence: model's last token → chunk at voice side", ms(f["first_sentence_ms"])),
+        *[
+            (
+                f"4. RQ enqueue → job start, {n} worker(s)",
+                ms(s[f"workers_{n}"]["enqueue_to_start_ms"]),
+            )
+            for n in (1, 4)
+        ],
+        *[
+            (
+                f"4. gateway chunk → voice side, {n} worker(s)",
+                ms(s[f"workers_{n}"]["chunk_relay_ms"]),
+            )
+            for n in (1, 4)
+        ],
+        *[
+            (f"5. turns/s at saturation, {n} router(s)", f"{sc['turns_per_s'][f'routers_{n}']:.0f}")
+            for n in (1, 2)
+        ],
+        *[
+            (f"5. tasks/s, {n} worker(s)", f"{sc['tasks_per_s'][f'workers_{n}']:.1f}")
+            for n in (1, 2, 4)
+        ],
+        ("6. peak RSS: router after 200 turns", f"{m['router_mb']:.0f} MiB"),
+        ("6. peak RSS: OpenClaw worker (main process) after 20 tasks", f"{m['worker_mb']:.0f} MiB"),
+        (
+            "6. peak RSS: voice, 1 session / 10 sessions",
+            f"{m['voice_1_session_mb']:.0f} / {m['voice_10_sessions_mb']:.0f} MiB",
+        ),
+        (
+            "tier 0: decision",
+            f"{t['tier0_decision_ms']['p50']:.3f} / {t['tier0_decision_ms']['p99']:.3f} ms",
+        ),
+    ]
+    lines = ["| benchmark | p50 / p99 (or value) |", "|---|---|"]
+    return "\n".join([*lines, *(f"| {name} | {value} |" for name, value in rows)])
+
+
+async def main() -> dict:
+    started = time.monotonic()
+    results: dict = {"machine": machine()}
+    for name, module in (
+        ("headline", headline),
+        ("overhead", overhead),
+        ("first_sentence", first_sentence),
+        ("slow_path", slow_path),
+        ("scale", scale),
+        ("memory", memory),
+    ):
+        print(f"running {name} ...", flush=True)
+        began = time.monotonic()
+        results[name] = await asyncio.wait_for(module.run(), BENCHMARK_TIMEOUT_S)
+        print(f"  {name}: {time.monotonic() - began:.0f} s", flush=True)
+    results["tier0"] = await tier0.main()
+    results["wall_s"] = time.monotonic() - started
+    return results
+
+
+if __name__ == "__main__":
+    measured = asyncio.run(main())
+    (ROOT / "bench/results").mkdir(exist_ok=True)
+    (ROOT / "bench/results/latest.json").write_text(json.dumps(measured, indent=2))
+    info = measured["machine"]
+    print(
+        f"\n{info['date']}, {info['cpus']} CPUs ({info['cpu']}), Python {info['python']}, "
+        f"Redis {info['redis']}; all benchmarks in {measured['wall_s']:.0f} s\n"
+    )
+    print(table(measured))

@@ -1,0 +1,90 @@
+"""5. Throughput at saturation: turns/s with 1 and 2 router processes (zero-latency model),
+tasks/s with 1, 2 and 4 OpenClaw worker processes (zero-latency gateway)."""
+
+import asyncio
+import time
+
+from bench.common import REDIS_URL, fresh_redis, session, start_processes, stop_processes
+from router.task_queue import TaskQueue
+from shared.messages import ResponseDone
+from shared.tasks import TaskRecord, create_task_record
+from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
+
+SESSIONS = 20
+TURNS_PER_SESSION = 10
+TASKS = 40
+
+
+async def turns_per_second(routers: int, model: FakeOpenAI) -> float:
+    client = await fresh_redis()
+    env = {"OPENAI_BASE_URL": model.base_url, "OPENAI_API_KEY": "k", "BOT_TIER0": "false"}
+    processes = start_processes("router", routers, env)
+    try:
+        async with session(client, "warmup") as warm:  # wait until the routers answer
+            await asyncio.wait_for(warm.turn("warm up"), 60)
+
+        async def burst(index: int) -> None:
+            async with session(client, f"scale-{routers}-{index}") as s:
+                sent = {
+                    (await s.bridge.send_turn(f"turn {i}")).turn_id
+                    for i in range(TURNS_PER_SESSION)
+                }
+                while sent:
+                    _at, event = await s.next_event()
+                    if isinstance(event, ResponseDone):
+                        sent.discard(event.response_id)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(burst(i) for i in range(SESSIONS)))
+        elapsed = time.perf_counter() - started
+    finally:
+        stop_processes(processes)
+        await client.aclose()
+    return SESSIONS * TURNS_PER_SESSION / elapsed
+
+
+async def tasks_per_second(workers: int, claw: FakeOpenClaw) -> float:
+    from rq import Worker
+
+    client = await fresh_redis()
+    queue = TaskQueue(REDIS_URL, task_timeout=60)
+    processes = start_processes("openclaw_worker", workers, {"OPENCLAW_API_URL": claw.url})
+    try:
+        while len(Worker.all(connection=queue.connection)) < workers:
+            await asyncio.sleep(0.1)
+        async with session(client, f"tasks-{workers}") as s:
+            records = [
+                TaskRecord(
+                    task_id=f"s{workers}-{i}",
+                    session_id=f"tasks-{workers}",
+                    task=f"t{i}",
+                    label="t",
+                )
+                for i in range(TASKS)
+            ]
+            started = time.perf_counter()
+            for record in records:
+                await create_task_record(client, record)
+                await queue.enqueue(record)
+            pending = {r.task_id for r in records}
+            while pending:
+                _at, event = await s.next_event()
+                if isinstance(event, ResponseDone):
+                    pending.discard(event.response_id)
+            elapsed = time.perf_counter() - started
+    finally:
+        stop_processes(processes)
+        await client.aclose()
+    return TASKS / elapsed
+
+
+async def run() -> dict:
+    with FakeOpenAI(fallback=lambda request: Say("Ok.")) as model:
+        turns = {f"routers_{n}": await turns_per_second(n, model) for n in (1, 2)}
+    with FakeOpenClaw(fallback=lambda request: Say("Done.")) as claw:
+        tasks = {f"workers_{n}": await tasks_per_second(n, claw) for n in (1, 2, 4)}
+    return {"turns_per_s": turns, "tasks_per_s": tasks}
+
+
+if __name__ == "__main__":
+    print(asyncio.run(run()))

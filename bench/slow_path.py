@@ -1,0 +1,98 @@
+"""4. The slow path at 1 and 4 worker processes: RQ enqueue → job start (RQ's own timestamps,
+fork included), and OpenClaw chunk sent by the gateway → chunk delivered to the voice side
+(the worker's SSE parsing, sentence splitting, inbox XADD and PUBLISH)."""
+
+import asyncio
+import time
+
+from rq.job import Job
+
+from bench.common import (
+    REDIS_URL,
+    fresh_redis,
+    session,
+    start_processes,
+    stop_processes,
+    summary,
+)
+from router.task_queue import TaskQueue
+from shared.messages import ResponseDone, TextChunk
+from shared.tasks import TaskRecord, create_task_record
+from tests.fakes.openai_server import FakeOpenClaw, Say
+
+ANSWER = "Alpha is first. Beta is second. Gamma is third."
+TASKS = 16
+
+
+async def wait_for_workers(queue: TaskQueue, count: int) -> None:
+    from rq import Worker
+
+    while len(Worker.all(connection=queue.connection)) < count:
+        await asyncio.sleep(0.1)
+
+
+async def measure(workers: int, claw: FakeOpenClaw) -> dict:
+    client = await fresh_redis()
+    queue = TaskQueue(REDIS_URL, task_timeout=60)
+    processes = start_processes("openclaw_worker", workers, {"OPENCLAW_API_URL": claw.url})
+    starts: list[float] = []
+    relays: list[float] = []
+    try:
+        await asyncio.wait_for(wait_for_workers(queue, workers), 60)
+        async with session(client, f"slow-{workers}") as s:
+            for batch in range(TASKS // workers):
+                records = [
+                    TaskRecord(
+                        task_id=f"t{workers}-{batch}-{i}",
+                        session_id=f"slow-{workers}",
+                        task=f"task {batch} {i}",
+                        label="the task",
+                    )
+                    for i in range(workers)
+                ]
+                for record in records:
+                    await create_task_record(client, record)
+                    await queue.enqueue(record)
+                pending = {r.task_id for r in records}
+                received: dict[str, list[tuple[float, str]]] = {r.task_id: [] for r in records}
+                while pending:
+                    at, event = await s.next_event()
+                    if isinstance(event, TextChunk) and event.response_id in received:
+                        received[event.response_id].append((at, event.text))
+                    if isinstance(event, ResponseDone):
+                        pending.discard(event.response_id)
+                for record in records:
+                    job = Job.fetch(record.task_id, connection=queue.connection)
+                    starts.append((job.started_at - job.enqueued_at).total_seconds() * 1000)
+                    relays += chunk_relay_ms(
+                        claw, f"hybridbot-{record.task_id}", received[record.task_id]
+                    )
+    finally:
+        stop_processes(processes)
+        await client.aclose()
+    return {"enqueue_to_start_ms": summary(starts), "chunk_relay_ms": summary(relays)}
+
+
+def chunk_relay_ms(claw: FakeOpenClaw, user: str, chunks: list[tuple[float, str]]) -> list[float]:
+    """For each sentence received, time since the gateway sent the token that completed it."""
+    sent = [(at, piece) for at, piece, who in claw.pieces if who == user]
+    latencies = []
+    text = ""
+    for at, piece in sent:
+        before = text.count(".")
+        text += piece
+        if text.count(".") > before and before < len(chunks):
+            latencies.append((chunks[before][0] - at) * 1000)
+    return latencies
+
+
+async def run() -> dict:
+    with FakeOpenClaw(fallback=lambda request: Say(ANSWER), token_interval=0.01) as claw:
+        started = time.monotonic()
+        results = {f"workers_{n}": await measure(n, claw) for n in (1, 4)}
+    results["wall_s"] = time.monotonic() - started
+    return results
+
+
+if __name__ == "__main__":
+    print(asyncio.run(run()))
