@@ -133,3 +133,11 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+async def wait_for_workers(connection: redis.Redis, count: int) -> None:
+    """Until `count` RQ workers are registered and listening."""
+    from rq import Worker
+
+    while len(Worker.all(connection=connection)) < count:
+        await asyncio.sleep(0.1)

@@ -13,6 +13,7 @@ from bench.common import (
     session,
     start_processes,
     stop_processes,
+    wait_for_workers,
 )
 from router.task_queue import TaskQueue
 from shared.messages import ResponseDone
@@ -35,14 +36,11 @@ async def router_rss(model: FakeOpenAI) -> float:
 
 
 async def worker_rss(claw: FakeOpenClaw) -> float:
-    from rq import Worker
-
     client = await fresh_redis()
     queue = TaskQueue(REDIS_URL, task_timeout=60)
     (worker,) = start_processes("openclaw_worker", 1, {"OPENCLAW_API_URL": claw.url})
     try:
-        while not Worker.all(connection=queue.connection):
-            await asyncio.sleep(0.1)
+        await asyncio.wait_for(wait_for_workers(queue.connection, 1), 60)
         async with session(client, "memory-tasks") as s:
             for i in range(20):
                 record = TaskRecord(task_id=f"m{i}", session_id="memory-tasks", task="t", label="t")

@@ -4,7 +4,14 @@ tasks/s with 1, 2 and 4 OpenClaw worker processes (zero-latency gateway)."""
 import asyncio
 import time
 
-from bench.common import REDIS_URL, fresh_redis, session, start_processes, stop_processes
+from bench.common import (
+    REDIS_URL,
+    fresh_redis,
+    session,
+    start_processes,
+    stop_processes,
+    wait_for_workers,
+)
 from router.task_queue import TaskQueue
 from shared.messages import ResponseDone
 from shared.tasks import TaskRecord, create_task_record
@@ -44,14 +51,11 @@ async def turns_per_second(routers: int, model: FakeOpenAI) -> float:
 
 
 async def tasks_per_second(workers: int, claw: FakeOpenClaw) -> float:
-    from rq import Worker
-
     client = await fresh_redis()
     queue = TaskQueue(REDIS_URL, task_timeout=60)
     processes = start_processes("openclaw_worker", workers, {"OPENCLAW_API_URL": claw.url})
     try:
-        while len(Worker.all(connection=queue.connection)) < workers:
-            await asyncio.sleep(0.1)
+        await asyncio.wait_for(wait_for_workers(queue.connection, workers), 60)
         async with session(client, f"tasks-{workers}") as s:
             records = [
                 TaskRecord(

@@ -14,6 +14,7 @@ from bench.common import (
     start_processes,
     stop_processes,
     summary,
+    wait_for_workers,
 )
 from router.task_queue import TaskQueue
 from shared.messages import ResponseDone, TextChunk
@@ -24,13 +25,6 @@ ANSWER = "Alpha is first. Beta is second. Gamma is third."
 TASKS = 16
 
 
-async def wait_for_workers(queue: TaskQueue, count: int) -> None:
-    from rq import Worker
-
-    while len(Worker.all(connection=queue.connection)) < count:
-        await asyncio.sleep(0.1)
-
-
 async def measure(workers: int, claw: FakeOpenClaw) -> dict:
     client = await fresh_redis()
     queue = TaskQueue(REDIS_URL, task_timeout=60)
@@ -38,7 +32,7 @@ async def measure(workers: int, claw: FakeOpenClaw) -> dict:
     starts: list[float] = []
     relays: list[float] = []
     try:
-        await asyncio.wait_for(wait_for_workers(queue, workers), 60)
+        await asyncio.wait_for(wait_for_workers(queue.connection, workers), 60)
         async with session(client, f"slow-{workers}") as s:
             for batch in range(TASKS // workers):
                 records = [

@@ -68,6 +68,16 @@ class UiState(BaseModel):
     timers: list["Timer"] = Field(default_factory=list)
 
     @property
+    def active_players(self) -> set[str]:
+        """Which players are in use ("youtube", "soundtrack"): what a bare "pause" can mean."""
+        players = set()
+        if self.youtube is not None and self.youtube.status != "stopped":
+            players.add("youtube")
+        if self.soundtrack.status != "stopped":
+            players.add("soundtrack")
+        return players
+
+    @property
     def focused_window(self) -> Window | None:
         """The window "that" means: the last focused or opened one that is not minimized."""
         visible = [w for w in self.windows if w.state != "minimized"]

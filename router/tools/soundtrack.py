@@ -26,8 +26,7 @@ _BARE = {
 
 def _only_music_active(match: re.Match[str], ui: UiState) -> dict[str, str] | None:
     """A bare "pause" or "next" means the soundtrack only when it is the one player in use."""
-    youtube = ui.youtube is not None and ui.youtube.status != "stopped"
-    if youtube or ui.soundtrack.status == "stopped":
+    if ui.active_players != {"soundtrack"}:
         return None
     return {"command": _BARE[match["command"]]}
 

@@ -67,9 +67,7 @@ _BARE = {
 
 def _only_youtube_active(match: re.Match[str], ui: UiState) -> dict[str, str] | None:
     """A bare "pause" means YouTube only when YouTube is the one player in use."""
-    youtube = ui.youtube is not None and ui.youtube.status != "stopped"
-    music = ui.soundtrack.status != "stopped"
-    if not youtube or music:
+    if ui.active_players != {"youtube"}:
         return None
     return {"command": _BARE[match["command"]]}
 
