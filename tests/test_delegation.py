@@ -252,6 +252,24 @@ async def test_long_silence_gives_progress_events(
     assert result.chunks == ["Found it.", "It is blue."]
 
 
+@pytest.mark.usefixtures("worker_env")
+async def test_a_slow_first_byte_gives_progress_then_the_answer(
+    redis_at_url: RedisAtUrl, fake_model: FakeOpenAI, claw: FakeOpenClaw, start_router, listen
+) -> None:
+    claw.script(Say("Finally here.", delay=1.0))  # OPENCLAW_PROGRESS_AFTER is 0.3 s here
+    await start_router(hybrid_settings(fake_model, redis_at_url, claw))
+    session = await listen("s1")
+    task_id = await delegate(session, fake_model, "take your time", "the slow one")
+
+    await run_worker_burst(redis_at_url)
+    result = await session.wait_done(task_id)
+
+    statuses = [e.status for e in result.events if isinstance(e, TaskStatusEvent)]
+    assert statuses[:2] == ["queued", "started"] and "progress" in statuses
+    assert statuses[-1] == "done"
+    assert result.chunks == ["Finally here."]
+
+
 @pytest.mark.parametrize(
     ("replies", "error", "spoken", "requests"),
     [

@@ -98,6 +98,9 @@ def test_certain_commands_are_decided_locally(said: str, ui: UiState, expected: 
         ("make the dragon dance", IDLE),  # no such sprite
         ("switch to the kitchen view", IDLE),
         ("go back to the previous one", IDLE),  # needs the model
+        ("switch to the other profile", IDLE),  # which one?
+        ("set a timer", IDLE),  # for how long?
+        ("tile", IDLE),
         ("play something nice", IDLE),
         ("", IDLE),
     ],
