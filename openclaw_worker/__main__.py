@@ -11,7 +11,7 @@ from rq import Queue, Worker
 
 # Imported here, before RQ forks a work horse per job, so each job starts with it loaded
 # (importing it in every horse cost ~0.2 s a task).
-import openclaw_worker.jobs  # noqa: F401
+import openclaw_worker.jobs
 from shared import keys
 from shared.settings import Settings, configure_logging, log_startup, redact_url
 
@@ -48,9 +48,12 @@ def main() -> None:
     queue = Queue(keys.OPENCLAW_QUEUE, connection=connection)
     # RQ's Worker forks a work horse per job (~20 ms), negligible next to an OpenClaw task, and
     # isolates tasks from each other. SIGTERM is a warm shutdown: the current job finishes.
-    Worker([queue], connection=connection, name=worker_name()).work(
-        logging_level=settings.log_level.upper()
-    )
+    Worker(
+        [queue],
+        connection=connection,
+        name=worker_name(),
+        work_horse_killed_handler=openclaw_worker.jobs.on_work_horse_killed,
+    ).work(logging_level=settings.log_level.upper())
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 from rq import get_current_job
+from rq.job import Job
 
 from openclaw_worker.gateway import GatewayError, OpenClawGateway, is_known_error_text
 from shared.connection import connect_redis
@@ -196,6 +197,30 @@ class TaskRunner:
         await publisher.done("cancelled")
         await update_task(self.redis, record, status="cancelled")
         return "cancelled"
+
+
+async def report_lost_task(settings: Settings, session_id: str, task_id: str) -> None:
+    """Tell the user a task died with its work horse (killed, out of memory), unless it ended."""
+    redis = connect_redis(settings.redis_url)
+    try:
+        record = await load_task(redis, session_id, task_id)
+        if record is None or record.status in FINISHED:
+            return
+        publisher = ResponsePublisher(redis, session_id, task_id, origin="task", durable=True)
+        message = f"Sorry, {record.label} failed: the worker running it stopped unexpectedly."
+        await publisher.text(message)
+        await publisher.status("failed", record.label, message)
+        await publisher.done("worker_lost")
+        await update_task(redis, record, status="failed", error="worker_lost")
+        log.warning("task lost with its work horse session=%s task=%s", session_id, task_id)
+    finally:
+        await redis.aclose()
+
+
+def on_work_horse_killed(job: Job, _pid: int, _status: int, _usage: object) -> None:
+    """RQ's hook in the worker's main process when a job's work horse dies without finishing."""
+    session_id, task_id = job.args
+    asyncio.run(report_lost_task(Settings(), session_id, task_id))
 
 
 async def run_task_async(settings: Settings, session_id: str, task_id: str, worker: str) -> str:

@@ -5,8 +5,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -17,7 +19,7 @@ from router.task_queue import TaskQueue
 from shared import keys
 from shared.events import INBOX_FIELD
 from shared.messages import BOT_EVENT, ResponseDone, TextChunk
-from shared.tasks import TaskRecord, create_task_record
+from shared.tasks import TaskRecord, create_task_record, load_session_tasks
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import FakeOpenClaw, Say
 
@@ -114,3 +116,44 @@ async def test_tasks_spread_over_workers_each_done_once_in_order(
             e.text for e in late if e.response_id == record.task_id and isinstance(e, TextChunk)
         ]
         assert chunks == results[records.index(record)].chunks
+
+
+async def test_a_task_whose_work_horse_is_killed_is_reported_failed(
+    redis_at_url: RedisAtUrl, listen
+) -> None:
+    release = threading.Event()
+    with FakeOpenClaw(fallback=lambda request: Say("Half. The rest.", "Half. ", release)) as claw:
+        session = await listen("s1")
+        (worker,) = start_workers(1, redis_at_url.url, claw)
+        try:
+            record = TaskRecord(
+                task_id="task-doomed", session_id="s1", task="doomed", label="the doomed task"
+            )
+            assert await create_task_record(redis_at_url.client, record)
+            await TaskQueue(redis_at_url.url, task_timeout=60).enqueue(record)
+
+            async def first_sentence_spoken() -> None:
+                while "Half." not in (
+                    session.responses[record.task_id].chunks
+                    if record.task_id in session.responses
+                    else []
+                ):
+                    session._changed.clear()
+                    await session._changed.wait()
+
+            await asyncio.wait_for(first_sentence_spoken(), 30)
+            children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+            (horse,) = children
+            os.kill(int(horse), signal.SIGKILL)
+            result = await session.wait_done(record.task_id, timeout=30)
+        finally:
+            release.set()
+            stop_workers([worker])
+
+    assert result.done.error == "worker_lost"
+    assert result.chunks == [
+        "Half.",
+        "Sorry, the doomed task failed: the worker running it stopped unexpectedly.",
+    ]
+    (stored,) = await load_session_tasks(redis_at_url.client, "s1")
+    assert stored.status == "failed" and stored.error == "worker_lost"
