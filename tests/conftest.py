@@ -3,8 +3,9 @@
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import fakeredis
 import pytest
@@ -26,6 +27,7 @@ from voice.bridge import SessionBridge
 REAL_REDIS_URL = os.environ.get("HYBRIDBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 """The tests own this database: it is flushed before and after each test that uses it."""
 EVENT_TIMEOUT = 15.0
+T = TypeVar("T")
 
 
 def _real_redis_answers() -> str | None:
@@ -164,16 +166,30 @@ class Listener:
             self.responses.setdefault(event.response_id, Response()).events.append(event)
             self._changed.set()
 
-    async def wait_done(self, response_id: str, timeout: float = EVENT_TIMEOUT) -> Response:
-        async def until_done() -> Response:
+    def response(self, response_id: str) -> Response:
+        """Everything heard of a response so far (nothing yet: no events)."""
+        return self.responses.get(response_id) or Response()
+
+    async def wait_until(self, check: Callable[[], T | None], timeout: float = EVENT_TIMEOUT) -> T:
+        """The first truthy value `check()` returns as events arrive, with a deadline."""
+
+        async def until() -> T:
             while True:
-                response = self.responses.get(response_id)
-                if response and isinstance(response.events[-1], ResponseDone):
-                    return response
                 self._changed.clear()
+                found = check()
+                if found:
+                    return found
                 await self._changed.wait()
 
-        return await asyncio.wait_for(until_done(), timeout)
+        return await asyncio.wait_for(until(), timeout)
+
+    async def wait_done(self, response_id: str, timeout: float = EVENT_TIMEOUT) -> Response:
+        def finished() -> Response | None:
+            response = self.response(response_id)
+            done = response.events and isinstance(response.events[-1], ResponseDone)
+            return response if done else None
+
+        return await self.wait_until(finished, timeout)
 
     async def ask(self, text: str, timeout: float = EVENT_TIMEOUT) -> Response:
         turn = await self.bridge.send_turn(text)
@@ -224,16 +240,14 @@ class ToolHarness:
     async def actions(self) -> list[Action]:
         """Every action published so far, once all of them have arrived."""
 
-        async def arrived() -> list[Action]:
-            while True:
-                response = self.listener.responses.get("turn-1")
-                events = response.events if response else []
-                if len(events) == self.publisher.seq:
-                    return [e.action for e in events if isinstance(e, ActionEvent)]
-                self.listener._changed.clear()
-                await self.listener._changed.wait()
+        def arrived() -> list[list[Action]] | None:
+            events = self.listener.response("turn-1").events
+            if len(events) != self.publisher.seq:
+                return None
+            return [[e.action for e in events if isinstance(e, ActionEvent)]]
 
-        return await asyncio.wait_for(arrived(), EVENT_TIMEOUT)
+        (actions,) = await self.listener.wait_until(arrived)
+        return actions
 
     async def ui(self) -> UiState:
         return await load_ui(self.redis, self.ctx.session_id)

@@ -178,14 +178,7 @@ async def test_status_and_cancel_by_voice(
     )
     worker = asyncio.create_task(run_worker_burst(redis_at_url))
 
-    async def first_finding_spoken() -> None:
-        while "First finding." not in (
-            (session.responses.get(task_id) and session.responses[task_id].chunks) or []
-        ):
-            session._changed.clear()
-            await session._changed.wait()
-
-    await asyncio.wait_for(first_finding_spoken(), EVENT_TIMEOUT)
+    await session.wait_until(lambda: "First finding." in session.response(task_id).chunks)
     fake_model.script(CallTools([("openclaw_task_status", {})]), Say("Still running."))
     status = await session.ask("how's the tax analysis going")
     status_result = fake_model.requests[-1]["messages"][-1]["content"]
@@ -233,18 +226,11 @@ async def test_long_silence_gives_progress_events(
     task_id = await delegate(session, fake_model, "find the colour", "the colour search")
     worker = asyncio.create_task(run_worker_burst(redis_at_url))
 
-    async def progress_spoken() -> TaskStatusEvent:
-        while True:
-            events = session.responses[task_id].events if task_id in session.responses else []
-            progress = [
-                e for e in events if isinstance(e, TaskStatusEvent) and e.status == "progress"
-            ]
-            if progress:
-                return progress[0]
-            session._changed.clear()
-            await session._changed.wait()
+    def progress_events() -> list[TaskStatusEvent]:
+        events = session.response(task_id).events
+        return [e for e in events if isinstance(e, TaskStatusEvent) and e.status == "progress"]
 
-    progress = await asyncio.wait_for(progress_spoken(), EVENT_TIMEOUT)
+    (progress, *_) = await session.wait_until(progress_events)
     resume.set()
     result = await session.wait_done(task_id)
     await asyncio.wait_for(worker, EVENT_TIMEOUT)

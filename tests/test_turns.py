@@ -51,13 +51,8 @@ async def test_first_sentence_is_published_while_the_model_is_still_talking(
     session = await listen("s1")
     turn = await session.bridge.send_turn("talk to me")
 
-    async def first_chunk() -> str:
-        while not session.responses.get(turn.turn_id):
-            session._changed.clear()
-            await session._changed.wait()
-        return session.responses[turn.turn_id].chunks[0]
-
-    assert await asyncio.wait_for(first_chunk(), 10) == "Here is the first sentence."
+    first = await session.wait_until(lambda: session.response(turn.turn_id).chunks)
+    assert first == ["Here is the first sentence."]
     resume.set()
     response = await session.wait_done(turn.turn_id)
     assert response.chunks == ["Here is the first sentence.", "And a second one."]
@@ -304,12 +299,7 @@ async def test_a_barge_in_stops_the_reply_at_the_next_sentence(
     session = await listen("s1")
     turn = await session.bridge.send_turn("tell me a story")
 
-    async def first_chunk_heard() -> None:
-        while not session.responses.get(turn.turn_id):
-            session._changed.clear()
-            await session._changed.wait()
-
-    await asyncio.wait_for(first_chunk_heard(), 10)
+    await session.wait_until(lambda: session.response(turn.turn_id).chunks)
     await session.bridge.interrupt(turn.turn_id)
 
     async def router_knows() -> None:

@@ -132,16 +132,9 @@ async def test_a_task_whose_work_horse_is_killed_is_reported_failed(
             assert await create_task_record(redis_at_url.client, record)
             await TaskQueue(redis_at_url.url, task_timeout=60).enqueue(record)
 
-            async def first_sentence_spoken() -> None:
-                while "Half." not in (
-                    session.responses[record.task_id].chunks
-                    if record.task_id in session.responses
-                    else []
-                ):
-                    session._changed.clear()
-                    await session._changed.wait()
-
-            await asyncio.wait_for(first_sentence_spoken(), 30)
+            await session.wait_until(
+                lambda: "Half." in session.response(record.task_id).chunks, timeout=30
+            )
             children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
             (horse,) = children
             os.kill(int(horse), signal.SIGKILL)
