@@ -18,10 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from router.conversation import TurnAnswerer  # noqa: E402
+from router.task_queue import TaskQueue  # noqa: E402
 from router.worker import TurnConsumer  # noqa: E402
 from shared.connection import connect_redis  # noqa: E402
 from shared.messages import AnyBotEvent, ResponseDone  # noqa: E402
 from shared.settings import Settings  # noqa: E402
+from shared.tasks import TaskRecord, create_task_record  # noqa: E402
 from voice.bridge import SessionBridge  # noqa: E402
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -80,6 +82,18 @@ class Session:
     async def next_event(self) -> tuple[float, AnyBotEvent]:
         event = await anext(self.events)
         return time.time(), event
+
+    async def wait_all_done(self, response_ids: set[str]) -> list[tuple[float, AnyBotEvent]]:
+        """Every event of these responses, with its arrival time, until each one is done."""
+        pending = set(response_ids)
+        heard = []
+        while pending:
+            at, event = await self.next_event()
+            if event.response_id in response_ids:
+                heard.append((at, event))
+            if isinstance(event, ResponseDone):
+                pending.discard(event.response_id)
+        return heard
 
     async def turn(self, text: str) -> dict[str, Any]:
         """Publish a turn; return send time, first chunk time, done time and the events."""
@@ -141,3 +155,10 @@ async def wait_for_workers(connection: redis.Redis, count: int) -> None:
 
     while len(Worker.all(connection=connection)) < count:
         await asyncio.sleep(0.1)
+
+
+async def submit_tasks(client: aioredis.Redis, queue: TaskQueue, records: list[TaskRecord]) -> None:
+    """Create the tasks and enqueue their jobs, as the bridge tool does."""
+    for record in records:
+        await create_task_record(client, record)
+        await queue.enqueue(record)

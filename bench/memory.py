@@ -13,11 +13,11 @@ from bench.common import (
     session,
     start_processes,
     stop_processes,
+    submit_tasks,
     wait_for_workers,
 )
 from router.task_queue import TaskQueue
-from shared.messages import ResponseDone
-from shared.tasks import TaskRecord, create_task_record
+from shared.tasks import TaskRecord
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
 
 
@@ -44,10 +44,8 @@ async def worker_rss(claw: FakeOpenClaw) -> float:
         async with session(client, "memory-tasks") as s:
             for i in range(20):
                 record = TaskRecord(task_id=f"m{i}", session_id="memory-tasks", task="t", label="t")
-                await create_task_record(client, record)
-                await queue.enqueue(record)
-                while not isinstance((await s.next_event())[1], ResponseDone):
-                    pass
+                await submit_tasks(client, queue, [record])
+                await s.wait_all_done({record.task_id})
         return peak_rss_mb(worker.pid)
     finally:
         stop_processes([worker])

@@ -10,11 +10,11 @@ from bench.common import (
     session,
     start_processes,
     stop_processes,
+    submit_tasks,
     wait_for_workers,
 )
 from router.task_queue import TaskQueue
-from shared.messages import ResponseDone
-from shared.tasks import TaskRecord, create_task_record
+from shared.tasks import TaskRecord
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
 
 SESSIONS = 20
@@ -36,10 +36,7 @@ async def turns_per_second(routers: int, model: FakeOpenAI) -> float:
                     (await s.bridge.send_turn(f"turn {i}")).turn_id
                     for i in range(TURNS_PER_SESSION)
                 }
-                while sent:
-                    _at, event = await s.next_event()
-                    if isinstance(event, ResponseDone):
-                        sent.discard(event.response_id)
+                await s.wait_all_done(sent)
 
         started = time.perf_counter()
         await asyncio.gather(*(burst(i) for i in range(SESSIONS)))
@@ -67,14 +64,8 @@ async def tasks_per_second(workers: int, claw: FakeOpenClaw) -> float:
                 for i in range(TASKS)
             ]
             started = time.perf_counter()
-            for record in records:
-                await create_task_record(client, record)
-                await queue.enqueue(record)
-            pending = {r.task_id for r in records}
-            while pending:
-                _at, event = await s.next_event()
-                if isinstance(event, ResponseDone):
-                    pending.discard(event.response_id)
+            await submit_tasks(client, queue, records)
+            await s.wait_all_done({r.task_id for r in records})
             elapsed = time.perf_counter() - started
     finally:
         stop_processes(processes)

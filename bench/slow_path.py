@@ -13,12 +13,13 @@ from bench.common import (
     session,
     start_processes,
     stop_processes,
+    submit_tasks,
     summary,
     wait_for_workers,
 )
 from router.task_queue import TaskQueue
-from shared.messages import ResponseDone, TextChunk
-from shared.tasks import TaskRecord, create_task_record
+from shared.messages import TextChunk
+from shared.tasks import TaskRecord
 from tests.fakes.openai_server import FakeOpenClaw, Say
 
 ANSWER = "Alpha is first. Beta is second. Gamma is third."
@@ -44,17 +45,11 @@ async def measure(workers: int, claw: FakeOpenClaw) -> dict:
                     )
                     for i in range(workers)
                 ]
-                for record in records:
-                    await create_task_record(client, record)
-                    await queue.enqueue(record)
-                pending = {r.task_id for r in records}
+                await submit_tasks(client, queue, records)
                 received: dict[str, list[tuple[float, str]]] = {r.task_id: [] for r in records}
-                while pending:
-                    at, event = await s.next_event()
-                    if isinstance(event, TextChunk) and event.response_id in received:
+                for at, event in await s.wait_all_done(set(received)):
+                    if isinstance(event, TextChunk):
                         received[event.response_id].append((at, event.text))
-                    if isinstance(event, ResponseDone):
-                        pending.discard(event.response_id)
                 for record in records:
                     job = Job.fetch(record.task_id, connection=queue.connection)
                     starts.append((job.started_at - job.enqueued_at).total_seconds() * 1000)
