@@ -7,13 +7,16 @@ one. Whatever goes wrong, the user hears a short explanation and the turn still 
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
 from router.interrupts import Interrupts
-from router.llm import ModelError, ModelReply, PrimaryModel
+from router.journal import TurnJournal
+from router.llm import ModelError, ModelReply, PrimaryModel, ToolCallRequest
 from router.task_queue import TaskQueue
 from router.tier0 import Tier0, Tier0Call
 from router.tools import fast_tools
@@ -68,6 +71,8 @@ class TurnReport:
     done_at: float | None = None
     tools: list[str] = field(default_factory=list)
     model_calls: int = 0
+    resumed_steps: int = 0
+    """Model steps an earlier, crashed attempt of this turn had taken (0: a first attempt)."""
     error: str | None = None
 
     def _since_pickup_ms(self, moment: float | None) -> str:
@@ -82,7 +87,7 @@ class TurnReport:
             f"first_token_ms={self._since_pickup_ms(self.first_token_at)} "
             f"first_chunk_ms={self._since_pickup_ms(self.first_chunk_at)} "
             f"done_ms={self._since_pickup_ms(self.done_at)} model_calls={self.model_calls} "
-            f"tools={','.join(self.tools) or '-'}"
+            f"resumed_steps={self.resumed_steps} tools={','.join(self.tools) or '-'}"
         )
 
 
@@ -124,6 +129,17 @@ class SentencePublisher:
         """Speak a whole prepared message (after anything pending)."""
         await self.flush()
         await self._publish(text)
+
+
+def _unanswered_calls(steps: list[dict[str, Any]]) -> list[ToolCallRequest]:
+    """The tool calls of the last model step, when a crash came before their results were all
+    recorded (the journal records the step before running its tools)."""
+    if not steps or steps[-1].get("role") != "assistant":
+        return []
+    return [
+        ToolCallRequest(part["id"], part["function"]["name"], part["function"]["arguments"])
+        for part in steps[-1].get("tool_calls") or []
+    ]
 
 
 def _assistant_message(reply: ModelReply) -> dict[str, Any]:
@@ -173,14 +189,21 @@ class TurnAnswerer:
             else None,
         )
 
-    async def answer(self, turn: UserTurn) -> TurnReport:
-        """Publish the reply to `turn` and its done event, then save the exchange to history."""
+    async def answer(
+        self, turn: UserTurn, finish: Callable[[Pipeline], object] | None = None
+    ) -> TurnReport:
+        """Publish the reply to `turn`, then, in one transaction, its done event, the exchange
+        in history and whatever `finish` adds (the router acks the turn there): a turn is
+        either finished with all three or not at all, and then another attempt continues it."""
         report = TurnReport(turn)
         publisher = ResponsePublisher(self.redis, turn.session_id, turn.turn_id)
         speech = SentencePublisher(publisher, report, self.interrupts)
+        journal = TurnJournal(self.redis, turn.session_id, turn.turn_id)
         new_messages: list[dict[str, Any]] = [{"role": "user", "content": turn.text}]
         try:
-            report.error = await self._respond(turn, publisher, speech, report, new_messages)
+            report.error = await self._respond(
+                turn, publisher, speech, report, new_messages, journal
+            )
         except TurnInterrupted:
             report.error = "interrupted"
         except Exception:
@@ -189,16 +212,39 @@ class TurnAnswerer:
             await speech.say(SPOKEN_INTERNAL_ERROR)
         if report.error != "interrupted":
             await speech.flush()
-        await publisher.done(report.error)
-        report.done_at = time.monotonic()
         if report.error:
             # Keep only what the user actually heard: a half-finished tool exchange is not valid
             # history for the next model call.
             new_messages = new_messages[:1]
             if publisher.spoken:
                 new_messages.append({"role": "assistant", "content": " ".join(publisher.spoken)})
-        await self.history.append(turn.session_id, new_messages)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            self.history.append_in(pipe, turn.session_id, new_messages)
+            journal.delete_in(pipe)
+            publisher.done_in(pipe, report.error)
+            if finish is not None:
+                finish(pipe)
+            await pipe.execute()
+        report.done_at = time.monotonic()
         return report
+
+    async def _run_tool(
+        self,
+        call: ToolCallRequest,
+        context: ToolContext,
+        journal: TurnJournal,
+        report: TurnReport,
+        route: str = "",
+    ) -> str:
+        """Run one tool call once per turn: an earlier attempt's result is reused."""
+        report.tools.append(f"{route}{call.name}")
+        result = journal.result_of(call.id)
+        if result is not None:
+            log.info("tool call already ran; reusing its result call=%s", call.id)
+            return result
+        result = await self.tools.call(call.name, call.arguments, context, call.id)
+        await journal.save_result(call.id, result)
+        return result
 
     async def _act_locally(
         self,
@@ -206,12 +252,15 @@ class TurnAnswerer:
         context: ToolContext,
         speech: SentencePublisher,
         new_messages: list[dict[str, Any]],
+        journal: TurnJournal,
+        report: TurnReport,
     ) -> None:
         """Run a tier-0 tool call and speak its template reply; history records it exactly as
         if the model had made the call, so the next model turn has the full context."""
         call_id = f"tier0_{context.publisher.response_id}"
         arguments = json.dumps(call.arguments)
-        result = await self.tools.call(call.tool, arguments, context, call_id)
+        request = ToolCallRequest(call_id, call.tool, arguments)
+        result = await self._run_tool(request, context, journal, report, route="tier0:")
         reply = call.spoken(result)
         await speech.say(reply)
         new_messages += [
@@ -237,6 +286,7 @@ class TurnAnswerer:
         speech: SentencePublisher,
         report: TurnReport,
         new_messages: list[dict[str, Any]],
+        journal: TurnJournal,
     ) -> str | None:
         """Run the model/tool loop; return an error reason, or None when it ended normally."""
         text = turn.text.strip()
@@ -246,6 +296,15 @@ class TurnAnswerer:
         if len(text) > self.settings.max_turn_chars:
             await speech.say(SPOKEN_TOO_LONG)
             return "turn_too_long"
+        steps = await journal.load()
+        if steps:
+            report.resumed_steps = len(steps)
+            log.warning(
+                "resuming turn session=%s turn=%s after %d model steps of an earlier attempt",
+                turn.session_id,
+                turn.turn_id,
+                len(steps),
+            )
         ui = await load_ui(self.redis, turn.session_id)
         context = ToolContext(
             redis=self.redis,
@@ -256,42 +315,52 @@ class TurnAnswerer:
             timezone=turn.timezone or self.settings.default_timezone,
             task_queue=self.task_queue,
         )
-        local = self.tier0.decide(text, ui) if self.tier0 else None
+        local = self.tier0.decide(text, ui) if self.tier0 and not steps else None
         if local is not None:
-            report.tools.append(f"tier0:{local.tool}")
-            await self._act_locally(local, context, speech, new_messages)
+            await self._act_locally(local, context, speech, new_messages, journal, report)
             return None
         if self.model is None:
             await speech.say(f"{SPOKEN_NO_MODEL} {NO_MODEL_HINT}")
             return "no_model"
+        new_messages += steps
         messages = [
             {"role": "system", "content": self.system_prompt},
             *await self.history.load(turn.session_id),
             *new_messages,
         ]
+        calls = _unanswered_calls(steps)
         for _ in range(self.settings.max_tool_rounds + 1):
-            report.model_calls += 1
-            try:
-                reply = await self.model.stream_reply(messages, self.tools.schemas(), speech.feed)
-            except ModelError as exc:
-                log.warning(
-                    "model failed session=%s turn=%s error=%s", turn.session_id, turn.turn_id, exc
-                )
-                await speech.say(exc.spoken)
-                return exc.reason
-            if report.first_token_at is None:
-                report.first_token_at = reply.first_token_at
-            assistant = _assistant_message(reply)
-            messages.append(assistant)
-            new_messages.append(assistant)
-            if not reply.tool_calls:
-                return None
-            await speech.flush()
-            for call in reply.tool_calls:
-                report.tools.append(call.name)
-                result = await self.tools.call(call.name, call.arguments, context, call.id)
+            if not calls:
+                report.model_calls += 1
+                try:
+                    reply = await self.model.stream_reply(
+                        messages, self.tools.schemas(), speech.feed
+                    )
+                except ModelError as exc:
+                    log.warning(
+                        "model failed session=%s turn=%s error=%s",
+                        turn.session_id,
+                        turn.turn_id,
+                        exc,
+                    )
+                    await speech.say(exc.spoken)
+                    return exc.reason
+                if report.first_token_at is None:
+                    report.first_token_at = reply.first_token_at
+                assistant = _assistant_message(reply)
+                messages.append(assistant)
+                new_messages.append(assistant)
+                if not reply.tool_calls:
+                    return None
+                calls = reply.tool_calls
+                await journal.save_steps(new_messages[1:])
+                await speech.flush()
+            for call in calls:
+                result = await self._run_tool(call, context, journal, report)
                 tool_message = {"role": "tool", "tool_call_id": call.id, "content": result}
                 messages.append(tool_message)
                 new_messages.append(tool_message)
+            calls = []
+            await journal.save_steps(new_messages[1:])
         await speech.say(SPOKEN_TOO_MANY_STEPS)
         return "too_many_tool_rounds"

@@ -16,13 +16,14 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError, ResponseError
 
 from router.conversation import SPOKEN_INTERNAL_ERROR, TurnAnswerer
 from shared import keys
 from shared.events import ResponsePublisher
 from shared.messages import UserTurn
-from shared.turns import TURN_FIELD
+from shared.turns import TURN_FIELD, close_turn_in, earlier_turn_open
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,10 @@ EARLY_EMPTY_READ_PAUSE = 0.01
 """Seconds to wait after an empty read that returned well before its block time."""
 READ_BLOCK_MS = 1000
 """Default wait of one XREADGROUP, which bounds how quickly a stop request is noticed."""
+ORDER_POLL_SECONDS = (0.01, 0.2)
+"""First and longest wait between checks for an earlier open turn of the same session."""
+ORDER_WAIT_MARGIN_SECONDS = 30.0
+"""How long past the reclaim time a turn waits for an earlier one before going ahead."""
 
 
 def consumer_name() -> str:
@@ -221,13 +226,18 @@ class TurnConsumer:
             )
             await self._reject(entry_id, fields, reason, "Sorry, I couldn't read that request.")
             return
+        # Turns of one session in this process queue on a lock; across replicas they wait
+        # until the session's earlier turns are finished (the open-turns set in Redis).
         lock = self._session_locks.get(turn.session_id)
         if lock is None:
             lock = self._session_locks[turn.session_id] = asyncio.Lock()
         async with lock:
             heartbeat = asyncio.create_task(self._keep_claimed(entry_id))
             try:
-                report = await self.answerer.answer(turn)
+                await self._wait_for_earlier_turns(turn)
+                report = await self.answerer.answer(
+                    turn, finish=lambda pipe: self._finish_in(pipe, entry_id, turn)
+                )
             except Exception:
                 log.exception(
                     "turn left pending for retry entry=%s session=%s", entry_id, turn.session_id
@@ -235,8 +245,29 @@ class TurnConsumer:
                 return
             finally:
                 heartbeat.cancel()
-            await self.redis.xack(keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)
             log.info("%s entry=%s", report.log_line(), entry_id)
+
+    async def _wait_for_earlier_turns(self, turn: UserTurn) -> None:
+        """Wait while an earlier turn of the session is open, at most until it would have been
+        reclaimed from a dead router and answered; then go ahead and say so in the log."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.reclaim_idle_ms / 1000 + ORDER_WAIT_MARGIN_SECONDS
+        delay, longest = ORDER_POLL_SECONDS
+        while await earlier_turn_open(self.redis, turn):
+            if loop.time() > give_up:
+                log.warning(
+                    "turn order: an earlier turn of session=%s is still open; answering turn=%s",
+                    turn.session_id,
+                    turn.turn_id,
+                )
+                return
+            await asyncio.sleep(delay)  # ok-sleep: polling with a deadline
+            delay = min(delay * 2, longest)
+
+    def _finish_in(self, pipe: Pipeline, entry_id: str, turn: UserTurn) -> None:
+        """The writes that finish a turn, in the answer's closing transaction: ack it, close it."""
+        pipe.xack(keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)
+        close_turn_in(pipe, turn.session_id, turn.turn_id)
 
     async def _reject(
         self, entry_id: str, fields: dict[str, Any], reason: str, spoken: str
@@ -250,8 +281,11 @@ class TurnConsumer:
             approximate=True,
         )
         addressee = _addressee_of(fields.get(TURN_FIELD))
-        if addressee is not None:
-            publisher = ResponsePublisher(self.redis, *addressee)
-            await publisher.text(spoken)
-            await publisher.done("bad_turn")
-        await self.redis.xack(keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if addressee is not None:
+                publisher = ResponsePublisher(self.redis, *addressee)
+                await publisher.text(spoken)
+                publisher.done_in(pipe, "bad_turn")
+                close_turn_in(pipe, *addressee)
+            pipe.xack(keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)
+            await pipe.execute()

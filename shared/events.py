@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
 from shared import keys
 from shared.actions import AnyAction
@@ -107,8 +108,18 @@ class ResponsePublisher:
             lambda fields: TaskStatusEvent(**fields, status=status, label=label, message=message)
         )
 
+    def _done_event(self, fields: dict[str, Any], error: str | None) -> ResponseDone:
+        return ResponseDone(**fields, outcome="error" if error else "ok", error=error)
+
     async def done(self, error: str | None = None) -> None:
         """Publish the end of the response; `error` names why it ended early, if it did."""
-        await self._publish(
-            lambda fields: ResponseDone(**fields, outcome="error" if error else "ok", error=error)
-        )
+        await self._publish(lambda fields: self._done_event(fields, error))
+
+    def done_in(self, pipe: Pipeline, error: str | None = None) -> None:
+        """Queue the end of a (non-durable) response on the caller's transaction, so the done
+        event goes out together with the writes that finish the response, or not at all."""
+        if self.durable:
+            raise ValueError("a durable response's done event needs its own sequence number")
+        event = self._done_event(self._fields(self.seq), error)
+        pipe.publish(self.channel, event.model_dump_json())
+        self.seq += 1

@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
 from shared import keys
 
@@ -32,11 +33,15 @@ class SessionHistory:
 
     async def append(self, session_id: str, messages: list[Message]) -> None:
         """Add messages, trim and refresh the TTL in one transaction."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            self.append_in(pipe, session_id, messages)
+            await pipe.execute()
+
+    def append_in(self, pipe: Pipeline, session_id: str, messages: list[Message]) -> None:
+        """Queue the append on a transaction the caller executes (with other writes)."""
         if not messages:
             return
         key = keys.session_history(session_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, *(json.dumps(m, ensure_ascii=False) for m in messages))
-            pipe.ltrim(key, -self.max_messages, -1)
-            pipe.expire(key, self.ttl_seconds)
-            await pipe.execute()
+        pipe.rpush(key, *(json.dumps(m, ensure_ascii=False) for m in messages))
+        pipe.ltrim(key, -self.max_messages, -1)
+        pipe.expire(key, self.ttl_seconds)

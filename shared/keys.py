@@ -86,3 +86,28 @@ def router_heartbeat(host: str) -> str:
 
 
 ROUTER_HEARTBEAT_TTL_SECONDS = 120
+
+
+def session_open_turns(session_id: str) -> str:
+    """Sorted set of the session's turn entry ids not answered yet (score: the id's
+    milliseconds), so a router answers a session's turns in order even across replicas."""
+    return f"bot:{{{session_id}}}:turns:open"
+
+
+def turn_journal(session_id: str, turn_id: str) -> str:
+    """Hash of what a turn has done so far (model steps, tool results by call id), so the
+    replica that takes over a crashed turn continues it instead of running its tools again."""
+    return f"bot:{{{session_id}}}:turn:{turn_id}:journal"
+
+
+TURN_JOURNAL_TTL_SECONDS = 3600
+"""A journal outlives any retry of its turn; it is deleted when the turn is answered."""
+
+TASK_LEASES = "bot:tasks:leases"
+"""Sorted set of running tasks (member: JSON with session and task id), scored by the time
+their worker's lease ends; a lease that ends unrenewed means the worker died."""
+
+
+def task_recovery_claim(session_id: str, task_id: str, attempt: int) -> str:
+    """Set once by whichever process handles a lost attempt of a task, so it is handled once."""
+    return f"bot:{{{session_id}}}:task:{task_id}:lost:{attempt}"

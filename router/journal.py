@@ -1,0 +1,65 @@
+"""What a turn has done so far, kept in Redis so a crashed turn is continued, not redone.
+
+A router that dies mid-turn leaves the turn pending; another replica takes it over. Without a
+journal it would ask the model afresh, the model would pick new tool-call ids, and the tools
+(create a note, play a video, delegate a task) would run a second time. With it the new replica
+replays the model steps already taken and reuses the result of every tool call that already
+ran, so each tool call runs once per turn. The one gap left is a crash in the instant between a
+tool's own write and the journal's; docs/reliability.md says so.
+"""
+
+import json
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
+
+from shared import keys
+
+Message = dict[str, Any]
+STEPS_FIELD = "steps"
+RESULT_PREFIX = "call:"
+
+
+class TurnJournal:
+    """The journal of one turn: model steps (assistant and tool messages) and tool results."""
+
+    def __init__(self, redis: aioredis.Redis, session_id: str, turn_id: str) -> None:
+        self.redis = redis
+        self.key = keys.turn_journal(session_id, turn_id)
+        self.results: dict[str, str] = {}
+        self.steps: list[Message] = []
+
+    async def load(self) -> list[Message]:
+        """Read what an earlier attempt of this turn did; returns its model steps."""
+        stored = await self.redis.hgetall(self.key)
+        self.results = {
+            field.removeprefix(RESULT_PREFIX): value
+            for field, value in stored.items()
+            if field.startswith(RESULT_PREFIX)
+        }
+        self.steps = json.loads(stored.get(STEPS_FIELD, "[]"))
+        return list(self.steps)
+
+    async def _write(self, field: str, value: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.key, field, value)
+            pipe.expire(self.key, keys.TURN_JOURNAL_TTL_SECONDS)
+            await pipe.execute()
+
+    async def save_steps(self, steps: list[Message]) -> None:
+        """Record the model steps taken so far (the whole list: it is a few messages)."""
+        self.steps = list(steps)
+        await self._write(STEPS_FIELD, json.dumps(self.steps, ensure_ascii=False))
+
+    def result_of(self, call_id: str) -> str | None:
+        """The result of a tool call an earlier attempt already ran, if it did."""
+        return self.results.get(call_id)
+
+    async def save_result(self, call_id: str, result: str) -> None:
+        self.results[call_id] = result
+        await self._write(RESULT_PREFIX + call_id, result)
+
+    def delete_in(self, pipe: Pipeline) -> None:
+        """Drop the journal as part of the transaction that finishes the turn."""
+        pipe.delete(self.key)
