@@ -7,12 +7,11 @@ one. Whatever goes wrong, the user hears a short explanation and the turn still 
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
 
 from router.interrupts import Interrupts
 from router.journal import TurnJournal
@@ -22,6 +21,7 @@ from router.tier0 import Tier0, Tier0Call
 from router.tools import fast_tools
 from router.tools.registry import ToolContext, ToolRegistry
 from router.ui import load_ui
+from shared.commands import Commands
 from shared.events import ResponsePublisher
 from shared.history import SessionHistory
 from shared.messages import UserTurn
@@ -72,17 +72,22 @@ class TurnReport:
     tools: list[str] = field(default_factory=list)
     model_calls: int = 0
     resumed_steps: int = 0
+    duplicate: bool = False
+    """Another router finished this turn first; this answer's done event was not sent."""
     """Model steps an earlier, crashed attempt of this turn had taken (0: a first attempt)."""
     error: str | None = None
 
     def _since_pickup_ms(self, moment: float | None) -> str:
         return "-" if moment is None else f"{(moment - self.picked_up_at) * 1000:.1f}"
 
+    def _outcome(self) -> str:
+        return "duplicate" if self.duplicate else "error" if self.error else "ok"
+
     def log_line(self) -> str:
         queued_ms = max(0.0, (self.picked_up_wall - self.turn.sent_at) * 1000)
         return (
             f"turn session={self.turn.session_id} turn={self.turn.turn_id} "
-            f"outcome={'error' if self.error else 'ok'} error={self.error or '-'} "
+            f"outcome={self._outcome()} error={self.error or '-'} "
             f"queued_ms={queued_ms:.1f} "
             f"first_token_ms={self._since_pickup_ms(self.first_token_at)} "
             f"first_chunk_ms={self._since_pickup_ms(self.first_chunk_at)} "
@@ -190,11 +195,11 @@ class TurnAnswerer:
         )
 
     async def answer(
-        self, turn: UserTurn, finish: Callable[[Pipeline], object] | None = None
+        self, turn: UserTurn, commit: Callable[[Commands], Awaitable[bool]] | None = None
     ) -> TurnReport:
-        """Publish the reply to `turn`, then, in one transaction, its done event, the exchange
-        in history and whatever `finish` adds (the router acks the turn there): a turn is
-        either finished with all three or not at all, and then another attempt continues it."""
+        """Publish the reply to `turn`, then its done event and the exchange in history
+        together, through `commit` (the router's acks the turn in the same step): a turn is
+        finished with all of them or not at all, and then another attempt continues it."""
         report = TurnReport(turn)
         publisher = ResponsePublisher(self.redis, turn.session_id, turn.turn_id)
         speech = SentencePublisher(publisher, report, self.interrupts)
@@ -218,13 +223,14 @@ class TurnAnswerer:
             new_messages = new_messages[:1]
             if publisher.spoken:
                 new_messages.append({"role": "assistant", "content": " ".join(publisher.spoken)})
-        async with self.redis.pipeline(transaction=True) as pipe:
-            self.history.append_in(pipe, turn.session_id, new_messages)
-            journal.delete_in(pipe)
-            publisher.done_in(pipe, report.error)
-            if finish is not None:
-                finish(pipe)
-            await pipe.execute()
+        finishing = Commands()
+        self.history.append_in(finishing, turn.session_id, new_messages)
+        journal.delete_in(finishing)
+        publisher.done_in(finishing, report.error)
+        if commit is None:
+            await finishing.run(self.redis)
+        else:
+            report.duplicate = not await commit(finishing)
         report.done_at = time.monotonic()
         return report
 

@@ -12,9 +12,9 @@ import json
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
 
 from shared import keys
+from shared.commands import Commands
 
 Message = dict[str, Any]
 STEPS_FIELD = "steps"
@@ -60,6 +60,6 @@ class TurnJournal:
         self.results[call_id] = result
         await self._write(RESULT_PREFIX + call_id, result)
 
-    def delete_in(self, pipe: Pipeline) -> None:
-        """Drop the journal as part of the transaction that finishes the turn."""
-        pipe.delete(self.key)
+    def delete_in(self, commands: Commands) -> None:
+        """Drop the journal together with the writes that finish the turn."""
+        commands.add("DEL", self.key)

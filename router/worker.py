@@ -16,11 +16,11 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
-from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError, ResponseError
 
 from router.conversation import SPOKEN_INTERNAL_ERROR, TurnAnswerer
 from shared import keys
+from shared.commands import Commands
 from shared.events import ResponsePublisher
 from shared.messages import UserTurn
 from shared.turns import TURN_FIELD, close_turn_in, earlier_turn_open
@@ -77,8 +77,9 @@ class TurnConsumer:
         self.reclaim_idle_ms = reclaim_idle_ms
         self.read_block_ms = read_block_ms
         self._in_flight: set[asyncio.Task[None]] = set()
-        # A session's lock lives while a turn of that session holds or awaits it.
-        self._session_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+        # Set when a turn of the session finishes here, to wake the session's waiting turns
+        # at once; lives while a turn of the session waits on it.
+        self._turn_finished: weakref.WeakValueDictionary[str, asyncio.Event] = (
             weakref.WeakValueDictionary()
         )
 
@@ -226,34 +227,39 @@ class TurnConsumer:
             )
             await self._reject(entry_id, fields, reason, "Sorry, I couldn't read that request.")
             return
-        # Turns of one session in this process queue on a lock; across replicas they wait
-        # until the session's earlier turns are finished (the open-turns set in Redis).
-        lock = self._session_locks.get(turn.session_id)
-        if lock is None:
-            lock = self._session_locks[turn.session_id] = asyncio.Lock()
-        async with lock:
-            heartbeat = asyncio.create_task(self._keep_claimed(entry_id))
-            try:
-                await self._wait_for_earlier_turns(turn)
-                report = await self.answerer.answer(
-                    turn, finish=lambda pipe: self._finish_in(pipe, entry_id, turn)
-                )
-            except Exception:
-                log.exception(
-                    "turn left pending for retry entry=%s session=%s", entry_id, turn.session_id
-                )
-                return
-            finally:
-                heartbeat.cancel()
-            log.info("%s entry=%s", report.log_line(), entry_id)
+        # The heartbeat starts at once: a turn waiting behind an earlier one is still ours.
+        heartbeat = asyncio.create_task(self._keep_claimed(entry_id))
+        try:
+            await self._wait_for_earlier_turns(turn)
+            report = await self.answerer.answer(
+                turn, commit=lambda finishing: self._commit(finishing, entry_id, turn)
+            )
+        except Exception:
+            log.exception(
+                "turn left pending for retry entry=%s session=%s", entry_id, turn.session_id
+            )
+            return
+        finally:
+            heartbeat.cancel()
+            finished = self._turn_finished.get(turn.session_id)
+            if finished is not None:
+                finished.set()
+        log.info("%s entry=%s", report.log_line(), entry_id)
 
     async def _wait_for_earlier_turns(self, turn: UserTurn) -> None:
-        """Wait while an earlier turn of the session is open, at most until it would have been
-        reclaimed from a dead router and answered; then go ahead and say so in the log."""
+        """Wait while an earlier turn of the session is open (here or on another replica), at
+        most until it would have been reclaimed from a dead router and answered; then go ahead
+        and say so in the log. A turn finishing here wakes the waiters; others are polled."""
+        finished = self._turn_finished.get(turn.session_id)
+        if finished is None:
+            finished = self._turn_finished[turn.session_id] = asyncio.Event()
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.reclaim_idle_ms / 1000 + ORDER_WAIT_MARGIN_SECONDS
         delay, longest = ORDER_POLL_SECONDS
-        while await earlier_turn_open(self.redis, turn):
+        while True:
+            finished.clear()
+            if not await earlier_turn_open(self.redis, turn):
+                return
             if loop.time() > give_up:
                 log.warning(
                     "turn order: an earlier turn of session=%s is still open; answering turn=%s",
@@ -261,13 +267,18 @@ class TurnConsumer:
                     turn.turn_id,
                 )
                 return
-            await asyncio.sleep(delay)  # ok-sleep: polling with a deadline
-            delay = min(delay * 2, longest)
+            try:
+                await asyncio.wait_for(finished.wait(), delay)
+            except TimeoutError:
+                delay = min(delay * 2, longest)
 
-    def _finish_in(self, pipe: Pipeline, entry_id: str, turn: UserTurn) -> None:
-        """The writes that finish a turn, in the answer's closing transaction: ack it, close it."""
-        pipe.xack(keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)
-        close_turn_in(pipe, turn.session_id, turn.turn_id)
+    async def _commit(self, finishing: Commands, entry_id: str, turn: UserTurn) -> bool:
+        """Finish a turn (close it, plus the answerer's writes) only with the ack that takes
+        it off the pending list; False if another router had finished it already."""
+        close_turn_in(finishing, turn.session_id, turn.turn_id)
+        return await finishing.run_if_acked(
+            self.redis, keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id
+        )
 
     async def _reject(
         self, entry_id: str, fields: dict[str, Any], reason: str, spoken: str
@@ -281,11 +292,10 @@ class TurnConsumer:
             approximate=True,
         )
         addressee = _addressee_of(fields.get(TURN_FIELD))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if addressee is not None:
-                publisher = ResponsePublisher(self.redis, *addressee)
-                await publisher.text(spoken)
-                publisher.done_in(pipe, "bad_turn")
-                close_turn_in(pipe, *addressee)
-            pipe.xack(keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)
-            await pipe.execute()
+        finishing = Commands()
+        if addressee is not None:
+            publisher = ResponsePublisher(self.redis, *addressee)
+            await publisher.text(spoken)
+            publisher.done_in(finishing, "bad_turn")
+            close_turn_in(finishing, *addressee)
+        await finishing.run_if_acked(self.redis, keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
 
 from shared import keys
 from shared.actions import AnyAction
+from shared.commands import Commands
 from shared.messages import (
     ActionEvent,
     BotEvent,
@@ -115,11 +115,11 @@ class ResponsePublisher:
         """Publish the end of the response; `error` names why it ended early, if it did."""
         await self._publish(lambda fields: self._done_event(fields, error))
 
-    def done_in(self, pipe: Pipeline, error: str | None = None) -> None:
-        """Queue the end of a (non-durable) response on the caller's transaction, so the done
+    def done_in(self, commands: Commands, error: str | None = None) -> None:
+        """Queue the end of a (non-durable) response on the caller's commands, so the done
         event goes out together with the writes that finish the response, or not at all."""
         if self.durable:
             raise ValueError("a durable response's done event needs its own sequence number")
         event = self._done_event(self._fields(self.seq), error)
-        pipe.publish(self.channel, event.model_dump_json())
+        commands.add("PUBLISH", self.channel, event.model_dump_json())
         self.seq += 1

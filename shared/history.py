@@ -4,9 +4,9 @@ import json
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
 
 from shared import keys
+from shared.commands import Commands
 
 Message = dict[str, Any]
 
@@ -33,15 +33,15 @@ class SessionHistory:
 
     async def append(self, session_id: str, messages: list[Message]) -> None:
         """Add messages, trim and refresh the TTL in one transaction."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            self.append_in(pipe, session_id, messages)
-            await pipe.execute()
+        commands = Commands()
+        self.append_in(commands, session_id, messages)
+        await commands.run(self.redis)
 
-    def append_in(self, pipe: Pipeline, session_id: str, messages: list[Message]) -> None:
-        """Queue the append on a transaction the caller executes (with other writes)."""
+    def append_in(self, commands: Commands, session_id: str, messages: list[Message]) -> None:
+        """Queue the append on commands the caller runs together with other writes."""
         if not messages:
             return
         key = keys.session_history(session_id)
-        pipe.rpush(key, *(json.dumps(m, ensure_ascii=False) for m in messages))
-        pipe.ltrim(key, -self.max_messages, -1)
-        pipe.expire(key, self.ttl_seconds)
+        commands.add("RPUSH", key, *(json.dumps(m, ensure_ascii=False) for m in messages))
+        commands.add("LTRIM", key, -self.max_messages, -1)
+        commands.add("EXPIRE", key, self.ttl_seconds)

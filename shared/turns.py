@@ -6,9 +6,9 @@ still open, so a session's turns are answered in order even when two replicas re
 """
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
 
 from shared import keys
+from shared.commands import Commands
 from shared.messages import Interrupt, UserTurn
 
 TURN_FIELD = "turn"
@@ -46,9 +46,9 @@ async def earlier_turn_open(redis: aioredis.Redis, turn: UserTurn) -> bool:
     return bool(earlier)
 
 
-def close_turn_in(pipe: Pipeline, session_id: str, turn_id: str) -> None:
-    """Queue, on the transaction that finishes a turn, its removal from the open turns."""
-    pipe.zrem(keys.session_open_turns(session_id), turn_id)
+def close_turn_in(commands: Commands, session_id: str, turn_id: str) -> None:
+    """Queue, with the writes that finish a turn, its removal from the open turns."""
+    commands.add("ZREM", keys.session_open_turns(session_id), turn_id)
 
 
 async def publish_interrupt(redis: aioredis.Redis, interrupt: Interrupt) -> None:

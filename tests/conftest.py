@@ -102,8 +102,18 @@ class RunningRouter:
 
     async def stop(self) -> None:
         self.stop_event.set()
-        if self.task is not None:
+        if self.task is not None and not self.task.done():
             await asyncio.wait_for(self.task, 10)
+
+    async def crash(self) -> None:
+        """Stop dead, as a killed process would: turns in flight stay pending, unacked."""
+        in_flight = list(self.consumer._in_flight)
+        for task in [*in_flight, self.task]:
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(
+            *in_flight, *([self.task] if self.task else []), return_exceptions=True
+        )
 
 
 @pytest.fixture
@@ -112,13 +122,16 @@ async def start_router(redis_client: aioredis.Redis) -> AsyncIterator:
     routers: list[RunningRouter] = []
 
     async def start(
-        settings: Settings, name: str = "router-test", reclaim_idle_ms: int = 30_000
+        settings: Settings,
+        name: str = "router-test",
+        reclaim_idle_ms: int = 30_000,
+        concurrency: int = 8,
     ) -> RunningRouter:
         consumer = TurnConsumer(
             redis_client,
             TurnAnswerer.from_settings(redis_client, settings),
             name,
-            concurrency=8,
+            concurrency=concurrency,
             reclaim_idle_ms=reclaim_idle_ms,
             read_block_ms=100,
         )
@@ -158,12 +171,15 @@ class Listener:
     def __init__(self, bridge: SessionBridge) -> None:
         self.bridge = bridge
         self.responses: dict[str, Response] = {}
+        self.arrivals: list[AnyBotEvent] = []
+        """Every event heard, in arrival order."""
         self._changed = asyncio.Event()
         self._task = asyncio.create_task(self._collect())
 
     async def _collect(self) -> None:
         async for event in self.bridge.events():
             self.responses.setdefault(event.response_id, Response()).events.append(event)
+            self.arrivals.append(event)
             self._changed.set()
 
     def response(self, response_id: str) -> Response:

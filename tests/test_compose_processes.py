@@ -2,20 +2,16 @@
 real Redis: 2 routers and 3 OpenClaw workers under a burst of turns and delegated tasks, and a
 SIGTERM to a worker in the middle of a task."""
 
-import asyncio
 import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-import yaml
 from rq import Worker
 from rq.job import Job
 
@@ -23,9 +19,8 @@ from shared.messages import ResponseDone, TaskStatusEvent
 from shared.tasks import TaskRecord, load_session_tasks
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import CallTools, FakeOpenAI, FakeOpenClaw, Say
+from tests.processes import start_service, stop_services, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
-COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SESSIONS = 6
 TURNS_PER_SESSION = 3
 SLOW_TASK = "research slowly"
@@ -66,21 +61,6 @@ def gateway() -> Iterator[Gateway]:
     with gateway.server:
         yield gateway
         gateway.release.set()
-
-
-def start_service(name: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    command = COMPOSE["services"][name]["command"]
-    assert command[0] == "python"
-    with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, *command[1:]], env=env, stdout=out, stderr=out)
-
-
-async def wait_for(condition: Callable[[], Awaitable[bool]], timeout: float = 60) -> None:
-    async def poll() -> None:
-        while not await condition():
-            await asyncio.sleep(0.02)  # ok-sleep: polling with a deadline
-
-    await asyncio.wait_for(poll(), timeout)
 
 
 async def test_two_routers_three_workers_a_burst_and_a_sigterm_mid_task(
@@ -157,13 +137,7 @@ async def test_two_routers_three_workers_a_burst_and_a_sigterm_mid_task(
 
             await wait_for(all_tasks_spoken)
         finally:
-            for process in routers + workers:
-                process.send_signal(signal.SIGTERM)
-            for process in routers + workers:
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_services(routers + workers)
 
     # Each turn answered once; each task done once, its answer in order.
     dones = Counter(

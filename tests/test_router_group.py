@@ -1,6 +1,7 @@
 """Router replicas on one consumer group: each turn answered once, stale turns taken over."""
 
 import asyncio
+import json
 from collections import Counter
 
 import redis.asyncio as aioredis
@@ -9,7 +10,7 @@ from shared import keys
 from shared.messages import ResponseDone, UserTurn
 from shared.turns import publish_turn
 from tests.conftest import model_settings
-from tests.fakes.openai_server import FakeOpenAI, Say
+from tests.fakes.openai_server import CallTools, FakeOpenAI, Hang, Say
 
 
 async def test_two_routers_answer_each_turn_exactly_once(
@@ -75,3 +76,62 @@ async def test_turns_of_one_session_are_answered_in_order(
     assert asked == [f"question {i}" for i in range(5)]
     # Each model call saw the previous exchanges: the history is sequential.
     assert [len(r["messages"]) for r in fake_model.requests] == [2, 4, 6, 8, 10]
+
+
+async def test_a_turn_taken_over_mid_way_goes_on_without_running_its_tools_again(
+    redis_client: aioredis.Redis, fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    fake_model.script(
+        CallTools([("create_note", {"title": "groceries", "text": "milk"})]),
+        Hang(),
+        Say("I made the groceries note."),
+    )
+    first = await start_router(model_settings(fake_model), name="router-first")
+    session = await listen("s1")
+    turn = await session.bridge.send_turn("note that I need milk")
+
+    async def second_model_call() -> None:
+        while len(fake_model.requests) < 2:
+            await asyncio.sleep(0.01)  # ok-sleep: polling the fake's log with a deadline
+
+    await asyncio.wait_for(second_model_call(), 10)
+    await first.crash()
+    await start_router(model_settings(fake_model), name="router-second", reclaim_idle_ms=100)
+    response = await session.wait_done(turn.turn_id)
+
+    assert response.text == "I made the groceries note."
+    assert response.done.error is None
+    notes = await redis_client.hvals(keys.profile_notes("default"))
+    assert [json.loads(n)["title"] for n in notes] == ["groceries"]
+    resumed = fake_model.requests[2]["messages"]
+    assert [m["role"] for m in resumed[-3:]] == ["user", "assistant", "tool"]
+    assert resumed[-1]["content"] == "Created note 'groceries'."
+    # Finished: nothing left pending, the journal is gone, history has the whole exchange.
+    assert (await redis_client.xpending(keys.TURNS_STREAM, keys.ROUTER_GROUP))["pending"] == 0
+    assert not await redis_client.exists(keys.turn_journal("s1", turn.turn_id))
+    history = await redis_client.lrange(keys.session_history("s1"), 0, -1)
+    assert [json.loads(m)["role"] for m in history] == ["user", "assistant", "tool", "assistant"]
+
+
+async def test_turns_of_one_session_stay_in_order_across_two_routers(
+    fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    fake_model.fallback = lambda request: Say(
+        f"Answer to {request['messages'][-1]['content']}.", delay=0.05
+    )
+    # One turn at a time each, so both routers take turns of the session.
+    routers = [
+        await start_router(model_settings(fake_model), name=name, concurrency=1)
+        for name in ("router-a", "router-b")
+    ]
+    session = await listen("s1")
+    turns = [await session.bridge.send_turn(f"question {i}") for i in range(6)]
+    await asyncio.gather(*(session.wait_done(t.turn_id) for t in turns))
+
+    asked = [r["messages"][-1]["content"] for r in fake_model.requests]
+    assert asked == [f"question {i}" for i in range(6)]
+    assert [len(r["messages"]) for r in fake_model.requests] == [2, 4, 6, 8, 10, 12]
+    consumers = await routers[0].consumer.redis.xinfo_consumers(
+        keys.TURNS_STREAM, keys.ROUTER_GROUP
+    )
+    assert len(consumers) == 2

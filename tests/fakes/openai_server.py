@@ -89,6 +89,13 @@ def _tokens(text: str, size: int = 4) -> Iterator[str]:
         yield text[start : start + size]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up mid-reply (a killed router, a cancelled task) are expected here."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 class FakeOpenAI:
     """The server; `replies` are used in order, then `fallback` decides (default: echo)."""
 
@@ -117,7 +124,7 @@ class FakeOpenAI:
         self.request_headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
