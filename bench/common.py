@@ -18,11 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from router.conversation import TurnAnswerer  # noqa: E402
-from router.task_queue import TaskQueue  # noqa: E402
 from router.worker import TurnConsumer  # noqa: E402
 from shared.connection import connect_redis  # noqa: E402
 from shared.messages import AnyBotEvent, ResponseDone  # noqa: E402
 from shared.settings import Settings  # noqa: E402
+from shared.task_queue import TaskQueue  # noqa: E402
 from shared.tasks import TaskRecord, create_task_record  # noqa: E402
 from voice.bridge import SessionBridge  # noqa: E402
 

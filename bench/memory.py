@@ -16,7 +16,7 @@ from bench.common import (
     submit_tasks,
     wait_for_workers,
 )
-from router.task_queue import TaskQueue
+from shared.task_queue import TaskQueue
 from shared.tasks import TaskRecord
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
 

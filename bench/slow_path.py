@@ -17,8 +17,8 @@ from bench.common import (
     summary,
     wait_for_workers,
 )
-from router.task_queue import TaskQueue
 from shared.messages import TextChunk
+from shared.task_queue import TaskQueue
 from shared.tasks import TaskRecord
 from tests.fakes.openai_server import FakeOpenClaw, Say
 

@@ -21,7 +21,17 @@ from shared.history import SessionHistory
 from shared.messages import TaskStatus
 from shared.settings import Settings, configure_logging
 from shared.speech import SentenceSplitter, strip_markdown
-from shared.tasks import FINISHED, TaskRecord, cancel_requested, load_task, update_task
+from shared.task_queue import TaskQueue
+from shared.task_recovery import recover_lost_task, superseded
+from shared.tasks import (
+    FINISHED,
+    TaskRecord,
+    cancel_requested,
+    end_lease,
+    load_task,
+    renew_lease,
+    update_task,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +50,10 @@ SYSTEM_MESSAGE = (
 
 class TaskCancelled(Exception):
     """The user asked to cancel the task while it ran."""
+
+
+class TaskSuperseded(Exception):
+    """This run stalled past its lease and was given up for lost; another run took over."""
 
 
 def task_messages(record: TaskRecord, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -82,6 +96,26 @@ class TaskRunner:
         record = await update_task(
             self.redis, record, status="started", worker=self.worker, attempts=record.attempts + 1
         )
+        await self._renew_lease(record)
+        try:
+            status = await self._run_started(record, publisher)
+        except TaskSuperseded:
+            # The lease is the new run's now: leave it alone.
+            log.warning("task run %d given up for lost; stopping it", record.attempts)
+            return "failed"
+        await end_lease(self.redis, session_id, task_id)
+        return status
+
+    async def _renew_lease(self, record: TaskRecord) -> None:
+        """Keep the task ours; stop at once if it was already given up for lost."""
+        if await superseded(self.redis, record.session_id, record.task_id, record.attempts):
+            raise TaskSuperseded
+        await renew_lease(
+            self.redis, record.session_id, record.task_id, self.settings.task_lease_seconds
+        )
+
+    async def _run_started(self, record: TaskRecord, publisher: ResponsePublisher) -> TaskStatus:
+        session_id, task_id = record.session_id, record.task_id
         await publisher.status("started", record.label)
         history = await self.history.load(session_id)
         spoken: list[str] = []
@@ -111,6 +145,8 @@ class TaskRunner:
         splitter = SentenceSplitter()
         last_heard = loop.time()
         deadline = loop.time() + self.settings.openclaw_task_timeout
+        renew_every = self.settings.task_lease_seconds / 3
+        next_renewal = loop.time() + renew_every
 
         async def speak(sentence: str) -> None:
             text = strip_markdown(sentence)
@@ -135,6 +171,9 @@ class TaskRunner:
                     break
                 if await cancel_requested(self.redis, record.session_id, record.task_id):
                     raise TaskCancelled
+                if loop.time() >= next_renewal:
+                    await self._renew_lease(record)
+                    next_renewal = loop.time() + renew_every
                 if loop.time() > deadline:
                     raise GatewayError("openclaw_timeout", "OpenClaw took too long.")
                 if loop.time() - last_heard >= self.settings.openclaw_progress_after:
@@ -199,28 +238,21 @@ class TaskRunner:
         return "cancelled"
 
 
-async def report_lost_task(settings: Settings, session_id: str, task_id: str) -> None:
-    """Tell the user a task died with its work horse (killed, out of memory), unless it ended."""
-    redis = connect_redis(settings.redis_url)
-    try:
-        record = await load_task(redis, session_id, task_id)
-        if record is None or record.status in FINISHED:
-            return
-        publisher = ResponsePublisher(redis, session_id, task_id, origin="task", durable=True)
-        message = f"Sorry, {record.label} failed: the worker running it stopped unexpectedly."
-        await publisher.text(message)
-        await publisher.status("failed", record.label, message)
-        await publisher.done("worker_lost")
-        await update_task(redis, record, status="failed", error="worker_lost")
-        log.warning("task lost with its work horse session=%s task=%s", session_id, task_id)
-    finally:
-        await redis.aclose()
-
-
 def on_work_horse_killed(job: Job, _pid: int, _status: int, _usage: object) -> None:
-    """RQ's hook in the worker's main process when a job's work horse dies without finishing."""
+    """RQ's hook in the worker's main process when a job's work horse dies without finishing:
+    run the task again or tell the user, now rather than when its lease ends."""
     session_id, task_id = job.args
-    asyncio.run(report_lost_task(Settings(), session_id, task_id))
+    settings = Settings()
+
+    async def recover() -> None:
+        redis = connect_redis(settings.redis_url)
+        try:
+            queue = TaskQueue(settings.redis_url, settings.openclaw_task_timeout)
+            await recover_lost_task(redis, queue, settings.task_max_attempts, session_id, task_id)
+        finally:
+            await redis.aclose()
+
+    asyncio.run(recover())
 
 
 async def run_task_async(settings: Settings, session_id: str, task_id: str, worker: str) -> str:

@@ -5,6 +5,7 @@ import logging
 import signal
 
 from router.conversation import TurnAnswerer
+from router.task_reaper import run_task_reaper
 from router.timers import run_timer_announcer
 from router.worker import TurnConsumer, consumer_name
 from shared.connection import connect_redis, wait_for_redis
@@ -32,11 +33,15 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await wait_for_redis(consumer.redis, settings.redis_url)
-    await asyncio.gather(
-        consumer.run(stop),
+    background = [
         run_timer_announcer(consumer.redis, stop),
         consumer.answerer.interrupts.listen(consumer.redis, stop),
-    )
+    ]
+    if consumer.answerer.task_queue is not None:
+        background.append(
+            run_task_reaper(consumer.redis, consumer.answerer.task_queue, settings, stop)
+        )
+    await asyncio.gather(consumer.run(stop), *background)
     await consumer.redis.aclose()
     log.info("stopped")
 

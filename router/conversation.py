@@ -16,7 +16,6 @@ import redis.asyncio as aioredis
 from router.interrupts import Interrupts
 from router.journal import TurnJournal
 from router.llm import ModelError, ModelReply, PrimaryModel, ToolCallRequest
-from router.task_queue import TaskQueue
 from router.tier0 import Tier0, Tier0Call
 from router.tools import fast_tools
 from router.tools.registry import ToolContext, ToolRegistry
@@ -27,6 +26,7 @@ from shared.history import SessionHistory
 from shared.messages import UserTurn
 from shared.settings import NO_MODEL_HINT, Mode, Settings
 from shared.speech import SentenceSplitter, strip_markdown
+from shared.task_queue import TaskQueue
 
 log = logging.getLogger(__name__)
 

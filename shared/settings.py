@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     """Seconds of silence from the gateway before a "still working on it" progress event."""
     openclaw_max_attempts: int = Field(default=3, validation_alias="OPENCLAW_MAX_ATTEMPTS")
     """Tries of a task that failed before any byte arrived (refused, 429/502/503/504)."""
+    task_lease_seconds: float = Field(default=15.0, validation_alias="BOT_TASK_LEASE_SECONDS")
+    """A running task's worker renews its lease this often (a third of it); a lease that ends
+    unrenewed means the worker died, and the task is run again or reported failed."""
+    task_max_attempts: int = Field(default=2, validation_alias="BOT_TASK_MAX_ATTEMPTS")
+    """Runs of a task whose worker died before it is reported failed (1: never run again)."""
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
     """The Redis that carries turns, events, history and jobs."""
 

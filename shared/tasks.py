@@ -1,5 +1,6 @@
 """Delegated tasks: the record both the router and the OpenClaw workers keep of each one."""
 
+import json
 import time
 
 import redis.asyncio as aioredis
@@ -64,3 +65,27 @@ async def update_task(redis: aioredis.Redis, record: TaskRecord, **changes: obje
 
 async def cancel_requested(redis: aioredis.Redis, session_id: str, task_id: str) -> bool:
     return bool(await redis.sismember(keys.task_cancel_requests(session_id), task_id))
+
+
+def job_id(task_id: str, attempt: int) -> str:
+    """The RQ job id of a task's `attempt`-th run (a run after a dead worker is a new job)."""
+    return task_id if attempt <= 1 else f"{task_id}-run{attempt}"
+
+
+def _lease_member(session_id: str, task_id: str) -> str:
+    return json.dumps([session_id, task_id])
+
+
+async def renew_lease(redis: aioredis.Redis, session_id: str, task_id: str, seconds: float) -> None:
+    """Say the task's worker is alive for `seconds` more."""
+    await redis.zadd(keys.TASK_LEASES, {_lease_member(session_id, task_id): time.time() + seconds})
+
+
+async def end_lease(redis: aioredis.Redis, session_id: str, task_id: str) -> None:
+    await redis.zrem(keys.TASK_LEASES, _lease_member(session_id, task_id))
+
+
+async def expired_leases(redis: aioredis.Redis) -> list[tuple[str, str]]:
+    """(session id, task id) of every running task whose worker stopped renewing its lease."""
+    members = await redis.zrangebyscore(keys.TASK_LEASES, "-inf", time.time())
+    return [tuple(json.loads(member)) for member in members]  # type: ignore[misc]

@@ -6,10 +6,10 @@ from rq import Queue
 from rq.job import Job
 
 from router.conversation import TurnAnswerer
-from router.task_queue import TaskQueue
 from router.tools import fast_tools
 from shared import keys
 from shared.settings import Mode, Settings
+from shared.task_queue import TaskQueue
 from shared.tasks import TASK_JOB, load_session_tasks
 from tests.conftest import model_settings
 from tests.fakes.openai_server import CallTools, FakeOpenAI, FakeOpenClaw, Say

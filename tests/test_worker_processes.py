@@ -15,13 +15,16 @@ import redis.asyncio as aioredis
 from rq import Worker
 from rq.job import Job
 
-from router.task_queue import TaskQueue
 from shared import keys
 from shared.events import INBOX_FIELD
-from shared.messages import BOT_EVENT, ResponseDone, TextChunk
+from shared.messages import BOT_EVENT, ResponseDone, TaskStatusEvent, TextChunk
+from shared.task_queue import TaskQueue
 from shared.tasks import TaskRecord, create_task_record, load_session_tasks
 from tests.conftest import RedisAtUrl
-from tests.fakes.openai_server import FakeOpenClaw, Say
+from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
+from tests.processes import service_env, start_service, stop_services
+
+LOST = "the worker running it stopped unexpectedly."
 
 
 @pytest.fixture
@@ -42,12 +45,15 @@ def claw() -> Iterator[FakeOpenClaw]:
         yield server
 
 
-def start_workers(count: int, redis_url: str, claw: FakeOpenClaw) -> list[subprocess.Popen[bytes]]:
+def start_workers(
+    count: int, redis_url: str, claw: FakeOpenClaw, **env_values: str
+) -> list[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
         "REDIS_URL": redis_url,
         "OPENCLAW_API_URL": claw.url,
         "LOG_LEVEL": "WARNING",
+        **env_values,
     }
     return [
         subprocess.Popen([sys.executable, "-m", "openclaw_worker"], env=env) for _ in range(count)
@@ -118,35 +124,104 @@ async def test_tasks_spread_over_workers_each_done_once_in_order(
         assert chunks == results[records.index(record)].chunks
 
 
-async def test_a_task_whose_work_horse_is_killed_is_reported_failed(
-    redis_at_url: RedisAtUrl, listen
-) -> None:
-    release = threading.Event()
-    with FakeOpenClaw(fallback=lambda request: Say("Half. The rest.", "Half. ", release)) as claw:
-        session = await listen("s1")
-        (worker,) = start_workers(1, redis_at_url.url, claw)
-        try:
-            record = TaskRecord(
-                task_id="task-doomed", session_id="s1", task="doomed", label="the doomed task"
-            )
-            assert await create_task_record(redis_at_url.client, record)
-            await TaskQueue(redis_at_url.url, task_timeout=60).enqueue(record)
+def work_horse_of(worker: subprocess.Popen[bytes]) -> int:
+    (horse,) = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    return int(horse)
 
-            await session.wait_until(
-                lambda: "Half." in session.response(record.task_id).chunks, timeout=30
-            )
-            children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
-            (horse,) = children
-            os.kill(int(horse), signal.SIGKILL)
-            result = await session.wait_done(record.task_id, timeout=30)
+
+async def wait_for_workers(redis_at_url: RedisAtUrl, count: int) -> None:
+    async def listening() -> None:
+        while len(Worker.all(connection=redis_at_url.rq_connection)) < count:
+            await asyncio.sleep(0.05)  # ok-sleep: polling RQ's registry with a deadline
+
+    await asyncio.wait_for(listening(), 30)
+
+
+DOOMED = TaskRecord(task_id="task-doomed", session_id="s1", task="doomed", label="the doomed task")
+RESTARTED = "The worker on the doomed task stopped, so I'm starting it again."
+
+
+def stalling_then_whole() -> list[Say]:
+    """The first run stops after "Half." until released (never: it is killed); the next one
+    answers in full."""
+    return [Say("Half. The rest.", "Half. ", threading.Event()), Say("Half. The rest.")]
+
+
+async def start_doomed_task(redis_at_url: RedisAtUrl, session) -> None:
+    assert await create_task_record(redis_at_url.client, DOOMED)
+    await TaskQueue(redis_at_url.url, task_timeout=60).enqueue(DOOMED)
+    await session.wait_until(lambda: "Half." in session.response(DOOMED.task_id).chunks, 30)
+
+
+@pytest.mark.parametrize(
+    ("max_attempts", "chunks", "error", "status"),
+    [
+        ("1", ["Half.", f"Sorry, {DOOMED.label} failed: {LOST}"], "worker_lost", "failed"),
+        ("2", ["Half.", RESTARTED, "Half.", "The rest."], None, "done"),
+    ],
+    ids=["reported-failed", "run-again"],
+)
+async def test_a_task_whose_work_horse_is_killed_is_run_again_or_reported(
+    redis_at_url: RedisAtUrl,
+    listen,
+    max_attempts: str,
+    chunks: list[str],
+    error: str | None,
+    status: str,
+) -> None:
+    with FakeOpenClaw(stalling_then_whole()) as claw:
+        session = await listen("s1")
+        (worker,) = start_workers(1, redis_at_url.url, claw, BOT_TASK_MAX_ATTEMPTS=max_attempts)
+        try:
+            await start_doomed_task(redis_at_url, session)
+            os.kill(work_horse_of(worker), signal.SIGKILL)
+            result = await session.wait_done(DOOMED.task_id, timeout=30)
         finally:
-            release.set()
             stop_workers([worker])
 
-    assert result.done.error == "worker_lost"
-    assert result.chunks == [
-        "Half.",
-        "Sorry, the doomed task failed: the worker running it stopped unexpectedly.",
-    ]
+    assert result.chunks == chunks
+    assert result.done.error == error
     (stored,) = await load_session_tasks(redis_at_url.client, "s1")
-    assert stored.status == "failed" and stored.error == "worker_lost"
+    assert stored.status == status
+    assert await redis_at_url.client.zcard(keys.TASK_LEASES) == 0
+
+
+async def test_a_task_whose_whole_worker_is_killed_is_run_again_by_another(
+    redis_at_url: RedisAtUrl, listen, tmp_path: Path
+) -> None:
+    """Worker main process and work horse SIGKILLed (a container killed): no hook runs; the
+    task's lease ends, a router's reaper queues it again, the other worker answers it."""
+    with FakeOpenClaw(stalling_then_whole()) as claw, FakeOpenAI() as model:
+        session = await listen("s1")
+        lease = {"BOT_TASK_LEASE_SECONDS": "1.5"}
+        workers = start_workers(2, redis_at_url.url, claw, **lease)
+        router_env = service_env(
+            redis_at_url.url,
+            OPENCLAW_API_URL=claw.url,
+            OPENAI_BASE_URL=model.base_url,
+            OPENAI_API_KEY="sk-test",
+            **lease,
+        )
+        router = start_service("router", router_env, tmp_path / "router.log")
+        try:
+            await wait_for_workers(redis_at_url, 2)
+            await start_doomed_task(redis_at_url, session)
+            (stored,) = await load_session_tasks(redis_at_url.client, "s1")
+            running = next(
+                w for w in workers if stored.worker and stored.worker.endswith(f"-{w.pid}")
+            )
+            horse = work_horse_of(running)
+            running.kill()
+            os.kill(horse, signal.SIGKILL)
+            result = await session.wait_done(DOOMED.task_id, timeout=30)
+        finally:
+            stop_workers(workers)
+            stop_services([router])
+
+    assert result.chunks == ["Half.", RESTARTED, "Half.", "The rest."]
+    assert result.done.error is None
+    statuses = [e.status for e in result.events if isinstance(e, TaskStatusEvent)]
+    assert statuses == ["started", "queued", "started", "done"]
+    (stored,) = await load_session_tasks(redis_at_url.client, "s1")
+    assert (stored.status, stored.attempts) == ("done", 2)
+    assert "queued again" in (tmp_path / "router.log").read_text()

@@ -110,7 +110,7 @@ async def openclaw_task_status(args: WhichTaskArgs, ctx: ToolContext) -> str:
 async def cancel_openclaw_task(args: WhichTaskArgs, ctx: ToolContext) -> str:
     task = _pick(await load_session_tasks(ctx.redis, ctx.session_id), args.which, True)
     await ctx.redis.sadd(keys.task_cancel_requests(ctx.session_id), task.task_id)
-    if ctx.task_queue is not None and await ctx.task_queue.cancel_if_queued(task.task_id):
+    if ctx.task_queue is not None and await ctx.task_queue.cancel_if_queued(task):
         await update_task(ctx.redis, task, status="cancelled")
         publisher = ResponsePublisher(ctx.redis, ctx.session_id, task.task_id, "task", durable=True)
         await publisher.status("cancelled", task.label, f"Cancelled {task.label}.")

@@ -15,10 +15,10 @@ from typing import Any, get_type_hints
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ValidationError
 
-from router.task_queue import TaskQueue
 from router.ui import UiState
 from shared.events import ResponsePublisher
 from shared.settings import Settings
+from shared.task_queue import TaskQueue
 
 log = logging.getLogger(__name__)
 
