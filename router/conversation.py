@@ -195,13 +195,18 @@ class TurnAnswerer:
         )
 
     async def answer(
-        self, turn: UserTurn, commit: Callable[[Commands], Awaitable[bool]] | None = None
+        self,
+        turn: UserTurn,
+        commit: Callable[[Commands], Awaitable[bool]] | None = None,
+        first_seq: int = 0,
     ) -> TurnReport:
         """Publish the reply to `turn`, then its done event and the exchange in history
-        together, through `commit` (the router's acks the turn in the same step): a turn is
-        finished with all of them or not at all, and then another attempt continues it."""
+        together, through `commit` (where the router acks the turn in the same step): a turn
+        is finished with all of them or not at all, and then another attempt continues it.
+        `first_seq` numbers a taken-over turn's events after the earlier attempt's."""
         report = TurnReport(turn)
         publisher = ResponsePublisher(self.redis, turn.session_id, turn.turn_id)
+        publisher.seq = first_seq
         speech = SentencePublisher(publisher, report, self.interrupts)
         journal = TurnJournal(self.redis, turn.session_id, turn.turn_id)
         new_messages: list[dict[str, Any]] = [{"role": "user", "content": turn.text}]

@@ -11,7 +11,7 @@ from redis.exceptions import WatchError
 
 from shared import keys
 from shared.actions import AnyAction, Layout, WindowState
-from shared.events import ResponsePublisher
+from shared.events import ResponsePublisher, live_event_commands
 
 UI_TTL_SECONDS = 7 * 24 * 3600
 """A session's screen state outlives short disconnects, not abandoned sessions."""
@@ -109,7 +109,8 @@ async def change_ui(publisher: ResponsePublisher, change: UiChange) -> UiState:
                 pipe.multi()
                 pipe.set(key, state.model_dump_json(), ex=UI_TTL_SECONDS)
                 for event in events:
-                    pipe.publish(publisher.channel, event)
+                    for command in live_event_commands(publisher.session_id, event):
+                        pipe.execute_command(*command)
                 await pipe.execute()
                 publisher.advance(len(events))
                 return state

@@ -23,7 +23,7 @@ from shared import keys
 from shared.commands import Commands
 from shared.events import ResponsePublisher
 from shared.messages import UserTurn
-from shared.turns import TURN_FIELD, close_turn_in, earlier_turn_open
+from shared.turns import TURN_FIELD, close_turn_in, earlier_turn_open, turn_was_answered
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ ORDER_POLL_SECONDS = (0.01, 0.2)
 """First and longest wait between checks for an earlier open turn of the same session."""
 ORDER_WAIT_MARGIN_SECONDS = 30.0
 """How long past the reclaim time a turn waits for an earlier one before going ahead."""
+TAKEOVER_SEQ_STEP = 10_000
+"""A taken-over turn numbers its events from this times the earlier attempts: the voice side
+drops events numbered at or below what it has heard of a response, and must hear the new ones."""
 
 
 def consumer_name() -> str:
@@ -77,6 +80,9 @@ class TurnConsumer:
         self.reclaim_idle_ms = reclaim_idle_ms
         self.read_block_ms = read_block_ms
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._handling: set[str] = set()
+        """Entry ids being answered here, so re-claiming one of our own (its heartbeat failed
+        while Redis was away) does not start a second answer of it."""
         # Set when a turn of the session finishes here, to wake the session's waiting turns
         # at once; lives while a turn of the session waits on it.
         self._turn_finished: weakref.WeakValueDictionary[str, asyncio.Event] = (
@@ -153,8 +159,10 @@ class TurnConsumer:
             for entry_id, fields in entries:
                 self._start(entry_id, fields)
 
-    def _start(self, entry_id: str, fields: dict[str, Any]) -> None:
-        task = asyncio.create_task(self._handle_entry(entry_id, fields), name=f"turn-{entry_id}")
+    def _start(self, entry_id: str, fields: dict[str, Any], attempt: int = 1) -> None:
+        task = asyncio.create_task(
+            self._handle_entry(entry_id, fields, attempt), name=f"turn-{entry_id}"
+        )
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
@@ -183,7 +191,7 @@ class TurnConsumer:
                 count=50,
             )
             for entry_id, fields in entries:
-                if fields is None:
+                if fields is None or entry_id in self._handling:
                     continue
                 claimed += 1
                 deliveries = await self._delivery_count(entry_id)
@@ -191,7 +199,7 @@ class TurnConsumer:
                 if deliveries > MAX_DELIVERIES:
                     self._start_dead_letter(entry_id, fields, f"failed {deliveries - 1} times")
                 else:
-                    self._start(entry_id, fields)
+                    self._start(entry_id, fields, attempt=deliveries)
             if cursor == "0-0":
                 return claimed
 
@@ -217,7 +225,7 @@ class TurnConsumer:
             except RedisError as exc:
                 log.warning("heartbeat failed entry=%s: %s", entry_id, exc)
 
-    async def _handle_entry(self, entry_id: str, fields: dict[str, Any]) -> None:
+    async def _handle_entry(self, entry_id: str, fields: dict[str, Any], attempt: int) -> None:
         raw = fields.get(TURN_FIELD)
         try:
             turn = UserTurn.model_validate_json(raw or "")
@@ -227,12 +235,19 @@ class TurnConsumer:
             )
             await self._reject(entry_id, fields, reason, "Sorry, I couldn't read that request.")
             return
+        if await turn_was_answered(self.redis, turn):
+            log.warning("duplicate entry of an answered turn acked entry=%s", entry_id)
+            await self.redis.xack(keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)
+            return
         # The heartbeat starts at once: a turn waiting behind an earlier one is still ours.
         heartbeat = asyncio.create_task(self._keep_claimed(entry_id))
+        self._handling.add(entry_id)
         try:
             await self._wait_for_earlier_turns(turn)
             report = await self.answerer.answer(
-                turn, commit=lambda finishing: self._commit(finishing, entry_id, turn)
+                turn,
+                commit=lambda finishing: self._commit(finishing, entry_id, turn),
+                first_seq=(attempt - 1) * TAKEOVER_SEQ_STEP,
             )
         except Exception:
             log.exception(
@@ -241,6 +256,7 @@ class TurnConsumer:
             return
         finally:
             heartbeat.cancel()
+            self._handling.discard(entry_id)
             finished = self._turn_finished.get(turn.session_id)
             if finished is not None:
                 finished.set()

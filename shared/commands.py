@@ -1,4 +1,4 @@
-"""Redis writes collected first and run together: in a transaction, or only if an ack lands.
+"""Redis writes collected first and run together in one script: always, or only if an ack lands.
 
 The writes that finish a turn (its done event, the exchange in history, closing it) must happen
 together and at most once, even if two routers answered the same turn (one stalled past the
@@ -10,6 +10,10 @@ import json
 
 import redis.asyncio as aioredis
 
+RUN_ALL = """
+for _, command in ipairs(cjson.decode(ARGV[1])) do redis.call(unpack(command)) end
+return 1
+"""
 ACK_THEN_RUN = """
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 for _, command in ipairs(cjson.decode(ARGV[3])) do redis.call(unpack(command)) end
@@ -18,7 +22,7 @@ return 1
 
 
 class Commands:
-    """Redis commands queued as argument lists, to run later in one go."""
+    """Redis commands queued as argument lists, to run later in one script."""
 
     def __init__(self) -> None:
         self.queued: list[list[str]] = []
@@ -26,12 +30,12 @@ class Commands:
     def add(self, *args: str | int | float) -> None:
         self.queued.append([str(arg) for arg in args])
 
+    def _encoded(self) -> str:
+        return json.dumps(self.queued, ensure_ascii=False)
+
     async def run(self, redis: aioredis.Redis) -> bool:
-        """Run them all in one MULTI/EXEC transaction."""
-        async with redis.pipeline(transaction=True) as pipe:
-            for command in self.queued:
-                pipe.execute_command(*command)
-            await pipe.execute()
+        """Run them all, atomically."""
+        await redis.eval(RUN_ALL, 0, self._encoded())
         return True
 
     async def run_if_acked(
@@ -39,5 +43,4 @@ class Commands:
     ) -> bool:
         """Ack the stream entry and run them, atomically; False (nothing run) if the entry was
         no longer pending, because another consumer finished it first."""
-        script_args = [group, entry_id, json.dumps(self.queued, ensure_ascii=False)]
-        return bool(await redis.eval(ACK_THEN_RUN, 1, stream, *script_args))
+        return bool(await redis.eval(ACK_THEN_RUN, 1, stream, group, entry_id, self._encoded()))

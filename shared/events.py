@@ -1,7 +1,9 @@
 """Publishing one response's events to its session, numbered in order.
 
-Turn replies go out on pub/sub only: the user is listening. Task results and notices may land
-while no voice session listens, so they are also appended to the session's durable inbox first;
+Turn replies go out on pub/sub: the user is listening. Each is also added to the session's
+short "recent" stream, from which a voice bridge that lost its subscription for a moment (a
+Redis restart) replays what it missed. Task results and notices may land while no voice session
+listens, so they are appended to the session's durable inbox first;
 their sequence numbers come from Redis, because several processes (the router that queued a
 task, the worker that runs it, a worker that retries it) add events to the same response.
 """
@@ -23,8 +25,17 @@ from shared.messages import (
     TextChunk,
 )
 
-INBOX_FIELD = "event"
-"""The inbox stream entry field holding the event's JSON."""
+INBOX_FIELD = keys.INBOX_FIELD
+
+
+def live_event_commands(session_id: str, message: str) -> list[tuple[str | int, ...]]:
+    """The commands that send a live event: publish it, and add it to the recent stream."""
+    recent = keys.session_recent(session_id)
+    return [
+        ("PUBLISH", keys.session_events(session_id), message),
+        ("XADD", recent, "MAXLEN", "~", keys.RECENT_MAXLEN, "*", keys.INBOX_FIELD, message),
+        ("EXPIRE", recent, keys.RECENT_TTL_SECONDS),
+    ]
 
 
 class ResponsePublisher:
@@ -80,7 +91,14 @@ class ResponsePublisher:
                 pipe.expire(inbox, keys.INBOX_TTL_SECONDS)
                 inbox_id, _ = await pipe.execute()
             event = event.model_copy(update={"inbox_id": inbox_id})
-        await self.redis.publish(self.channel, event.model_dump_json())
+        message = event.model_dump_json()
+        if self.durable:
+            await self.redis.publish(self.channel, message)
+        else:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for command in live_event_commands(self.session_id, message):
+                    pipe.execute_command(*command)
+                await pipe.execute()
         self.seq = event.seq + 1
 
     def action_events(self, actions: list[AnyAction]) -> list[str]:
@@ -121,5 +139,6 @@ class ResponsePublisher:
         if self.durable:
             raise ValueError("a durable response's done event needs its own sequence number")
         event = self._done_event(self._fields(self.seq), error)
-        commands.add("PUBLISH", self.channel, event.model_dump_json())
+        for command in live_event_commands(self.session_id, event.model_dump_json()):
+            commands.add(*command)
         self.seq += 1

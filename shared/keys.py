@@ -55,6 +55,17 @@ def session_inbox_heard(session_id: str) -> str:
     return f"bot:{{{session_id}}}:inbox:heard"
 
 
+def session_recent(session_id: str) -> str:
+    """Capped, short-lived stream of the session's live (non-inbox) events, so a voice bridge
+    that lost its subscription for a moment (a Redis restart) replays what it missed."""
+    return f"bot:{{{session_id}}}:recent"
+
+
+RECENT_MAXLEN = 500
+RECENT_TTL_SECONDS = 600
+
+INBOX_FIELD = "event"
+"""The inbox stream entry field holding the event's JSON."""
 INBOX_MAXLEN = 1000
 """Approximate cap on a session's inbox."""
 INBOX_TTL_SECONDS = 7 * 24 * 3600
@@ -98,6 +109,12 @@ def turn_journal(session_id: str, turn_id: str) -> str:
     """Hash of what a turn has done so far (model steps, tool results by call id), so the
     replica that takes over a crashed turn continues it instead of running its tools again."""
     return f"bot:{{{session_id}}}:turn:{turn_id}:journal"
+
+
+def turn_finished(session_id: str, turn_id: str) -> str:
+    """Set when a turn is answered, so a second stream entry of it (a client's retried XADD
+    whose first reply was lost) is acked without answering it again."""
+    return f"bot:{{{session_id}}}:turn:{turn_id}:finished"
 
 
 TURN_JOURNAL_TTL_SECONDS = 3600

@@ -14,28 +14,33 @@ from shared.messages import Interrupt, UserTurn
 TURN_FIELD = "turn"
 """The stream entry field holding the turn's JSON."""
 OPEN_TURNS_TTL_SECONDS = 24 * 3600
+FINISHED_TTL_SECONDS = 3600
+"""How long an answered turn is remembered, against duplicate stream entries of it."""
+
+
+PUBLISH_TURN = """
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', ARGV[6], ARGV[1])
+"""
 
 
 async def publish_turn(redis: aioredis.Redis, turn: UserTurn) -> str:
-    """Append a turn to the stream for exactly one router to answer; returns the entry id.
-
-    The turn is listed as open before it is on the stream, so no router can finish it before
-    it is listed."""
-    open_turns = keys.session_open_turns(turn.session_id)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.zadd(open_turns, {turn.turn_id: turn.sent_at})
-        pipe.expire(open_turns, OPEN_TURNS_TTL_SECONDS)
-        await pipe.execute()
-    try:
-        return await redis.xadd(
-            keys.TURNS_STREAM,
-            {TURN_FIELD: turn.model_dump_json()},
-            maxlen=keys.TURNS_STREAM_MAXLEN,
-            approximate=True,
-        )
-    except Exception:
-        await redis.zrem(open_turns, turn.turn_id)
-        raise
+    """Append a turn to the stream for exactly one router to answer, and list it as open, in
+    one step (a turn listed but not on the stream would hold up its session); returns the
+    entry id."""
+    return await redis.eval(
+        PUBLISH_TURN,
+        2,
+        keys.TURNS_STREAM,
+        keys.session_open_turns(turn.session_id),
+        turn.model_dump_json(),
+        repr(turn.sent_at),
+        turn.turn_id,
+        OPEN_TURNS_TTL_SECONDS,
+        keys.TURNS_STREAM_MAXLEN,
+        TURN_FIELD,
+    )
 
 
 async def earlier_turn_open(redis: aioredis.Redis, turn: UserTurn) -> bool:
@@ -47,8 +52,14 @@ async def earlier_turn_open(redis: aioredis.Redis, turn: UserTurn) -> bool:
 
 
 def close_turn_in(commands: Commands, session_id: str, turn_id: str) -> None:
-    """Queue, with the writes that finish a turn, its removal from the open turns."""
+    """Queue, with the writes that finish a turn, its removal from the open turns and the
+    mark that it was answered."""
     commands.add("ZREM", keys.session_open_turns(session_id), turn_id)
+    commands.add("SET", keys.turn_finished(session_id, turn_id), "1", "EX", FINISHED_TTL_SECONDS)
+
+
+async def turn_was_answered(redis: aioredis.Redis, turn: UserTurn) -> bool:
+    return bool(await redis.exists(keys.turn_finished(turn.session_id, turn.turn_id)))
 
 
 async def publish_interrupt(redis: aioredis.Redis, interrupt: Interrupt) -> None:

@@ -3,8 +3,10 @@
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -54,3 +56,58 @@ def stop_services(processes: list[subprocess.Popen[bytes]], timeout: float = 30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free port, to kill and start again. Its data is
+    kept in an append-only file synced on every write, as a deployment that must not lose
+    accepted turns would run it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = [
+            "redis-server",
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--dir", str(self.directory),
+            "--save", "",
+            "--appendonly", "yes",
+            "--appendfsync", "always",
+        ]  # fmt: skip
+        with (self.directory / "redis.log").open("ab") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=out)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server on port {self.port} did not start")
+            time.sleep(0.05)  # ok-sleep: polling a starting server with a deadline
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would stop it."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

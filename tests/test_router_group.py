@@ -7,7 +7,7 @@ from collections import Counter
 import redis.asyncio as aioredis
 
 from shared import keys
-from shared.messages import ResponseDone, UserTurn
+from shared.messages import ActionEvent, ResponseDone, UserTurn
 from shared.turns import publish_turn
 from tests.conftest import model_settings
 from tests.fakes.openai_server import CallTools, FakeOpenAI, Hang, Say
@@ -101,6 +101,8 @@ async def test_a_turn_taken_over_mid_way_goes_on_without_running_its_tools_again
 
     assert response.text == "I made the groceries note."
     assert response.done.error is None
+    # Numbered after anything the first attempt said, so the voice side does not drop it.
+    assert [e.seq for e in response.events if not isinstance(e, ActionEvent)] == [10_000, 10_001]
     notes = await redis_client.hvals(keys.profile_notes("default"))
     assert [json.loads(n)["title"] for n in notes] == ["groceries"]
     resumed = fake_model.requests[2]["messages"]

@@ -3,16 +3,21 @@
 Events that must not be missed (task results, notices) are also in the session's durable inbox:
 on connect the bridge first replays what this session has not heard yet, then goes live, and
 remembers in Redis which ones it delivered, so a session that reconnects hears each once.
+Live events (turn replies, actions) are also in a short "recent" stream: when the subscription
+breaks (Redis restarted) the bridge resubscribes and replays the ones it missed meanwhile.
 The text console uses it today; the Pipecat pipeline's processors wrap the same class.
 """
 
+import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Self
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
 from shared import keys
 from shared.events import INBOX_FIELD
@@ -20,6 +25,14 @@ from shared.messages import BOT_EVENT, AnyBotEvent, Interrupt, UserTurn
 from shared.turns import publish_interrupt, publish_turn
 
 log = logging.getLogger(__name__)
+
+SPOKEN_BUS_DOWN = "Sorry, I can't reach the assistant right now. Please try again in a moment."
+"""Said when a turn cannot be handed to the routers (Redis unreachable): it was not accepted."""
+RECONNECT_DELAYS = (0.1, 5.0)
+"""First and longest wait between attempts to get the session's events back after Redis left."""
+LIVE_HEARD_REMEMBERED = 2000
+"""Live events remembered by (response, seq), to skip them in a replay; above the recent
+stream's length."""
 
 
 class SessionBridge:
@@ -30,10 +43,16 @@ class SessionBridge:
         self.session_id = session_id
         self.profile = profile
         self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        self._recent_cursor = "0-0"
+        self._live_heard: set[tuple[str, int]] = set()
+        self._live_heard_order: deque[tuple[str, int]] = deque()
 
     async def __aenter__(self) -> Self:
         # Subscribe before any turn is sent, so no reply can be published before we listen.
         await self._pubsub.subscribe(keys.session_events(self.session_id))
+        # Live events from before we joined are not ours to replay.
+        newest = await self.redis.xrevrange(keys.session_recent(self.session_id), count=1)
+        self._recent_cursor = newest[0][0] if newest else "0-0"
         return self
 
     async def __aexit__(
@@ -98,19 +117,80 @@ class SessionBridge:
         if gone:
             await self.redis.srem(key, *gone)
 
+    async def _resubscribe(self) -> None:
+        """A fresh subscription, retried with backoff until Redis answers again."""
+        delay, longest = RECONNECT_DELAYS
+        while True:
+            try:
+                await self._pubsub.aclose()
+                self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+                await self._pubsub.subscribe(keys.session_events(self.session_id))
+                log.info("session=%s resubscribed to its events", self.session_id)
+                return
+            except (RedisError, OSError) as exc:
+                log.warning("session=%s still no Redis (%s); retrying", self.session_id, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, longest)
+
     async def events(self) -> AsyncIterator[AnyBotEvent]:
         """Missed inbox events, then bot events as they arrive; malformed ones are logged and
-        skipped, and an inbox event is delivered once."""
+        skipped, and an inbox event is delivered once. If Redis goes away, the bridge
+        resubscribes when it is back and replays the inbox events it missed meanwhile."""
         async for event in self.missed_events():
             yield event
         while True:
-            message = await self._pubsub.get_message(timeout=1.0)
+            try:
+                message = await self._pubsub.get_message(timeout=1.0)
+            except Exception as exc:
+                # Besides connection errors, redis-py 8.1's pub/sub health check raises
+                # AttributeError on a connection the server dropped.
+                log.warning("session=%s lost its events channel (%r)", self.session_id, exc)
+                await self._resubscribe()
+                async for event in self.missed_events():
+                    yield event
+                async for event in self._missed_live_events():
+                    yield event
+                continue
             if message is None or message.get("type") != "message":
                 continue
             event = self._parse(message["data"])
             if event is None:
                 continue
-            if event.inbox_id is None or await self._heard(event.inbox_id):
+            if event.inbox_id is None:
+                if self._first_hearing(event):
+                    yield event
+            elif await self._heard(event.inbox_id):
+                yield event
+
+    def _first_hearing(self, event: AnyBotEvent) -> bool:
+        """Remember a live event; False if it was heard already (live or in a replay)."""
+        key = (event.response_id, event.seq)
+        if key in self._live_heard:
+            return False
+        self._live_heard.add(key)
+        self._live_heard_order.append(key)
+        if len(self._live_heard_order) > LIVE_HEARD_REMEMBERED:
+            self._live_heard.discard(self._live_heard_order.popleft())
+        return True
+
+    async def _missed_live_events(self) -> AsyncIterator[AnyBotEvent]:
+        """Live events published since this bridge joined that it has not heard, oldest first
+        (read with retries: Redis may still be coming back)."""
+        delay, longest = RECONNECT_DELAYS
+        while True:
+            try:
+                entries = await self.redis.xrange(
+                    keys.session_recent(self.session_id), min=f"({self._recent_cursor}"
+                )
+                break
+            except (RedisError, OSError) as exc:
+                log.warning("session=%s cannot read recent events (%s)", self.session_id, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, longest)
+        for entry_id, fields in entries:
+            self._recent_cursor = entry_id
+            event = self._parse(fields.get(INBOX_FIELD, ""))
+            if event is not None and self._first_hearing(event):
                 yield event
 
 

@@ -4,9 +4,12 @@ It goes through the same `SessionBridge` as the voice pipeline, so it exercises 
 """
 
 import asyncio
+import logging
 import sys
 import threading
 from typing import TextIO
+
+from redis.exceptions import RedisError
 
 from shared.actions import Action
 from shared.messages import (
@@ -17,7 +20,9 @@ from shared.messages import (
     TextChunk,
     new_id,
 )
-from voice.bridge import SessionBridge
+from voice.bridge import SPOKEN_BUS_DOWN, SessionBridge
+
+log = logging.getLogger(__name__)
 
 REPLY_TIMEOUT_SECONDS = 120.0
 """How long to wait for the last replies after the input ends."""
@@ -132,7 +137,12 @@ async def run_console(
                 break
             if not line.strip():
                 continue
-            turn = await bridge.send_turn(line)
+            try:
+                turn = await bridge.send_turn(line)
+            except (RedisError, OSError) as exc:
+                log.warning("turn not sent: %s", exc)
+                out.write(f"bot> {SPOKEN_BUS_DOWN}\n")
+                continue
             sent.add(turn.turn_id)
             if interactive:
                 await printer.wait_until_finished({turn.turn_id}, REPLY_TIMEOUT_SECONDS)

@@ -13,6 +13,7 @@ speech frames. There is no LLM in the pipeline; this processor stands where it w
 """
 
 import asyncio
+import logging
 import time
 from collections import deque
 
@@ -34,6 +35,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.processors.frameworks.rtvi.frames import RTVISendTextFrame, RTVIServerMessageFrame
+from redis.exceptions import RedisError
 
 from shared.messages import (
     ActionEvent,
@@ -42,7 +44,9 @@ from shared.messages import (
     TaskStatusEvent,
     TextChunk,
 )
-from voice.bridge import SessionBridge
+from voice.bridge import SPOKEN_BUS_DOWN, SessionBridge
+
+logger = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_SECONDS = 20.0
 _LLM_INPUT_FRAMES = (LLMContextFrame, LLMMessagesAppendFrame, LLMRunFrame)
@@ -74,9 +78,17 @@ class RedisTurnBridge(FrameProcessor):
         self._reader: asyncio.Task[None] | None = None
 
     async def send_turn(self, text: str) -> None:
-        """Publish a finished user turn for the routers (empty ones are not worth a turn)."""
-        if text.strip():
+        """Publish a finished user turn for the routers (empty ones are not worth a turn); if
+        Redis cannot take it, say so: the turn was not accepted."""
+        if not text.strip():
+            return
+        try:
             await self.bridge.send_turn(text)
+        except (RedisError, OSError) as exc:
+            logger.warning("turn not sent session=%s: %s", self.bridge.session_id, exc)
+            await self.push_frame(LLMFullResponseStartFrame())
+            await self.push_frame(LLMTextFrame(SPOKEN_BUS_DOWN))
+            await self.push_frame(LLMFullResponseEndFrame())
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
