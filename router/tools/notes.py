@@ -163,6 +163,10 @@ class SearchNotesArgs(BaseModel):
     words: str = Field(min_length=1, max_length=200)
 
 
+DELETE_WORDS = r"\b(delete|remove|erase|trash|discard|get rid of|throw (it |that )?away)\b"
+"""The user's own turn must say one of these for a note to be deleted."""
+
+
 @tool(
     "Create a new note with a title and optional text, and open it.",
     phrasings=(
@@ -256,6 +260,7 @@ async def rename_note(args: RenameNoteArgs, ctx: ToolContext) -> str:
 @tool(
     "Delete a note (default: the open note).",
     phrasings=(phrase(rf"delete note (?:number )?(?P<number>{NUMBER})", _numbered),),
+    consent=DELETE_WORDS,
 )
 async def delete_note(args: NoteRef, ctx: ToolContext) -> str:
     _notes, note = await _target(ctx, args)
