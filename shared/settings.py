@@ -155,16 +155,26 @@ class Settings(BaseSettings):
         return self.openai_api_key is not None or self.openai_base_url is not None
 
 
+SECRET_QUERY_WORDS = ("password", "token", "key", "secret")
+"""A URL query parameter whose name contains one of these is redacted too."""
+
+
 def redact_url(url: str) -> str:
-    """A URL safe to log: any password is replaced by `***`."""
+    """A URL safe to log: any password, and query values that look like secrets, are `***`."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    query = "&".join(
+        f"{name}=***" if any(word in name.lower() for word in SECRET_QUERY_WORDS) else pair
+        for pair in parts.query.split("&")
+        if pair
+        for name in [pair.partition("=")[0]]
+    )
+    parts = parts._replace(query=query)
+    if parts.password is not None:
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    return urlunsplit(parts)
 
 
 def configure_logging(settings: Settings) -> None:

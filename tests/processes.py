@@ -10,6 +10,8 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import redis
+import trustme
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,42 +63,71 @@ def stop_services(processes: list[subprocess.Popen[bytes]], timeout: float = 30)
 class RedisServer:
     """A redis-server of the test's own on a free port, to kill and start again. Its data is
     kept in an append-only file synced on every write, as a deployment that must not lose
-    accepted turns would run it."""
+    accepted turns would run it. With `password` it requires AUTH; with `tls` (a trustme CA)
+    it only accepts TLS connections, with a certificate for 127.0.0.1 signed by that CA."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self, directory: Path, password: str | None = None, tls: "trustme.CA | None" = None
+    ) -> None:
         self.directory = directory
+        self.password = password
+        self.tls = tls
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+    def ca_file(self) -> Path:
+        return self.directory / "ca.pem"
 
-    def start(self) -> None:
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        if self.tls is None:
+            return f"redis://{auth}127.0.0.1:{self.port}/0"
+        return f"rediss://{auth}127.0.0.1:{self.port}/0?ssl_ca_certs={self.ca_file}"
+
+    def _command(self) -> list[str]:
         command = [
             "redis-server",
-            "--port", str(self.port),
             "--bind", "127.0.0.1",
             "--dir", str(self.directory),
             "--save", "",
             "--appendonly", "yes",
             "--appendfsync", "always",
         ]  # fmt: skip
+        if self.password:
+            command += ["--requirepass", self.password]
+        if self.tls is None:
+            return [*command, "--port", str(self.port)]
+        self.tls.cert_pem.write_to_path(str(self.ca_file))
+        leaf = self.tls.issue_cert("127.0.0.1")
+        leaf.private_key_pem.write_to_path(str(self.directory / "key.pem"))
+        leaf.cert_chain_pems[0].write_to_path(str(self.directory / "cert.pem"))
+        return [
+            *command,
+            "--port", "0",
+            "--tls-port", str(self.port),
+            "--tls-cert-file", str(self.directory / "cert.pem"),
+            "--tls-key-file", str(self.directory / "key.pem"),
+            "--tls-ca-cert-file", str(self.ca_file),
+            "--tls-auth-clients", "no",
+        ]  # fmt: skip
+
+    def start(self) -> None:
         with (self.directory / "redis.log").open("ab") as out:
-            self.process = subprocess.Popen(command, stdout=out, stderr=out)
+            self.process = subprocess.Popen(self._command(), stdout=out, stderr=out)
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
         deadline = time.monotonic() + 10
         while True:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(64).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server on port {self.port} did not start")
+                client.ping()
+                client.close()
+                return
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    raise
             time.sleep(0.05)  # ok-sleep: polling a starting server with a deadline
 
     def kill(self) -> None:
