@@ -130,6 +130,13 @@ class RedisServer:
                     raise
             time.sleep(0.05)  # ok-sleep: polling a starting server with a deadline
 
+    def __enter__(self) -> "RedisServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.kill()
+
     def kill(self) -> None:
         """SIGKILL, as a crash or an OOM kill would stop it."""
         if self.process is not None:

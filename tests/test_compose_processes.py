@@ -18,7 +18,7 @@ from rq.job import Job
 from shared.messages import ResponseDone, TaskStatusEvent
 from shared.tasks import TaskRecord, load_session_tasks
 from tests.conftest import RedisAtUrl
-from tests.fakes.openai_server import CallTools, FakeOpenAI, FakeOpenClaw, Say
+from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say, delegating_model
 from tests.processes import start_service, stop_services, wait_for
 
 SESSIONS = 6
@@ -29,16 +29,6 @@ SLOW_TASK = "research slowly"
 @pytest.fixture
 def redis_client(redis_at_url: RedisAtUrl) -> aioredis.Redis:
     return redis_at_url.client
-
-
-def fast_model(request: dict) -> CallTools | Say:
-    last = request["messages"][-1]
-    if last["role"] == "tool":
-        return Say("I'm on it.")
-    if last["content"].startswith("research"):
-        delegate = {"task": last["content"], "label": last["content"]}
-        return CallTools([("bot_openclaw_task", delegate)])
-    return Say(f"You said {last['content']}.")
 
 
 class Gateway:
@@ -66,7 +56,7 @@ def gateway() -> Iterator[Gateway]:
 async def test_two_routers_three_workers_a_burst_and_a_sigterm_mid_task(
     redis_at_url: RedisAtUrl, gateway: Gateway, listen, tmp_path: Path
 ) -> None:
-    with FakeOpenAI(fallback=fast_model) as model:
+    with FakeOpenAI(fallback=delegating_model) as model:
         env = {
             **os.environ,
             "REDIS_URL": redis_at_url.url,

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 
 from shared.connection import connect_redis
 from shared.messages import ResponseDone
-from tests.fakes.openai_server import CallTools, FakeOpenAI, FakeOpenClaw, Say
+from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say, delegating_model
 from tests.processes import (
     RedisServer,
     cpu_seconds,
@@ -30,10 +30,8 @@ SESSIONS = 5
 
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.kill()
+    with RedisServer(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture
@@ -44,20 +42,11 @@ async def redis_client(own_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
     await client.aclose()
 
 
-def fast_model(request: dict) -> CallTools | Say:
-    last = request["messages"][-1]
-    if last["role"] == "tool":
-        return Say("I'm on it.")
-    if last["content"].startswith("research"):
-        return CallTools([("bot_openclaw_task", {"task": last["content"], "label": "research"})])
-    return Say(f"You said {last['content']}.", delay=0.02)
-
-
 async def test_redis_killed_and_restarted_under_load(
     own_redis: RedisServer, listen, tmp_path: Path
 ) -> None:
     with (
-        FakeOpenAI(fallback=fast_model) as model,
+        FakeOpenAI(fallback=delegating_model) as model,
         FakeOpenClaw(fallback=lambda request: Say("The findings.")) as claw,
     ):
         env = service_env(

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 import trustme
 
 from shared.connection import connect_redis
-from tests.fakes.openai_server import CallTools, FakeOpenAI, FakeOpenClaw, Say
+from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say, delegating_model
 from tests.processes import RedisServer, service_env, start_service, stop_services, wait_for_log
 
 REDIS_PASSWORD = "redis-pass-Zq8v1"
@@ -23,10 +23,8 @@ GATEWAY_TOKEN = "gateway-token-Pt4u7"
 
 @pytest.fixture
 def tls_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path, password=REDIS_PASSWORD, tls=trustme.CA())
-    server.start()
-    yield server
-    server.kill()
+    with RedisServer(tmp_path, password=REDIS_PASSWORD, tls=trustme.CA()) as server:
+        yield server
 
 
 @pytest.fixture
@@ -36,22 +34,13 @@ async def redis_client(tls_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
     await client.aclose()
 
 
-def fast_model(request: dict) -> CallTools | Say:
-    last = request["messages"][-1]
-    if last["role"] == "tool":
-        return Say("I'm on it.")
-    if last["content"].startswith("research"):
-        return CallTools([("bot_openclaw_task", {"task": last["content"], "label": "research"})])
-    return Say("Hello over TLS.")
-
-
 async def test_services_work_over_tls_with_a_password_and_log_no_secret(
     tls_redis: RedisServer, listen, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("DEBUG")
     assert tls_redis.url.startswith(f"rediss://:{REDIS_PASSWORD}@")
     with (
-        FakeOpenAI(fallback=fast_model, api_key=MODEL_KEY) as model,
+        FakeOpenAI(fallback=delegating_model, api_key=MODEL_KEY) as model,
         FakeOpenClaw(fallback=lambda request: Say("Found it."), api_key=GATEWAY_TOKEN) as claw,
     ):
         env = service_env(
@@ -86,7 +75,7 @@ async def test_services_work_over_tls_with_a_password_and_log_no_secret(
         finally:
             stop_services(services)
 
-    assert hello.text == "Hello over TLS."
+    assert hello.text == "You said hello."
     assert research.text == "I'm on it."
     assert found.text == "Found it."
     assert [h.returncode for h in health] == [0, 0], [h.stdout + h.stderr for h in health]

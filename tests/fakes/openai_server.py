@@ -393,3 +393,15 @@ class FakeOpenClaw(FakeOpenAI):
     def url(self) -> str:
         """What OPENCLAW_API_URL is set to (the gateway root, without `/v1`)."""
         return self.base_url.removesuffix("/v1")
+
+
+def delegating_model(request: dict[str, Any]) -> Reply:
+    """A fast model for whole-stack tests: "research …" is delegated to OpenClaw (then "I'm on
+    it."); anything else is echoed as "You said …"."""
+    last = request["messages"][-1]
+    if last["role"] == "tool":
+        return Say("I'm on it.")
+    if last["content"].startswith("research"):
+        delegate = {"task": last["content"], "label": last["content"]}
+        return CallTools([("bot_openclaw_task", delegate)])
+    return Say(f"You said {last['content']}.")
