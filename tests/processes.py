@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -18,10 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def start_service(name: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """Start a compose service's command with `env`, appending its output to `log`."""
-    command = COMPOSE["services"][name]["command"]
+def start_service(
+    name: str, env: dict[str, str], log: Path, options: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a compose service's command with `env`, appending its output to `log`; `options`
+    replace the values of the command's options (e.g. `{"--port": "8123"}`)."""
+    command = list(COMPOSE["services"][name]["command"])
     assert command[0] == "python"
+    for option, value in (options or {}).items():
+        command[command.index(option) + 1] = value
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, *command[1:]], env=env, stdout=out, stderr=out)
 
@@ -60,6 +66,22 @@ def stop_services(processes: list[subprocess.Popen[bytes]], timeout: float = 30)
             process.wait()
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on right now, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serves_page(url: str) -> bool:
+    """Whether `url` answers 200 now."""
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
 class RedisServer:
     """A redis-server of the test's own on a free port, to kill and start again. Its data is
     kept in an append-only file synced on every write, as a deployment that must not lose
@@ -72,9 +94,7 @@ class RedisServer:
         self.directory = directory
         self.password = password
         self.tls = tls
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

@@ -1,13 +1,17 @@
 """The real commands as real processes: `make run`'s launcher, the router and the text console."""
 
 import os
+import re
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.openai_server import FakeOpenAI, calculator_model
+from tests.processes import free_port, serves_page
 
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = ROOT / "scripts" / "run_local.py"
@@ -30,7 +34,7 @@ def run_launcher(tmp_path: Path, typed: str, **env: str) -> subprocess.Completed
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env=clean_env(**env),
+        env=clean_env(**{"VOICE": "text", **env}),
         timeout=90,
     )
 
@@ -149,3 +153,32 @@ def test_make_run_in_hybrid_mode_speaks_the_research_when_it_is_ready(tmp_path: 
     assert fast < spoken
     assert "     [task done] the GPU research" in lines[spoken:]
     assert "openclaw_worker started" in result.stdout
+
+
+@pytest.mark.usefixtures("real_redis_url")
+def test_make_run_serves_the_browser_client(tmp_path: Path) -> None:
+    port = free_port()
+    launcher = subprocess.Popen(
+        [sys.executable, str(LAUNCHER)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(VOICE_PORT=str(port)),
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while not serves_page(url) and time.monotonic() < deadline:
+            time.sleep(0.1)  # ok-sleep: polling a starting server with a deadline
+        with urllib.request.urlopen(url, timeout=5) as response:
+            page = response.read().decode()
+        script = re.search(r'src="(/assets/[^"]+\.js)"', page)
+        assert script, page
+        with urllib.request.urlopen(url.rstrip("/") + script[1], timeout=5) as response:
+            assert response.status == 200 and b"PipecatClient" in response.read()
+    finally:
+        output, _ = launcher.communicate("", timeout=60)
+    assert f"browser client: open http://localhost:{port}/" in output
+    assert launcher.returncode == 0, output

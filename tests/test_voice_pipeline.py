@@ -128,8 +128,10 @@ async def test_reply_events_become_speech_frames_and_actions_go_to_the_client(
         ],
     )
     assert spoken(down) == ["<start>", "Opened your notes.", "Anything else?", "<end>"]
-    (message,) = [f for f in down if isinstance(f, RTVIServerMessageFrame)]
-    assert message.data["type"] == "action" and message.data["action"]["name"] == "window.open"
+    # Every event goes to the client too: it shows the transcript and renders the action.
+    messages = [f.data for f in down if isinstance(f, RTVIServerMessageFrame)]
+    assert [m["type"] for m in messages] == ["action", "text", "text", "done"]
+    assert messages[0]["action"]["name"] == "window.open"
 
 
 async def test_barge_in_stops_the_reply_and_tells_the_routers(

@@ -1,5 +1,6 @@
-"""`python -m voice`: the browser voice service (Pipecat's runner, WebRTC at :7860/client/);
-`python -m voice --text`: the text console on the same bus."""
+"""`python -m voice`: the browser voice service (Pipecat's runner, WebRTC; hybridbot's web client
+at http://localhost:7860/, Pipecat's prebuilt UI at /client/); `python -m voice --text`: the
+text console on the same bus."""
 
 import argparse
 import asyncio
@@ -107,7 +108,12 @@ def main(argv: list[str] | None = None) -> None:
             code = 0
         sys.exit(code)
     check_voice_services(settings)
+    from pipecat.runner.run import app
     from pipecat.runner.run import main as run_pipecat
+
+    from voice.web_client import add_web_client
+
+    add_web_client(app)
 
     # Pipecat's runner looks for `bot` in the __main__ module, which is not this one when
     # started through the `hybridbot-voice` console script.

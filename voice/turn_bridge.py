@@ -131,8 +131,9 @@ class RedisTurnBridge(FrameProcessor):
         if event.seq <= self.last_seq.get(event.response_id, -1):
             return  # already heard (an inbox replay overlapping the live channel)
         self.last_seq[event.response_id] = event.seq
-        if isinstance(event, ActionEvent | TaskStatusEvent):
-            await self.push_frame(RTVIServerMessageFrame(data=event.model_dump(mode="json")))
+        # The client shows every event (transcript, desktop, task cards) as it arrives; what
+        # is spoken, and when, is decided below.
+        await self.push_frame(RTVIServerMessageFrame(data=event.model_dump(mode="json")))
         if isinstance(event, TaskStatusEvent):
             self.labels[event.response_id] = event.label
             if event.status == "progress":

@@ -1,0 +1,135 @@
+"""The web client end to end in real headless Chromium (Playwright, voice/web/e2e): the page
+served by `python -m voice` connects over WebRTC without a microphone, typed turns go through
+the router (fake model), a delegated task through an OpenClaw worker (fake gateway), on real
+Redis; the notes panel opens, the task card goes running → done with the result text.
+
+The screenshot is kept at voice/web/test-results/desktop.png (CI artifact)."""
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from shared import keys
+from tests.conftest import RedisAtUrl
+from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say, delegating_model
+from tests.processes import (
+    ROOT,
+    free_port,
+    serves_page,
+    service_env,
+    start_service,
+    stop_services,
+    wait_for,
+)
+
+WEB = ROOT / "voice" / "web"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+RESULT = "The RTX 4090 is the fastest card. A used 3090 is the best value."
+ARTIFACT = WEB / "test-results" / "desktop.png"
+NOTES = [
+    ("n1", "groceries", "milk, eggs, coffee"),
+    ("n2", "gpu shopping", "compare the 4090 and a used 3090"),
+]
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (apt install chromium)"
+    if shutil.which("node") is None:
+        return "no node on PATH"
+    if not (WEB / "node_modules" / "playwright-core").exists():
+        return "playwright-core not installed (cd voice/web && npm ci)"
+    return None
+
+
+@pytest.fixture
+def browser_tools() -> None:
+    problem = _missing()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+
+
+@pytest.mark.usefixtures("browser_tools")
+async def test_the_page_opens_notes_and_shows_a_task_running_then_done(
+    redis_at_url: RedisAtUrl, tmp_path: Path
+) -> None:
+    for note_id, title, text in NOTES:
+        note = {"id": note_id, "title": title, "text": text, "created_at": 1, "updated_at": 1}
+        await redis_at_url.client.hset(keys.profile_notes("default"), note_id, json.dumps(note))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    with (
+        FakeOpenAI(fallback=delegating_model) as model,
+        FakeOpenClaw(fallback=lambda request: Say(RESULT, delay=1.0)) as claw,
+    ):
+        env = service_env(
+            redis_at_url.url,
+            OPENAI_BASE_URL=model.base_url,
+            OPENAI_API_KEY="sk-test",
+            OPENCLAW_API_URL=claw.url,
+            VOICE_STT="none",
+            VOICE_TTS="espeak",
+        )
+        services = [
+            start_service(name, env, tmp_path / f"{name}.log")
+            for name in ("router", "openclaw_worker")
+        ]
+        options = {"--host": "127.0.0.1", "--port": str(port)}
+        services.append(start_service("voice", env, tmp_path / "voice.log", options))
+        try:
+
+            async def page_served() -> bool:
+                return await asyncio.to_thread(serves_page, url)
+
+            await wait_for(page_served, timeout=60)
+            run = await asyncio.to_thread(
+                subprocess.run,
+                ["node", "e2e/desktop.e2e.mjs"],
+                cwd=WEB,
+                env={
+                    **os.environ,
+                    "HYBRIDBOT_URL": url,
+                    "SCREENSHOT": str(tmp_path / "desktop.png"),
+                    "RESULT": RESULT,
+                    "NOTE": NOTES[1][1],
+                    "CHROMIUM": CHROMIUM,
+                },
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
+        finally:
+            stop_services(services)
+
+    for shot in tmp_path.glob("desktop*.png"):
+        ARTIFACT.parent.mkdir(exist_ok=True)
+        shutil.copy(shot, ARTIFACT.parent / shot.name)
+    logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in tmp_path.glob("*.log"))
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{logs}"
+    assert (tmp_path / "desktop.png").stat().st_size > 10_000
+
+
+@pytest.mark.usefixtures("browser_tools")
+async def test_the_committed_build_matches_the_sources(tmp_path: Path) -> None:
+    """voice/web/dist is what `make web` builds from voice/web/src (Vite's names hash content)."""
+    build = await asyncio.to_thread(
+        subprocess.run,
+        ["npx", "vite", "build", "--outDir", str(tmp_path / "dist"), "--logLevel", "error"],
+        cwd=WEB,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert build.returncode == 0, build.stderr
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    assert files(tmp_path / "dist") == files(WEB / "dist"), "run `make web` and commit the build"

@@ -1,0 +1,89 @@
+// End-to-end: the web client in real headless Chromium against a running stack.
+// Usage: HYBRIDBOT_URL=http://127.0.0.1:7860/ SCREENSHOT=out.png node e2e/desktop.e2e.mjs
+// (tests/test_browser_client.py starts the stack with a fake model and a fake OpenClaw and
+// runs this). Exits 0 when every step held, 1 with the failing step otherwise.
+import { chromium } from "playwright-core";
+
+const url = process.env.HYBRIDBOT_URL ?? "http://127.0.0.1:7860/";
+const screenshot = process.env.SCREENSHOT ?? "test-results/desktop.png";
+const research = process.env.RESEARCH ?? "research the best GPUs";
+const timeout = 30_000;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    // Let WebRTC offer plain host addresses on loopback (no mDNS names the server can't resolve).
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+  ],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+const log = [];
+page.on("console", (message) => log.push(`console.${message.type()}: ${message.text()}`));
+page.on("pageerror", (error) => log.push(`pageerror: ${error.message}`));
+
+async function step(name, action) {
+  try {
+    await action();
+    console.log(`ok   ${name}`);
+  } catch (error) {
+    console.log(`FAIL ${name}: ${error.message.split("\n")[0]}`);
+    await page.screenshot({ path: screenshot.replace(/\.png$/, "-failed.png") }).catch(() => {});
+    console.log(log.slice(-30).join("\n"));
+    await browser.close();
+    process.exit(1);
+  }
+}
+
+await step("page loads with its controls", async () => {
+  await page.goto(url);
+  await page.getByRole("button", { name: "Connect" }).waitFor({ timeout });
+});
+await step("connects over WebRTC, no microphone", async () => {
+  await page.getByRole("button", { name: "Connect" }).click();
+  await page.locator('#status[data-state="ready"]').waitFor({ timeout });
+});
+await step('"open my notes" opens the notes panel', async () => {
+  await page.locator("#text").fill("open my notes");
+  await page.locator("#text").press("Enter");
+  await page.locator("#transcript .user", { hasText: "open my notes" }).waitFor({ timeout });
+  await page.locator("#notes:not([hidden])").waitFor({ timeout });
+  await page.locator("#note-list li", { hasText: process.env.NOTE ?? "" }).first().waitFor({ timeout });
+  await page.locator("#transcript .bot.done").first().waitFor({ timeout });
+});
+async function say(text) {
+  await page.locator("#text").fill(text);
+  await page.locator("#text").press("Enter");
+}
+await step('"open note 2" shows that note', async () => {
+  await say("open note 2");
+  await page.locator("#note-title", { hasText: process.env.NOTE ?? "" }).waitFor({ timeout });
+  await page.locator("#note-position", { hasText: "2 of 2" }).waitFor({ timeout });
+});
+await step('"open the browser" opens a focused window', async () => {
+  await say("open the browser");
+  await page.locator('#windows .window[data-app="browser"].focused').waitFor({ timeout });
+});
+await step('"play lofi on youtube" shows a now-playing card', async () => {
+  await say("play lofi on youtube");
+  await page.locator('#now-playing:not([hidden]) #youtube[data-state="playing"]', { hasText: "lofi" }).waitFor({ timeout });
+});
+await step('"switch to focus view" changes the view', async () => {
+  await say("switch to focus view");
+  await page.locator("#view", { hasText: "focus" }).waitFor({ timeout });
+});
+await step(`"${research}" shows a running task card`, async () => {
+  await say(research);
+  await page.locator('.task[data-status="running"]').waitFor({ timeout });
+});
+await step("the task card goes to done with the result text", async () => {
+  await page.locator('.task[data-status="done"] .result', { hasText: process.env.RESULT ?? "" }).waitFor({ timeout });
+  await page.locator("#transcript .bot.task", { hasText: process.env.RESULT ?? "" }).waitFor({ timeout });
+});
+await step("screenshot", async () => {
+  await page.screenshot({ path: screenshot });
+});
+await browser.close();
