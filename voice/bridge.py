@@ -17,6 +17,8 @@ from typing import Self
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
+from redis.asyncio.client import PubSub
+from redis.asyncio.connection import Connection
 from redis.exceptions import RedisError
 
 from shared import keys
@@ -35,6 +37,18 @@ LIVE_HEARD_REMEMBERED = 2000
 stream's length."""
 
 
+class ResubscribeAwarePubSub(PubSub):
+    """redis-py's PubSub, counting the times it re-subscribed by itself after a reconnect:
+    messages published while it was away are gone from pub/sub, so the bridge must replay."""
+
+    resubscribed = 0
+
+    async def on_connect(self, connection: Connection) -> None:
+        if self.channels:
+            self.resubscribed += 1
+        await super().on_connect(connection)
+
+
 class SessionBridge:
     """Subscribes to one session's events; publishes that session's turns."""
 
@@ -42,7 +56,8 @@ class SessionBridge:
         self.redis = redis
         self.session_id = session_id
         self.profile = profile
-        self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = self._new_pubsub()
+        self._replayed_at = 0
         self._recent_cursor = "0-0"
         self._live_heard: set[tuple[str, int]] = set()
         self._live_heard_order: deque[tuple[str, int]] = deque()
@@ -117,13 +132,16 @@ class SessionBridge:
         if gone:
             await self.redis.srem(key, *gone)
 
+    def _new_pubsub(self) -> ResubscribeAwarePubSub:
+        return ResubscribeAwarePubSub(self.redis.connection_pool, ignore_subscribe_messages=True)
+
     async def _resubscribe(self) -> None:
         """A fresh subscription, retried with backoff until Redis answers again."""
         delay, longest = RECONNECT_DELAYS
         while True:
             try:
                 await self._pubsub.aclose()
-                self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+                self._pubsub = self._new_pubsub()
                 await self._pubsub.subscribe(keys.session_events(self.session_id))
                 log.info("session=%s resubscribed to its events", self.session_id)
                 return
@@ -146,11 +164,20 @@ class SessionBridge:
                 # AttributeError on a connection the server dropped.
                 log.warning("session=%s lost its events channel (%r)", self.session_id, exc)
                 await self._resubscribe()
+                self._replayed_at = 0
                 async for event in self.missed_events():
                     yield event
                 async for event in self._missed_live_events():
                     yield event
                 continue
+            if self._pubsub.resubscribed != self._replayed_at:
+                # redis-py reconnected and re-subscribed on its own: replay the gap too.
+                self._replayed_at = self._pubsub.resubscribed
+                log.info("session=%s resubscribed after a reconnect", self.session_id)
+                async for event in self.missed_events():
+                    yield event
+                async for event in self._missed_live_events():
+                    yield event
             if message is None or message.get("type") != "message":
                 continue
             event = self._parse(message["data"])
