@@ -29,6 +29,8 @@ def decide(text: str, ui: UiState = IDLE) -> tuple[str, dict] | None:
         # notes
         ("open my notes", IDLE, ("list_notes", {})),
         ("Uh, open note three, please.", IDLE, ("open_note", {"number": 3})),
+        ("open the second note", IDLE, ("open_note", {"number": 2})),
+        ("open the groceries note", IDLE, ("open_note", {"title": "groceries"})),
         ("open the next note", IDLE, ("open_note", {"which": "next"})),
         ("open my grocery note", IDLE, ("open_note", {"title": "grocery"})),
         ("create a note called packing list", IDLE, ("create_note", {"title": "packing list"})),

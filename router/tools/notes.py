@@ -129,7 +129,16 @@ async def _target(ctx: ToolContext, ref: NoteRef) -> tuple[list[Note], Note]:
     return notes, resolve(notes, await load_ui(ctx.redis, ctx.session_id), ref)
 
 
+ORDINALS = {
+    word: number
+    for number, word in enumerate(
+        ["second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"],
+        start=2,
+    )
+}
+"""Spoken positions ("the second note"); first and last are `which`."""
 _RELATIVE = {"next", "previous", "first", "last", "current", "this", "that", "the", "a", "new"}
+_NOT_A_TITLE = _RELATIVE | set(ORDINALS)
 
 
 def _numbered(match: re.Match[str], _ui: object) -> dict[str, int] | None:
@@ -139,7 +148,7 @@ def _numbered(match: re.Match[str], _ui: object) -> dict[str, int] | None:
 
 def _titled(match: re.Match[str], _ui: object) -> dict[str, str] | None:
     title = match["title"].strip()
-    return None if not title or title.split()[0] in _RELATIVE else {"title": title}
+    return None if not title or title.split()[0] in _NOT_A_TITLE else {"title": title}
 
 
 class CreateNoteArgs(BaseModel):
@@ -218,6 +227,10 @@ async def list_notes(args: NoListArgs, ctx: ToolContext) -> str:
             lambda m, _ui: {"which": m["which"]},
         ),
         phrase(r"(?P<which>next|previous) note", lambda m, _ui: {"which": m["which"]}),
+        phrase(
+            rf"(?:open |show me |go to |read )?(?:the|my) (?P<ordinal>{'|'.join(ORDINALS)}) note",
+            lambda m, _ui: {"number": ORDINALS[m["ordinal"]]},
+        ),
         phrase(
             r"(?:open|read(?: me)?|show me) (?:my |the )?(?P<title>[a-z0-9' ]{2,40}?) note", _titled
         ),
