@@ -56,10 +56,13 @@ def browser_tools() -> None:
         pytest.skip(problem)
 
 
+@pytest.mark.parametrize("offline", [False, True], ids=["hybrid", "offline"])
 @pytest.mark.usefixtures("browser_tools")
 async def test_the_page_opens_notes_and_shows_a_task_running_then_done(
-    redis_at_url: RedisAtUrl, tmp_path: Path
+    redis_at_url: RedisAtUrl, tmp_path: Path, offline: bool
 ) -> None:
+    """Hybrid: fake model and fake OpenClaw. Offline: no model, no OpenClaw, no key at all;
+    tier 0 acts on the typed commands and anything else is explained."""
     for note_id, title, text in NOTES:
         note = {"id": note_id, "title": title, "text": text, "created_at": 1, "updated_at": 1}
         await redis_at_url.client.hset(keys.profile_notes("default"), note_id, json.dumps(note))
@@ -69,18 +72,16 @@ async def test_the_page_opens_notes_and_shows_a_task_running_then_done(
         FakeOpenAI(fallback=delegating_model) as model,
         FakeOpenClaw(fallback=lambda request: Say(RESULT, delay=1.0)) as claw,
     ):
-        env = service_env(
-            redis_at_url.url,
-            OPENAI_BASE_URL=model.base_url,
-            OPENAI_API_KEY="sk-test",
-            OPENCLAW_API_URL=claw.url,
-            VOICE_STT="none",
-            VOICE_TTS="espeak",
-        )
-        services = [
-            start_service(name, env, tmp_path / f"{name}.log")
-            for name in ("router", "openclaw_worker")
-        ]
+        env = service_env(redis_at_url.url, VOICE_STT="none", VOICE_TTS="espeak")
+        env = {k: v for k, v in env.items() if not k.startswith(("OPENAI_", "OPENCLAW_"))}
+        if not offline:
+            env.update(
+                OPENAI_BASE_URL=model.base_url,
+                OPENAI_API_KEY="sk-test",
+                OPENCLAW_API_URL=claw.url,
+            )
+        backends = ["router"] if offline else ["router", "openclaw_worker"]
+        services = [start_service(name, env, tmp_path / f"{name}.log") for name in backends]
         options = {"--host": "127.0.0.1", "--port": str(port)}
         services.append(start_service("voice", env, tmp_path / "voice.log", options))
         try:
@@ -99,6 +100,7 @@ async def test_the_page_opens_notes_and_shows_a_task_running_then_done(
                     "SCREENSHOT": str(tmp_path / "desktop.png"),
                     "RESULT": RESULT,
                     "NOTE": NOTES[1][1],
+                    "OFFLINE": "1" if offline else "0",
                     "CHROMIUM": CHROMIUM,
                 },
                 capture_output=True,
@@ -108,9 +110,10 @@ async def test_the_page_opens_notes_and_shows_a_task_running_then_done(
         finally:
             stop_services(services)
 
+    ARTIFACT.parent.mkdir(exist_ok=True)
     for shot in tmp_path.glob("desktop*.png"):
-        ARTIFACT.parent.mkdir(exist_ok=True)
-        shutil.copy(shot, ARTIFACT.parent / shot.name)
+        name = shot.name.replace("desktop", "desktop-offline") if offline else shot.name
+        shutil.copy(shot, ARTIFACT.parent / name)
     logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in tmp_path.glob("*.log"))
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{logs}"
     assert (tmp_path / "desktop.png").stat().st_size > 10_000

@@ -1,5 +1,7 @@
 // End-to-end: the web client in real headless Chromium against a running stack.
 // Usage: HYBRIDBOT_URL=http://127.0.0.1:7860/ SCREENSHOT=out.png node e2e/desktop.e2e.mjs
+// With OFFLINE=1 (no model, no OpenClaw) the research steps are replaced by checking that a
+// request only a model could answer gets the spoken "no language model" explanation.
 // (tests/test_browser_client.py starts the stack with a fake model and a fake OpenClaw and
 // runs this). Exits 0 when every step held, 1 with the failing step otherwise.
 import { chromium } from "playwright-core";
@@ -7,6 +9,7 @@ import { chromium } from "playwright-core";
 const url = process.env.HYBRIDBOT_URL ?? "http://127.0.0.1:7860/";
 const screenshot = process.env.SCREENSHOT ?? "test-results/desktop.png";
 const research = process.env.RESEARCH ?? "research the best GPUs";
+const offline = process.env.OFFLINE === "1";
 const timeout = 30_000;
 
 const browser = await chromium.launch({
@@ -75,14 +78,21 @@ await step('"switch to focus view" changes the view', async () => {
   await say("switch to focus view");
   await page.locator("#view", { hasText: "focus" }).waitFor({ timeout });
 });
-await step(`"${research}" shows a running task card`, async () => {
-  await say(research);
-  await page.locator('.task[data-status="running"]').waitFor({ timeout });
-});
-await step("the task card goes to done with the result text", async () => {
-  await page.locator('.task[data-status="done"] .result', { hasText: process.env.RESULT ?? "" }).waitFor({ timeout });
-  await page.locator("#transcript .bot.task", { hasText: process.env.RESULT ?? "" }).waitFor({ timeout });
-});
+if (offline) {
+  await step("a request only a model could answer is explained, not dropped", async () => {
+    await say("tell me a joke");
+    await page.locator("#transcript .bot", { hasText: "No language model is configured" }).waitFor({ timeout });
+  });
+} else {
+  await step(`"${research}" shows a running task card`, async () => {
+    await say(research);
+    await page.locator('.task[data-status="running"]').waitFor({ timeout });
+  });
+  await step("the task card goes to done with the result text", async () => {
+    await page.locator('.task[data-status="done"] .result', { hasText: process.env.RESULT ?? "" }).waitFor({ timeout });
+    await page.locator("#transcript .bot.task", { hasText: process.env.RESULT ?? "" }).waitFor({ timeout });
+  });
+}
 await step("screenshot", async () => {
   await page.screenshot({ path: screenshot });
 });
