@@ -39,14 +39,18 @@ def _real_redis_answers() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def real_redis_url() -> str:
-    """The real server's URL; in CI its absence fails the run instead of skipping."""
-    problem = _real_redis_answers()
+def require(problem: str | None) -> None:
+    """Skip the test with the reason when something it needs is missing; in CI, fail it."""
     if problem:
         if os.environ.get("CI"):
             pytest.fail(problem)
         pytest.skip(problem)
+
+
+@pytest.fixture(scope="session")
+def real_redis_url() -> str:
+    """The real server's URL; in CI its absence fails the run instead of skipping."""
+    require(_real_redis_answers())
     return REAL_REDIS_URL
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from shared import keys
-from tests.conftest import RedisAtUrl
+from tests.conftest import RedisAtUrl, require
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say, delegating_model
 from tests.processes import (
     ROOT,
@@ -49,11 +49,7 @@ def _missing() -> str | None:
 
 @pytest.fixture
 def browser_tools() -> None:
-    problem = _missing()
-    if problem:
-        if os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
+    require(_missing())
 
 
 @pytest.mark.parametrize("offline", [False, True], ids=["hybrid", "offline"])
