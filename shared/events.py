@@ -25,15 +25,13 @@ from shared.messages import (
     TextChunk,
 )
 
-INBOX_FIELD = keys.INBOX_FIELD
-
 
 def live_event_commands(session_id: str, message: str) -> list[tuple[str | int, ...]]:
     """The commands that send a live event: publish it, and add it to the recent stream."""
     recent = keys.session_recent(session_id)
     return [
         ("PUBLISH", keys.session_events(session_id), message),
-        ("XADD", recent, "MAXLEN", "~", keys.RECENT_MAXLEN, "*", keys.INBOX_FIELD, message),
+        ("XADD", recent, "MAXLEN", "~", keys.RECENT_MAXLEN, "*", keys.EVENT_FIELD, message),
         ("EXPIRE", recent, keys.RECENT_TTL_SECONDS),
     ]
 
@@ -84,7 +82,7 @@ class ResponsePublisher:
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.xadd(
                     inbox,
-                    {INBOX_FIELD: event.model_dump_json()},
+                    {keys.EVENT_FIELD: event.model_dump_json()},
                     maxlen=keys.INBOX_MAXLEN,
                     approximate=True,
                 )

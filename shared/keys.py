@@ -64,8 +64,8 @@ def session_recent(session_id: str) -> str:
 RECENT_MAXLEN = 500
 RECENT_TTL_SECONDS = 600
 
-INBOX_FIELD = "event"
-"""The inbox stream entry field holding the event's JSON."""
+EVENT_FIELD = "event"
+"""The field holding a bot event's JSON in an entry of the inbox and recent streams."""
 INBOX_MAXLEN = 1000
 """Approximate cap on a session's inbox."""
 INBOX_TTL_SECONDS = 7 * 24 * 3600

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 
 from openclaw_worker.jobs import run_task_async
 from shared import keys
-from shared.events import INBOX_FIELD, ResponsePublisher
+from shared.events import ResponsePublisher
 from shared.history import SessionHistory
 from shared.settings import Settings
 from tests.conftest import model_settings
@@ -61,7 +61,7 @@ async def test_garbage_on_the_interrupts_channel_is_logged_and_ignored(
 async def test_garbage_on_a_sessions_channel_and_inbox_is_skipped(
     redis_client: aioredis.Redis, listen, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await redis_client.xadd(keys.session_inbox("s1"), {INBOX_FIELD: "{broken"})
+    await redis_client.xadd(keys.session_inbox("s1"), {keys.EVENT_FIELD: "{broken"})
     await redis_client.xadd(keys.session_inbox("s1"), {"other": "field"})
     session = await listen("s1")
     channel = keys.session_events("s1")

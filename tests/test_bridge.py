@@ -46,14 +46,13 @@ async def test_events_of_parallel_tasks_arriving_out_of_inbox_order_are_all_hear
 ) -> None:
     """Two workers append to the inbox in one order and publish in the other."""
     from shared import keys
-    from shared.events import INBOX_FIELD
 
     first = text_event("task-a", "From task A.")
     second = text_event("task-b", "From task B.")
     inbox = keys.session_inbox("s1")
     async with SessionBridge(redis_client, "s1") as bridge:
-        first_id = await redis_client.xadd(inbox, {INBOX_FIELD: first.model_dump_json()})
-        second_id = await redis_client.xadd(inbox, {INBOX_FIELD: second.model_dump_json()})
+        first_id = await redis_client.xadd(inbox, {keys.EVENT_FIELD: first.model_dump_json()})
+        second_id = await redis_client.xadd(inbox, {keys.EVENT_FIELD: second.model_dump_json()})
         # The replay on connect delivers both; then the live copies must not be delivered again,
         # whatever their order.
         replayed = await next_events(bridge, 2)
@@ -63,7 +62,7 @@ async def test_events_of_parallel_tasks_arriving_out_of_inbox_order_are_all_hear
                 channel, event.model_copy(update={"inbox_id": inbox_id}).model_dump_json()
             )
         late = text_event("task-c", "From task C.")
-        late_id = await redis_client.xadd(inbox, {INBOX_FIELD: late.model_dump_json()})
+        late_id = await redis_client.xadd(inbox, {keys.EVENT_FIELD: late.model_dump_json()})
         await redis_client.publish(
             channel, late.model_copy(update={"inbox_id": late_id}).model_dump_json()
         )

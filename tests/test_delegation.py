@@ -12,7 +12,6 @@ from rq import Queue, SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
 from shared import keys
-from shared.events import INBOX_FIELD
 from shared.history import SessionHistory
 from shared.messages import BOT_EVENT, ResponseDone, TaskStatusEvent, TextChunk
 from shared.settings import Settings
@@ -159,7 +158,7 @@ async def test_the_inbox_keeps_the_result_for_a_session_that_was_away(
     await run_worker_burst(redis_at_url)
 
     entries = await redis_at_url.client.xrange(keys.session_inbox("s1"))
-    events = [BOT_EVENT.validate_json(fields[INBOX_FIELD]) for _id, fields in entries]
+    events = [BOT_EVENT.validate_json(fields[keys.EVENT_FIELD]) for _id, fields in entries]
     task_events = [e for e in events if e.response_id == task_id]
     assert [e.text for e in task_events if isinstance(e, TextChunk)] == ["Done.", "All good."]
     assert isinstance(task_events[-1], ResponseDone)
@@ -390,7 +389,7 @@ async def test_voice_pipeline_speaks_the_fast_reply_then_the_delegated_result(
                 [
                     1
                     for _id, f in await client.xrange(keys.session_inbox("s1"))
-                    if task_id in f[INBOX_FIELD]
+                    if task_id in f[keys.EVENT_FIELD]
                 ]
             )
             return turn_bridge.last_seq.get(task_id, -1) >= total - 1

@@ -16,7 +16,6 @@ from rq import Worker
 from rq.job import Job
 
 from shared import keys
-from shared.events import INBOX_FIELD
 from shared.messages import BOT_EVENT, ResponseDone, TaskStatusEvent, TextChunk
 from shared.task_queue import TaskQueue
 from shared.tasks import TaskRecord, create_task_record, load_session_tasks
@@ -116,7 +115,7 @@ async def test_tasks_spread_over_workers_each_done_once_in_order(
 
     # A voice session that connects later finds everything in the inbox.
     entries = await redis_at_url.client.xrange(keys.session_inbox("s1"))
-    late = [BOT_EVENT.validate_json(fields[INBOX_FIELD]) for _id, fields in entries]
+    late = [BOT_EVENT.validate_json(fields[keys.EVENT_FIELD]) for _id, fields in entries]
     for record in records:
         chunks = [
             e.text for e in late if e.response_id == record.task_id and isinstance(e, TextChunk)

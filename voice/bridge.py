@@ -22,7 +22,6 @@ from redis.asyncio.connection import Connection
 from redis.exceptions import RedisError
 
 from shared import keys
-from shared.events import INBOX_FIELD
 from shared.messages import BOT_EVENT, AnyBotEvent, Interrupt, UserTurn
 from shared.turns import publish_interrupt, publish_turn
 
@@ -120,7 +119,7 @@ class SessionBridge:
         if entries:
             await self._forget_trimmed(entries[0][0])
         for entry_id, fields in entries:
-            event = self._parse(fields.get(INBOX_FIELD, ""))
+            event = self._parse(fields.get(keys.EVENT_FIELD, ""))
             if event is not None and await self._heard(entry_id):
                 yield event.model_copy(update={"inbox_id": entry_id})
 
@@ -216,7 +215,7 @@ class SessionBridge:
                 delay = min(delay * 2, longest)
         for entry_id, fields in entries:
             self._recent_cursor = entry_id
-            event = self._parse(fields.get(INBOX_FIELD, ""))
+            event = self._parse(fields.get(keys.EVENT_FIELD, ""))
             if event is not None and self._first_hearing(event):
                 yield event
 
