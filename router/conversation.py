@@ -59,6 +59,10 @@ SPOKEN_NO_MODEL = "No language model is configured, so I can't answer that yet."
 SPOKEN_TOO_MANY_STEPS = "Sorry, that needed more steps than I can take at once."
 SPOKEN_INTERNAL_ERROR = "Sorry, something went wrong on my side. Please try again."
 
+TAKEOVER_SEQ_STEP = 10_000
+"""A taken-over turn numbers its events from this times the earlier attempts: the voice side
+drops events numbered at or below what it has heard of a response, and must hear the new ones."""
+
 
 @dataclass
 class TurnReport:
@@ -73,9 +77,9 @@ class TurnReport:
     tools: list[str] = field(default_factory=list)
     model_calls: int = 0
     resumed_steps: int = 0
+    """Model steps an earlier, crashed attempt of this turn had taken (0: a first attempt)."""
     duplicate: bool = False
     """Another router finished this turn first; this answer's done event was not sent."""
-    """Model steps an earlier, crashed attempt of this turn had taken (0: a first attempt)."""
     error: str | None = None
 
     def _since_pickup_ms(self, moment: float | None) -> str:
@@ -137,9 +141,10 @@ class SentencePublisher:
         await self._publish(text)
 
 
-def _unanswered_calls(steps: list[dict[str, Any]]) -> list[ToolCallRequest]:
-    """The tool calls of the last model step, when a crash came before their results were all
-    recorded (the journal records the step before running its tools)."""
+def _calls_of_last_step(steps: list[dict[str, Any]]) -> list[ToolCallRequest]:
+    """The tool calls of the last journaled model step. The journal records a step before its
+    tools run and not after, so a resumed turn runs them again; the journal then returns the
+    result of each one that had already run instead of running it."""
     if not steps or steps[-1].get("role") != "assistant":
         return []
     return [
@@ -199,21 +204,22 @@ class TurnAnswerer:
         self,
         turn: UserTurn,
         commit: Callable[[Commands], Awaitable[bool]] | None = None,
-        first_seq: int = 0,
+        attempt: int = 1,
     ) -> TurnReport:
         """Publish the reply to `turn`, then its done event and the exchange in history
         together, through `commit` (where the router acks the turn in the same step): a turn
         is finished with all of them or not at all, and then another attempt continues it.
-        `first_seq` numbers a taken-over turn's events after the earlier attempt's."""
+        A later `attempt` (the turn was taken over) continues from the turn's journal and
+        numbers its events after the earlier attempts'."""
         report = TurnReport(turn)
         publisher = ResponsePublisher(self.redis, turn.session_id, turn.turn_id)
-        publisher.seq = first_seq
+        publisher.seq = (attempt - 1) * TAKEOVER_SEQ_STEP
         speech = SentencePublisher(publisher, report, self.interrupts)
         journal = TurnJournal(self.redis, turn.session_id, turn.turn_id)
         new_messages: list[dict[str, Any]] = [{"role": "user", "content": turn.text}]
         try:
             report.error = await self._respond(
-                turn, publisher, speech, report, new_messages, journal
+                turn, publisher, speech, report, new_messages, journal, attempt
             )
         except TurnInterrupted:
             report.error = "interrupted"
@@ -299,6 +305,7 @@ class TurnAnswerer:
         report: TurnReport,
         new_messages: list[dict[str, Any]],
         journal: TurnJournal,
+        attempt: int,
     ) -> str | None:
         """Run the model/tool loop; return an error reason, or None when it ended normally."""
         text = turn.text.strip()
@@ -308,7 +315,8 @@ class TurnAnswerer:
         if len(text) > self.settings.max_turn_chars:
             await speech.say(SPOKEN_TOO_LONG)
             return "turn_too_long"
-        steps = await journal.load()
+        # Only a taken-over turn can have a journal: a first attempt need not read one.
+        steps = await journal.load() if attempt > 1 else []
         if steps:
             report.resumed_steps = len(steps)
             log.warning(
@@ -341,7 +349,7 @@ class TurnAnswerer:
             *await self.history.load(turn.session_id),
             *new_messages,
         ]
-        calls = _unanswered_calls(steps)
+        calls = _calls_of_last_step(steps)
         for _ in range(self.settings.max_tool_rounds + 1):
             if not calls:
                 report.model_calls += 1
@@ -374,6 +382,5 @@ class TurnAnswerer:
                 messages.append(tool_message)
                 new_messages.append(tool_message)
             calls = []
-            await journal.save_steps(new_messages[1:])
         await speech.say(SPOKEN_TOO_MANY_STEPS)
         return "too_many_tool_rounds"

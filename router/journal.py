@@ -28,7 +28,6 @@ class TurnJournal:
         self.redis = redis
         self.key = keys.turn_journal(session_id, turn_id)
         self.results: dict[str, str] = {}
-        self.steps: list[Message] = []
 
     async def load(self) -> list[Message]:
         """Read what an earlier attempt of this turn did; returns its model steps."""
@@ -38,8 +37,7 @@ class TurnJournal:
             for field, value in stored.items()
             if field.startswith(RESULT_PREFIX)
         }
-        self.steps = json.loads(stored.get(STEPS_FIELD, "[]"))
-        return list(self.steps)
+        return json.loads(stored.get(STEPS_FIELD, "[]"))
 
     async def _write(self, field: str, value: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -49,8 +47,7 @@ class TurnJournal:
 
     async def save_steps(self, steps: list[Message]) -> None:
         """Record the model steps taken so far (the whole list: it is a few messages)."""
-        self.steps = list(steps)
-        await self._write(STEPS_FIELD, json.dumps(self.steps, ensure_ascii=False))
+        await self._write(STEPS_FIELD, json.dumps(steps, ensure_ascii=False))
 
     def result_of(self, call_id: str) -> str | None:
         """The result of a tool call an earlier attempt already ran, if it did."""

@@ -37,9 +37,6 @@ ORDER_POLL_SECONDS = (0.01, 0.2)
 """First and longest wait between checks for an earlier open turn of the same session."""
 ORDER_WAIT_MARGIN_SECONDS = 30.0
 """How long past the reclaim time a turn waits for an earlier one before going ahead."""
-TAKEOVER_SEQ_STEP = 10_000
-"""A taken-over turn numbers its events from this times the earlier attempts: the voice side
-drops events numbered at or below what it has heard of a response, and must hear the new ones."""
 
 
 def consumer_name() -> str:
@@ -247,7 +244,7 @@ class TurnConsumer:
             report = await self.answerer.answer(
                 turn,
                 commit=lambda finishing: self._commit(finishing, entry_id, turn),
-                first_seq=(attempt - 1) * TAKEOVER_SEQ_STEP,
+                attempt=attempt,
             )
         except Exception:
             log.exception(
