@@ -164,18 +164,14 @@ class SessionBridge:
                 log.warning("session=%s lost its events channel (%r)", self.session_id, exc)
                 await self._resubscribe()
                 self._replayed_at = 0
-                async for event in self.missed_events():
-                    yield event
-                async for event in self._missed_live_events():
+                async for event in self._replay_gap():
                     yield event
                 continue
             if self._pubsub.resubscribed != self._replayed_at:
                 # redis-py reconnected and re-subscribed on its own: replay the gap too.
                 self._replayed_at = self._pubsub.resubscribed
                 log.info("session=%s resubscribed after a reconnect", self.session_id)
-                async for event in self.missed_events():
-                    yield event
-                async for event in self._missed_live_events():
+                async for event in self._replay_gap():
                     yield event
             if message is None or message.get("type") != "message":
                 continue
@@ -187,6 +183,14 @@ class SessionBridge:
                     yield event
             elif await self._heard(event.inbox_id):
                 yield event
+
+    async def _replay_gap(self) -> AsyncIterator[AnyBotEvent]:
+        """What the session missed while its subscription was down: inbox events it has not
+        heard, then live events published since it joined that it has not heard."""
+        async for event in self.missed_events():
+            yield event
+        async for event in self._missed_live_events():
+            yield event
 
     def _first_hearing(self, event: AnyBotEvent) -> bool:
         """Remember a live event; False if it was heard already (live or in a replay)."""
