@@ -79,9 +79,7 @@ class TaskRunner:
         self.redis = redis
         self.gateway = gateway
         self.worker = worker
-        self.history = SessionHistory(
-            redis, settings.history_ttl_seconds, settings.history_max_messages
-        )
+        self.history = SessionHistory.from_settings(redis, settings)
 
     async def run(self, session_id: str, task_id: str) -> TaskStatus:
         record = await load_task(self.redis, session_id, task_id)

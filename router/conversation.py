@@ -178,9 +178,7 @@ class TurnAnswerer:
         self.model = model
         self.tools = tools
         self.task_queue = task_queue
-        self.history = SessionHistory(
-            redis, settings.history_ttl_seconds, settings.history_max_messages
-        )
+        self.history = SessionHistory.from_settings(redis, settings)
         self.system_prompt = system_prompt(delegation=task_queue is not None)
         # Openclaw mode is the revert path: the original behaviour, every turn through OpenClaw.
         local_route = settings.bot_tier0 and settings.mode is not Mode.OPENCLAW

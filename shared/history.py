@@ -7,6 +7,7 @@ import redis.asyncio as aioredis
 
 from shared import keys
 from shared.commands import Commands
+from shared.settings import Settings
 
 Message = dict[str, Any]
 
@@ -26,6 +27,11 @@ class SessionHistory:
         self.redis = redis
         self.ttl_seconds = ttl_seconds
         self.max_messages = max_messages
+
+    @classmethod
+    def from_settings(cls, redis: aioredis.Redis, settings: Settings) -> "SessionHistory":
+        """The history as BOT_HISTORY_TTL and BOT_HISTORY_MAX_MESSAGES say."""
+        return cls(redis, settings.history_ttl_seconds, settings.history_max_messages)
 
     async def load(self, session_id: str) -> list[Message]:
         raw = await self.redis.lrange(keys.session_history(session_id), 0, -1)
