@@ -1,6 +1,7 @@
 """Running the services' own commands (as docker-compose.yml names them) as local processes."""
 
 import asyncio
+import inspect
 import os
 import signal
 import socket
@@ -36,9 +37,16 @@ def service_env(redis_url: str, **values: str) -> dict[str, str]:
     return {**os.environ, "REDIS_URL": redis_url, "LOG_LEVEL": "INFO", **values}
 
 
-async def wait_for(condition: Callable[[], Awaitable[bool]], timeout: float = 60) -> None:
+async def wait_for(condition: Callable[[], bool | Awaitable[bool]], timeout: float = 60) -> None:
+    """Wait until `condition()` (a bool, or an awaitable of one) holds, polling, with a deadline;
+    for state another process or thread changes, which nothing can wait on directly."""
+
+    async def holds() -> bool:
+        result = condition()
+        return await result if inspect.isawaitable(result) else result
+
     async def poll() -> None:
-        while not await condition():
+        while not await holds():
             await asyncio.sleep(0.02)  # ok-sleep: polling with a deadline
 
     await asyncio.wait_for(poll(), timeout)

@@ -3,7 +3,7 @@ loopback) → spoken result, on fakeredis (behind its TCP server) and on real Re
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -26,6 +26,7 @@ from tests.fakes.openai_server import (
     Say,
     StreamError,
 )
+from tests.processes import wait_for
 
 GPU_ANSWER = (
     "## Best GPUs\n- The **RTX 4090** is the fastest consumer card. "
@@ -60,16 +61,6 @@ def hybrid_settings(
     fake_model: FakeOpenAI, redis_at_url: RedisAtUrl, claw: FakeOpenClaw
 ) -> Settings:
     return model_settings(fake_model, OPENCLAW_API_URL=claw.url, REDIS_URL=redis_at_url.url)
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = EVENT_TIMEOUT) -> None:
-    """Wait until `condition()` holds (something another thread changes), with a deadline."""
-
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)  # ok-sleep: polling another thread's state with a deadline
-
-    await asyncio.wait_for(poll(), timeout)
 
 
 class ThreadedSimpleWorker(SimpleWorker):
@@ -192,7 +183,7 @@ async def test_status_and_cancel_by_voice(
     assert result.done.error == "cancelled"
     assert [e.status for e in result.events if isinstance(e, TaskStatusEvent)][-1] == "cancelled"
     # Closing the stream is what aborts OpenClaw's run; the gateway notices within moments.
-    await wait_for(lambda: claw.aborted == [f"hybridbot-{task_id}"])
+    await wait_for(lambda: claw.aborted == [f"hybridbot-{task_id}"], EVENT_TIMEOUT)
     (record,) = await load_session_tasks(redis_at_url.client, "s1")
     assert record.status == "cancelled"
 
@@ -433,7 +424,7 @@ async def test_a_gateway_silent_past_the_deadline_is_reported_and_aborted(
     assert result.done.error == "openclaw_timeout"
     assert result.chunks == ["Sorry, the lookup failed: OpenClaw took too long."]
     # The stream was closed, which is what tells OpenClaw to stop the run.
-    await wait_for(lambda: len(claw.aborted) == 1)
+    await wait_for(lambda: len(claw.aborted) == 1, EVENT_TIMEOUT)
     (record,) = await load_session_tasks(redis_at_url.client, "s1")
     assert record.status == "failed"
 

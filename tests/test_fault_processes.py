@@ -56,10 +56,7 @@ async def test_a_router_killed_mid_turn_is_taken_over_and_its_tool_runs_once(
             session = await listen("s1")
             turn = await session.bridge.send_turn("note that I need milk")
 
-            async def hanging_in_second_model_call() -> bool:
-                return len(model.requests) == 2
-
-            await wait_for(hanging_in_second_model_call)
+            await wait_for(lambda: len(model.requests) == 2)
             doomed.send_signal(signal.SIGKILL)
             doomed.wait(10)
             processes.append(start_service("router", env, tmp_path / "successor.log"))
@@ -104,11 +101,10 @@ async def test_200_turns_50_sessions_2_routers_one_killed_and_restarted(
                     turn = await session.bridge.send_turn(f"{session.bridge.session_id} {round_}")
                     sent[session.bridge.session_id].append(turn.turn_id)
 
-            def done_count() -> int:
-                return sum(isinstance(e, ResponseDone) for s in sessions for e in s.arrivals)
-
-            async def answered(count: int) -> bool:
-                return done_count() >= count
+            def answered(count: int) -> bool:
+                return (
+                    sum(isinstance(e, ResponseDone) for s in sessions for e in s.arrivals) >= count
+                )
 
             await wait_for(lambda: answered(40), timeout=120)
             routers[0].send_signal(signal.SIGKILL)
