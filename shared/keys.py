@@ -33,6 +33,12 @@ def profile_notes(profile: str) -> str:
     return f"bot:profile:{{{profile}}}:notes"
 
 
+def profile_note_counter(profile: str) -> str:
+    """Counter numbering a profile's notes as they are created: the order "note 2" counts in,
+    whatever order Redis returns the notes hash in."""
+    return f"bot:profile:{{{profile}}}:notes:created"
+
+
 def session_ui(session_id: str) -> str:
     """JSON of what the session's screen shows (windows, player, view, ...), for "close that"."""
     return f"bot:{{{session_id}}}:ui"
@@ -80,6 +86,11 @@ def session_response_seq(session_id: str) -> str:
 def session_tasks(session_id: str) -> str:
     """Hash of the session's delegated tasks, task id → JSON record."""
     return f"bot:{{{session_id}}}:tasks"
+
+
+def session_task_counter(session_id: str) -> str:
+    """Counter numbering the session's tasks as they are created ("the latest task")."""
+    return f"bot:{{{session_id}}}:tasks:created"
 
 
 def task_cancel_requests(session_id: str) -> str:

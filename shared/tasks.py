@@ -31,6 +31,13 @@ class TaskRecord(BaseModel):
     attempts: int = 0
     worker: str | None = None
     answer_preview: str = ""
+    number: int = 0
+    """Creation number within the session, from a Redis counter (set by create_task_record)."""
+
+    @property
+    def creation_order(self) -> tuple[int, float, str]:
+        """A total order that never depends on the order Redis returns a hash in."""
+        return (self.number, self.created_at, self.task_id)
 
 
 async def save_task(redis: aioredis.Redis, record: TaskRecord) -> None:
@@ -40,9 +47,12 @@ async def save_task(redis: aioredis.Redis, record: TaskRecord) -> None:
 
 
 async def create_task_record(redis: aioredis.Redis, record: TaskRecord) -> bool:
-    """Store a new task; False when a task with that id exists already (nothing is changed)."""
+    """Store a new task, numbered after the session's earlier ones; False when a task with that
+    id exists already (nothing is changed)."""
+    number = await redis.incr(keys.session_task_counter(record.session_id))
+    numbered = record.model_copy(update={"number": number})
     key = keys.session_tasks(record.session_id)
-    return bool(await redis.hsetnx(key, record.task_id, record.model_dump_json()))
+    return bool(await redis.hsetnx(key, record.task_id, numbered.model_dump_json()))
 
 
 async def load_task(redis: aioredis.Redis, session_id: str, task_id: str) -> TaskRecord | None:
@@ -53,7 +63,7 @@ async def load_task(redis: aioredis.Redis, session_id: str, task_id: str) -> Tas
 async def load_session_tasks(redis: aioredis.Redis, session_id: str) -> list[TaskRecord]:
     """The session's tasks, oldest first."""
     raw = await redis.hvals(keys.session_tasks(session_id))
-    return sorted((TaskRecord.model_validate_json(r) for r in raw), key=lambda t: t.created_at)
+    return sorted((TaskRecord.model_validate_json(r) for r in raw), key=lambda t: t.creation_order)
 
 
 async def update_task(redis: aioredis.Redis, record: TaskRecord, **changes: object) -> TaskRecord:

@@ -30,12 +30,20 @@ class Note(BaseModel):
     text: str = ""
     created_at: float
     updated_at: float
+    number: int = 0
+    """Creation number from a Redis counter (0: a note stored before notes were numbered)."""
+
+    @property
+    def creation_order(self) -> tuple[int, float, str]:
+        """A total order: the creation number, then the time and the id, so ties never fall
+        back on the order Redis happens to return a hash in."""
+        return (self.number, self.created_at, self.id)
 
 
 async def load_notes(ctx: ToolContext) -> list[Note]:
     """The profile's notes, oldest first (the order "note 3" counts in)."""
     raw = await ctx.redis.hvals(keys.profile_notes(ctx.profile))
-    return sorted((Note.model_validate_json(item) for item in raw), key=lambda n: n.created_at)
+    return sorted((Note.model_validate_json(item) for item in raw), key=lambda n: n.creation_order)
 
 
 async def save_note(ctx: ToolContext, note: Note) -> None:
@@ -192,7 +200,10 @@ async def create_note(args: CreateNoteArgs, ctx: ToolContext) -> str:
     if any(n.title.casefold() == title.casefold() for n in notes):
         raise ToolError(f"a note called {title!r} already exists")
     now = time.time()
-    note = Note(id=new_id(), title=title, text=args.text, created_at=now, updated_at=now)
+    number = await ctx.redis.incr(keys.profile_note_counter(ctx.profile))
+    note = Note(
+        id=new_id(), title=title, text=args.text, created_at=now, updated_at=now, number=number
+    )
     await save_note(ctx, note)
     await _show_note(ctx, [*notes, note], note)
     return f"Created note {title!r}."
