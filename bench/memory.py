@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 from bench.common import (
-    REDIS_URL,
     ROOT,
     fresh_redis,
     peak_rss_mb,
+    redis_url,
     session,
     start_processes,
     stop_processes,
@@ -37,7 +37,7 @@ async def router_rss(model: FakeOpenAI) -> float:
 
 async def worker_rss(claw: FakeOpenClaw) -> float:
     client = await fresh_redis()
-    queue = TaskQueue(REDIS_URL, task_timeout=60)
+    queue = TaskQueue(redis_url(), task_timeout=60)
     (worker,) = start_processes("openclaw_worker", 1, {"OPENCLAW_API_URL": claw.url})
     try:
         await asyncio.wait_for(wait_for_workers(queue.connection, 1), 60)

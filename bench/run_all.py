@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import redis
 
 from bench import first_sentence, headline, memory, overhead, scale, slow_path, tier0
-from bench.common import REDIS_URL, ROOT
+from bench.common import ROOT, redis_url
 
 BENCHMARK_TIMEOUT_S = 300
 
@@ -30,7 +30,7 @@ def machine() -> dict:
         "cpus": os.cpu_count(),
         "cpu": cpu,
         "python": platform.python_version(),
-        "redis": redis.Redis.from_url(REDIS_URL).info("server")["redis_version"],
+        "redis": redis.Redis.from_url(redis_url()).info("server")["redis_version"],
     }
 
 

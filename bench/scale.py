@@ -5,8 +5,8 @@ import asyncio
 import time
 
 from bench.common import (
-    REDIS_URL,
     fresh_redis,
+    redis_url,
     session,
     start_processes,
     stop_processes,
@@ -49,7 +49,7 @@ async def turns_per_second(routers: int, model: FakeOpenAI) -> float:
 
 async def tasks_per_second(workers: int, claw: FakeOpenClaw) -> float:
     client = await fresh_redis()
-    queue = TaskQueue(REDIS_URL, task_timeout=60)
+    queue = TaskQueue(redis_url(), task_timeout=60)
     processes = start_processes("openclaw_worker", workers, {"OPENCLAW_API_URL": claw.url})
     try:
         await asyncio.wait_for(wait_for_workers(queue.connection, workers), 60)

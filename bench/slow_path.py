@@ -8,8 +8,8 @@ import time
 from rq.job import Job
 
 from bench.common import (
-    REDIS_URL,
     fresh_redis,
+    redis_url,
     session,
     start_processes,
     stop_processes,
@@ -28,7 +28,7 @@ TASKS = 16
 
 async def measure(workers: int, claw: FakeOpenClaw) -> dict:
     client = await fresh_redis()
-    queue = TaskQueue(REDIS_URL, task_timeout=60)
+    queue = TaskQueue(redis_url(), task_timeout=60)
     processes = start_processes("openclaw_worker", workers, {"OPENCLAW_API_URL": claw.url})
     starts: list[float] = []
     relays: list[float] = []

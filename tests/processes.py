@@ -4,17 +4,16 @@ import asyncio
 import inspect
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import redis
 import trustme
 import yaml
+
+from shared.local_redis import LocalRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -74,13 +73,6 @@ def stop_services(processes: list[subprocess.Popen[bytes]], timeout: float = 30)
             process.wait()
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now, for a server a test starts."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def serves_page(url: str) -> bool:
     """Whether `url` answers 200 now."""
     try:
@@ -90,7 +82,7 @@ def serves_page(url: str) -> bool:
         return False
 
 
-class RedisServer:
+class RedisServer(LocalRedis):
     """A redis-server of the test's own on a free port, to kill and start again. Its data is
     kept in an append-only file synced on every write, as a deployment that must not lose
     accepted turns would run it. With `password` it requires AUTH; with `tls` (a trustme CA)
@@ -99,11 +91,9 @@ class RedisServer:
     def __init__(
         self, directory: Path, password: str | None = None, tls: "trustme.CA | None" = None
     ) -> None:
-        self.directory = directory
+        super().__init__(directory, durable=True)
         self.password = password
         self.tls = tls
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def ca_file(self) -> Path:
@@ -116,19 +106,12 @@ class RedisServer:
             return f"redis://{auth}127.0.0.1:{self.port}/0"
         return f"rediss://{auth}127.0.0.1:{self.port}/0?ssl_ca_certs={self.ca_file}"
 
-    def _command(self) -> list[str]:
-        command = [
-            "redis-server",
-            "--bind", "127.0.0.1",
-            "--dir", str(self.directory),
-            "--save", "",
-            "--appendonly", "yes",
-            "--appendfsync", "always",
-        ]  # fmt: skip
+    def command(self) -> list[str]:
+        command = super().command()
         if self.password:
             command += ["--requirepass", self.password]
         if self.tls is None:
-            return [*command, "--port", str(self.port)]
+            return command
         self.tls.cert_pem.write_to_path(str(self.ca_file))
         leaf = self.tls.issue_cert("127.0.0.1")
         leaf.private_key_pem.write_to_path(str(self.directory / "key.pem"))
@@ -143,34 +126,8 @@ class RedisServer:
             "--tls-auth-clients", "no",
         ]  # fmt: skip
 
-    def start(self) -> None:
-        with (self.directory / "redis.log").open("ab") as out:
-            self.process = subprocess.Popen(self._command(), stdout=out, stderr=out)
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                client.close()
-                return
-            except redis.RedisError:
-                if time.monotonic() > deadline:
-                    raise
-            time.sleep(0.05)  # ok-sleep: polling a starting server with a deadline
-
-    def __enter__(self) -> "RedisServer":
-        self.start()
-        return self
-
     def __exit__(self, *exc_info: object) -> None:
         self.kill()
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash or an OOM kill would stop it."""
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
 
 
 def cpu_seconds(pid: int) -> float:

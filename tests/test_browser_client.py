@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from shared import keys
+from shared.local_redis import free_port
 from tests.conftest import RedisAtUrl, require
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say, delegating_model
 from tests.processes import (
     ROOT,
-    free_port,
     serves_page,
     service_env,
     start_service,
@@ -57,8 +57,9 @@ def browser_tools() -> None:
 async def test_the_page_opens_notes_and_shows_a_task_running_then_done(
     redis_at_url: RedisAtUrl, tmp_path: Path, offline: bool
 ) -> None:
-    """Hybrid: fake model and fake OpenClaw. Offline: no model, no OpenClaw, no key at all;
-    tier 0 acts on the typed commands and anything else is explained."""
+    """Hybrid: fake model and fake OpenClaw. Offline: no model, no OpenClaw, no key at all and
+    no speech output; tier 0 acts on the typed commands, anything else is explained, and the
+    page says speech output is off."""
     for note_id, title, text in NOTES:
         note = {"id": note_id, "title": title, "text": text, "created_at": 1, "updated_at": 1}
         await redis_at_url.client.hset(keys.profile_notes("default"), note_id, json.dumps(note))
@@ -68,7 +69,7 @@ async def test_the_page_opens_notes_and_shows_a_task_running_then_done(
         FakeOpenAI(fallback=delegating_model) as model,
         FakeOpenClaw(fallback=lambda request: Say(RESULT, delay=1.0)) as claw,
     ):
-        env = service_env(redis_at_url.url, VOICE_STT="none", VOICE_TTS="espeak")
+        env = service_env(redis_at_url.url, VOICE_STT="none", VOICE_TTS="none" if offline else "")
         env = {k: v for k, v in env.items() if not k.startswith(("OPENAI_", "OPENCLAW_"))}
         if not offline:
             env.update(
@@ -97,6 +98,7 @@ async def test_the_page_opens_notes_and_shows_a_task_running_then_done(
                     "RESULT": RESULT,
                     "NOTE": NOTES[1][1],
                     "OFFLINE": "1" if offline else "0",
+                    "TEXT_ONLY": "1" if offline else "0",
                     "CHROMIUM": CHROMIUM,
                 },
                 capture_output=True,

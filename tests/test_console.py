@@ -33,3 +33,21 @@ def test_reply_and_actions_are_printed_readably() -> None:
         "     (ended with error: model_unavailable)\n"
     )
     assert printer.finished == {"t1", "t2"}
+
+
+def test_a_notice_while_the_prompt_waits_gets_its_own_line_and_the_prompt_returns() -> None:
+    out = io.StringIO()
+    printer = ConsolePrinter(out)
+    printer.show_prompt()
+    for event in [
+        TextChunk(session_id="s", response_id="timer-1", seq=0, origin="notice", text="Your"),
+        TextChunk(session_id="s", response_id="timer-1", seq=1, origin="notice", text="timer."),
+        ResponseDone(session_id="s", response_id="timer-1", seq=2, origin="notice"),
+    ]:
+        printer.show(event)
+    assert out.getvalue() == "you> \nbot> Your timer.\nyou> "
+    # A line typed at the prompt ends with the user's own Enter (echoed by the terminal).
+    printer.line_entered()
+    printer.show(TextChunk(session_id="s", response_id="t1", seq=0, text="Done."))
+    printer.show(ResponseDone(session_id="s", response_id="t1", seq=1))
+    assert out.getvalue() == "you> \nbot> Your timer.\nyou> bot> Done.\n"

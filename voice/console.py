@@ -28,6 +28,7 @@ REPLY_TIMEOUT_SECONDS = 120.0
 """How long to wait for the last replies after the input ends."""
 TASK_TIMEOUT_SECONDS = 900.0
 """How long to wait, after the input ends, for delegated tasks still running."""
+PROMPT = "you> "
 
 
 def _read_lines_in_background(
@@ -54,15 +55,37 @@ def describe_action(action: Action) -> str:
 
 class ConsolePrinter:
     """Prints each response on its own `bot>` line as its chunks arrive, other events on their
-    own indented lines; a delegated task's answer is introduced by its label."""
+    own indented lines; a delegated task's answer is introduced by its label. Something that
+    arrives while the prompt waits for input (a timer, a task's answer) is printed on lines of
+    its own, and the prompt is shown again after it."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
+        self.awaiting_input = False
+        """The user is being asked for a line (interactive only)."""
+        self.at_prompt = False
+        """The cursor stands right after a prompt."""
         self.open_response: str | None = None
         self.finished: set[str] = set()
         self.tasks: dict[str, str] = {}
         """Delegated tasks seen, task id → label; their answers arrive after the turn's."""
         self.changed = asyncio.Event()
+
+    def show_prompt(self) -> None:
+        self.awaiting_input = True
+        self.at_prompt = True
+        self.out.write(PROMPT)
+        self.out.flush()
+
+    def line_entered(self) -> None:
+        """The user pressed Enter: the cursor is on a fresh line."""
+        self.awaiting_input = False
+        self.at_prompt = False
+
+    def _leave_prompt(self) -> None:
+        if self.at_prompt:
+            self.out.write("\n")
+            self.at_prompt = False
 
     def _close_line(self) -> None:
         if self.open_response is not None:
@@ -74,6 +97,7 @@ class ConsolePrinter:
         self.out.write(f"     {text}\n")
 
     def show(self, event: AnyBotEvent) -> None:
+        self._leave_prompt()
         if isinstance(event, TextChunk):
             if self.open_response != event.response_id:
                 self._close_line()
@@ -94,6 +118,8 @@ class ConsolePrinter:
             if event.outcome == "error":
                 self._note(f"(ended with error: {event.error})")
             self.finished.add(event.response_id)
+        if self.awaiting_input and self.open_response is None:
+            self.show_prompt()
         self.out.flush()
         self.changed.set()
 
@@ -130,9 +156,9 @@ async def run_console(
     try:
         while True:
             if interactive:
-                out.write("you> ")
-                out.flush()
+                printer.show_prompt()
             line = await lines.get()
+            printer.line_entered()
             if line is None:
                 break
             if not line.strip():

@@ -40,12 +40,10 @@ def build_pipeline(
     stt: FrameProcessor | None,
     user_aggregator: FrameProcessor,
     turn_bridge: RedisTurnBridge,
-    tts: FrameProcessor,
+    tts: FrameProcessor | None,
     output_processor: FrameProcessor,
 ) -> Pipeline:
-    """The session's pipeline; without STT, only typed text reaches the bridge."""
-    stages: list[FrameProcessor] = [input_processor]
-    if stt is not None:
-        stages.append(stt)
-    stages += [user_aggregator, turn_bridge, tts, output_processor]
-    return Pipeline(stages)
+    """The session's pipeline; without STT, only typed text reaches the bridge; without TTS,
+    replies reach the client as text only (the RTVI server messages)."""
+    stages = [input_processor, stt, user_aggregator, turn_bridge, tts, output_processor]
+    return Pipeline([stage for stage in stages if stage is not None])

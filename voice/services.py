@@ -1,16 +1,18 @@
 """Speech services chosen by VOICE_STT and VOICE_TTS, failing early with what to install or set.
 
 OpenAI's STT and TTS are the default when OPENAI_API_KEY is set; offline, speech input is off
-(typed text still works) and espeak-ng speaks. Local Whisper, Piper and Kokoro download their
-models on first use.
+(typed text still works) and espeak-ng speaks when it is installed; without it the replies are
+shown as text only. Local Whisper, Piper and Kokoro download their models on first use.
 """
 
 import importlib
+import shutil
 from typing import Any
 
 from pipecat.processors.frame_processor import FrameProcessor
 
 from shared.settings import Settings
+from voice.espeak_tts import ESPEAK
 
 
 class VoiceConfigError(RuntimeError):
@@ -36,8 +38,21 @@ def stt_choice(settings: Settings) -> str:
     return settings.voice_stt or ("openai" if settings.openai_api_key else "none")
 
 
+SPEECH_OUTPUT_OFF = (
+    "Speech output is off: replies are shown as text only. To hear them, install espeak-ng "
+    "(apt-get install espeak-ng) or set OPENAI_API_KEY or VOICE_TTS, then restart the voice "
+    "service."
+)
+"""Said once to the log and once to each browser session when no TTS is available."""
+
+
 def tts_choice(settings: Settings) -> str:
-    return settings.voice_tts or ("openai" if settings.openai_api_key else "espeak")
+    """The configured TTS; unset, the best one this machine has (`none`: text only)."""
+    if settings.voice_tts:
+        return settings.voice_tts
+    if settings.openai_api_key:
+        return "openai"
+    return "espeak" if shutil.which(ESPEAK) else "none"
 
 
 def make_stt(settings: Settings) -> FrameProcessor | None:
@@ -52,8 +67,8 @@ def make_stt(settings: Settings) -> FrameProcessor | None:
             return None
 
 
-def make_tts(settings: Settings) -> FrameProcessor:
-    """The text-to-speech service."""
+def make_tts(settings: Settings) -> FrameProcessor | None:
+    """The text-to-speech service, or None when speech output is off."""
     match tts_choice(settings):
         case "openai":
             service = _load("pipecat.services.openai.tts", "OpenAITTSService", "openai")
@@ -62,10 +77,12 @@ def make_tts(settings: Settings) -> FrameProcessor:
             return _load("pipecat.services.piper.tts", "PiperTTSService", "piper")()
         case "kokoro":
             return _load("pipecat.services.kokoro.tts", "KokoroTTSService", "kokoro")()
-        case _:
+        case "espeak":
             from voice.espeak_tts import EspeakTTSService
 
             try:
                 return EspeakTTSService()
             except RuntimeError as exc:
                 raise VoiceConfigError(str(exc)) from exc
+        case _:
+            return None

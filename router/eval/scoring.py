@@ -1,4 +1,5 @@
-"""Scoring a model's tool decisions against the labelled cases, with tolerant matching."""
+"""Scoring a model's tool decisions against the labelled cases: whole values must match, after
+normalising case, punctuation and number words; a list in a case names every right value."""
 
 import json
 import math
@@ -10,6 +11,7 @@ from typing import Any
 
 from router.tools.calculator import calculate
 from router.tools.registry import ToolError
+from router.tools.spoken import spoken_numbers_to_digits
 
 NO_TOOL = "none"
 DELEGATE = "bot_openclaw_task"
@@ -44,7 +46,9 @@ def load_cases(path: Path) -> list[Case]:
 
 
 def _normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s.]", " ", text.casefold()).replace("-", " ").split())
+    """Case, punctuation and spacing dropped, number words as digits: "To-Do" → "to do"."""
+    words = re.sub(r"[^\w\s.]|(?<!\d)\.|\.(?!\d)|_", " ", text.casefold())
+    return spoken_numbers_to_digits(" ".join(words.split()))
 
 
 def _number(value: Any) -> float | None:
@@ -61,7 +65,8 @@ def _number(value: Any) -> float | None:
 
 
 def value_matches(key: str, expected: Any, actual: Any) -> bool:
-    """Tolerant comparison: alternatives, case and punctuation, number formats, arithmetic."""
+    """Whole-value comparison: alternatives, case, punctuation and number words aside, number
+    formats, arithmetic that evaluates to the same value."""
     if isinstance(expected, list):
         return any(value_matches(key, option, actual) for option in expected)
     if actual is None:
@@ -78,7 +83,7 @@ def value_matches(key: str, expected: Any, actual: Any) -> bool:
             return math.isclose(float(calculate(str(actual))), float(calculate(expected)))
         except (ToolError, ValueError):
             return False
-    return _normalise(expected) in _normalise(str(actual))
+    return _normalise(expected) == _normalise(str(actual))
 
 
 def arguments_match(expected: dict[str, Any], actual: dict[str, Any]) -> bool:

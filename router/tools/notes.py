@@ -160,8 +160,12 @@ def _titled(match: re.Match[str], _ui: object) -> dict[str, str] | None:
 
 
 class CreateNoteArgs(BaseModel):
-    title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS)
-    text: str = Field(default="", max_length=MAX_NOTE_CHARS)
+    title: str = Field(
+        min_length=1, max_length=MAX_TITLE_CHARS, description="Its name only, e.g. 'groceries'"
+    )
+    text: str = Field(
+        default="", max_length=MAX_NOTE_CHARS, description="What to write in it, e.g. 'milk'"
+    )
 
 
 class NoListArgs(BaseModel):
@@ -184,13 +188,24 @@ DELETE_WORDS = r"\b(delete|remove|erase|trash|discard|get rid of|throw (it |that
 """The user's own turn must say one of these for a note to be deleted."""
 
 
+def _title_and_text(match: re.Match[str], _ui: object) -> dict[str, str]:
+    """ "a note called groceries with milk and eggs" → title "groceries", text "milk and eggs"."""
+    arguments = {"title": match["title"].strip()}
+    if match["text"]:
+        arguments["text"] = match["text"].strip()
+    return arguments
+
+
 @tool(
-    "Create a new note with a title and optional text, and open it.",
+    "Create a new note and open it. The title is the note's short name; anything the user "
+    "says should be in it goes in text: 'a note called groceries with milk and eggs' is "
+    "title 'groceries', text 'milk and eggs'.",
     phrasings=(
         phrase(
             r"(?:create|make|start)(?: me)? a (?:new )?note (?:called|titled|named) "
-            r"(?P<title>[a-z0-9' ]{2,40})",
-            lambda m, _ui: {"title": m["title"].strip()},
+            r"(?P<title>[a-z0-9' ]{2,40}?)"
+            r"(?:(?: with| saying| that says|:) (?P<text>[a-z0-9' :]{1,200}))?",
+            _title_and_text,
         ),
     ),
 )

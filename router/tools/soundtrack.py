@@ -15,6 +15,7 @@ MOODS = ("calm", "focus", "happy", "energetic", "sad", "epic", "lofi", "jazz", "
 
 _BARE = {
     "pause": "pause",
+    "stop": "pause",
     "resume": "resume",
     "unpause": "resume",
     "continue": "resume",
@@ -27,6 +28,14 @@ _BARE = {
 def _only_music_active(match: re.Match[str], ui: UiState) -> dict[str, str] | None:
     """A bare "pause" or "next" means the soundtrack only when it is the one player in use."""
     if ui.active_players != {"soundtrack"}:
+        return None
+    return {"command": _BARE[match["command"]]}
+
+
+def _music_means_soundtrack(match: re.Match[str], ui: UiState) -> dict[str, str] | None:
+    """ "Pause the music" means the soundtrack unless YouTube is playing (then it means YouTube
+    when it is the only player, and either when both are)."""
+    if "youtube" in ui.active_players:
         return None
     return {"command": _BARE[match["command"]]}
 
@@ -89,8 +98,12 @@ async def soundtrack_play(args: PlayArgs, ctx: ToolContext) -> str:
     "Pause, resume, next or previous track of the soundtrack.",
     phrasings=(
         phrase(
-            r"(?P<command>pause|resume|unpause) (?:the )?(?:music|soundtrack|song)",
+            r"(?P<command>pause|stop|resume|unpause) (?:the )?soundtrack",
             lambda m, _ui: {"command": _BARE[m["command"]]},
+        ),
+        phrase(
+            r"(?P<command>pause|stop|resume|unpause) (?:the )?(?:music|song)",
+            _music_means_soundtrack,
         ),
         phrase(
             r"(?:play the )?next (?:track|song)|skip (?:this|the) (?:track|song)",

@@ -72,6 +72,11 @@ def _only_youtube_active(match: re.Match[str], ui: UiState) -> dict[str, str] | 
     return {"command": _BARE[match["command"]]}
 
 
+def _query(match: re.Match[str], _ui: UiState) -> dict[str, str]:
+    """The query as said, less a leading "some" ("play some jazz videos on youtube")."""
+    return {"query": match["query"].removeprefix("some ")}
+
+
 def _seconds(sign: int, relative: bool) -> "Callable[[re.Match[str], UiState], dict | None]":
     def build(match: re.Match[str], _ui: UiState) -> dict | None:
         amount = whole_number(match["n"])
@@ -102,12 +107,9 @@ class SeekArgs(BaseModel):
     phrasings=(
         phrase(
             r"(?:play|put on|watch) (?P<query>[a-z0-9' ]{2,60}?) on (?:youtube|you tube)",
-            lambda m, _ui: {"query": m["query"]},
+            _query,
         ),
-        phrase(
-            r"(?:youtube|you tube) play (?P<query>[a-z0-9' ]{2,60})",
-            lambda m, _ui: {"query": m["query"]},
-        ),
+        phrase(r"(?:youtube|you tube) play (?P<query>[a-z0-9' ]{2,60})", _query),
     ),
 )
 async def youtube_play(args: PlayArgs, ctx: ToolContext) -> str:
@@ -132,6 +134,9 @@ async def youtube_play(args: PlayArgs, ctx: ToolContext) -> str:
         phrase(r"(?:play the )?next video|skip (?:this|the) video", {"command": "next"}),
         phrase(r"(?:play the |go to the )?previous video", {"command": "previous"}),
         phrase(r"(?P<command>pause|stop|resume|unpause|continue)(?: it)?", _only_youtube_active),
+        phrase(
+            r"(?P<command>pause|stop|resume|unpause) (?:the )?(?:music|song)", _only_youtube_active
+        ),
     ),
 )
 async def youtube_control(args: ControlArgs, ctx: ToolContext) -> str:

@@ -1,7 +1,8 @@
 // End-to-end: the web client in real headless Chromium against a running stack.
 // Usage: HYBRIDBOT_URL=http://127.0.0.1:7860/ SCREENSHOT=out.png node e2e/desktop.e2e.mjs
 // With OFFLINE=1 (no model, no OpenClaw) the research steps are replaced by checking that a
-// request only a model could answer gets the spoken "no language model" explanation.
+// request only a model could answer gets the spoken "no language model" explanation. With
+// TEXT_ONLY=1 (a voice service with no TTS) the page must say once that speech output is off.
 // (tests/test_browser_client.py starts the stack with a fake model and a fake OpenClaw and
 // runs this). Exits 0 when every step held, 1 with the failing step otherwise.
 import { chromium } from "playwright-core";
@@ -10,6 +11,7 @@ const url = process.env.HYBRIDBOT_URL ?? "http://127.0.0.1:7860/";
 const screenshot = process.env.SCREENSHOT ?? "test-results/desktop.png";
 const research = process.env.RESEARCH ?? "research the best GPUs";
 const offline = process.env.OFFLINE === "1";
+const textOnly = process.env.TEXT_ONLY === "1";
 const timeout = 30_000;
 
 const browser = await chromium.launch({
@@ -49,6 +51,14 @@ await step("connects over WebRTC, no microphone", async () => {
   await page.getByRole("button", { name: "Connect" }).click();
   await page.locator('#status[data-state="ready"]').waitFor({ timeout });
 });
+if (textOnly) {
+  await step("the page says once that speech output is off, and how to turn it on", async () => {
+    const notice = page.locator("#transcript .notice", { hasText: "Speech output is off" });
+    await notice.waitFor({ timeout });
+    if ((await notice.count()) !== 1) throw new Error("the notice was shown more than once");
+    if (!(await notice.textContent()).includes("espeak-ng")) throw new Error("no fix named");
+  });
+}
 await step('"open my notes" opens the notes panel', async () => {
   await page.locator("#text").fill("open my notes");
   await page.locator("#text").press("Enter");

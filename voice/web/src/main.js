@@ -1,7 +1,8 @@
 // hybridbot's browser client: connect over WebRTC (Pipecat's SmallWebRTC transport), talk or
 // type, and watch the desktop act. Every bot event the voice service receives from Redis is
 // forwarded as an RTVI server message (`{type: "text" | "done" | "status" | "action", ...}`),
-// so the transcript and desktop show exactly what the routers and workers published.
+// so the transcript and desktop show exactly what the routers and workers published. The voice
+// service's own word to the user (e.g. that speech output is off) is `{type: "notice", text}`.
 import { PipecatClient } from "@pipecat-ai/client-js";
 import { SmallWebRTCTransport, WavMediaManager } from "@pipecat-ai/small-webrtc-transport";
 import { appendTaskText, applyAction, applyTaskStatus } from "./desktop.js";
@@ -58,6 +59,9 @@ function onBotEvent(event) {
       break;
     case "action":
       applyAction(event.action);
+      break;
+    case "notice":
+      addLine("notice", event.text);
       break;
   }
 }
