@@ -5,8 +5,6 @@ fork included), and OpenClaw chunk sent by the gateway → chunk delivered to th
 import asyncio
 import time
 
-from rq.job import Job
-
 from bench.common import (
     fresh_redis,
     redis_url,
@@ -18,7 +16,7 @@ from bench.common import (
     wait_for_workers,
 )
 from shared.messages import TextChunk
-from shared.task_queue import TaskQueue
+from shared.task_queue import TaskQueue, fetch_job
 from shared.tasks import TaskRecord
 from tests.fakes.openai_server import FakeOpenClaw, Say
 
@@ -51,7 +49,7 @@ async def measure(workers: int, claw: FakeOpenClaw) -> dict:
                     if isinstance(event, TextChunk):
                         received[event.response_id].append((at, event.text))
                 for record in records:
-                    job = Job.fetch(record.task_id, connection=queue.connection)
+                    job = fetch_job(record.task_id, queue.connection)
                     starts.append((job.started_at - job.enqueued_at).total_seconds() * 1000)
                     relays += chunk_relay_ms(
                         claw, f"hybridbot-{record.task_id}", received[record.task_id]

@@ -7,13 +7,13 @@ import sys
 import time
 
 import redis
-from rq import Queue, Worker
+from rq import Worker
 
 # Imported here, before RQ forks a work horse per job, so each job starts with it loaded
 # (importing it in every horse cost ~0.2 s a task).
 import openclaw_worker.jobs
-from shared import keys
 from shared.settings import Settings, configure_logging, log_startup, redact_url
+from shared.task_queue import JOB_SERIALIZER, openclaw_queue
 
 log = logging.getLogger("openclaw_worker")
 
@@ -45,13 +45,15 @@ def main() -> None:
     if settings.openclaw_api_url is None:
         sys.exit("OPENCLAW_API_URL is not set: an OpenClaw worker has nothing to call.")
     connection = connect(settings.redis_url)
-    queue = Queue(keys.OPENCLAW_QUEUE, connection=connection)
     # RQ's Worker forks a work horse per job (~20 ms), negligible next to an OpenClaw task, and
     # isolates tasks from each other. SIGTERM is a warm shutdown: the current job finishes.
+    # Jobs are JSON and only task jobs run (TaskJob): the queue is data, not code.
     Worker(
-        [queue],
+        [openclaw_queue(connection)],
         connection=connection,
         name=worker_name(),
+        job_class=openclaw_worker.jobs.TaskJob,
+        serializer=JOB_SERIALIZER,
         work_horse_killed_handler=openclaw_worker.jobs.on_work_horse_killed,
     ).work(logging_level=settings.log_level.upper())
 

@@ -21,7 +21,7 @@ from shared.history import SessionHistory
 from shared.messages import TaskStatus
 from shared.settings import Settings, configure_logging
 from shared.speech import SentenceSplitter, strip_markdown
-from shared.task_queue import TaskQueue
+from shared.task_queue import RefusedJob, TaskQueue, task_arguments
 from shared.task_recovery import recover_lost_task, superseded
 from shared.tasks import (
     FINISHED,
@@ -236,10 +236,34 @@ class TaskRunner:
         return "cancelled"
 
 
+class TaskJob(Job):
+    """The only kind of job an OpenClaw worker runs. RQ's own Job imports and calls whatever
+    function a job names (and any callback it names); anyone who can write to Redis could make
+    a worker run `os.system`. This one runs `run_task` with validated ids, or fails with the
+    reason and runs nothing."""
+
+    def _execute(self) -> Any:
+        try:
+            session_id, task_id = task_arguments(self)
+        except RefusedJob as refused:
+            log.error("refused job=%s: %s; nothing was run", self.id, refused)
+            raise
+        return run_task(session_id, task_id)
+
+    # Callbacks are named by import path too; tasks use none, so none is ever imported.
+    success_callback = None  # type: ignore[assignment]
+    failure_callback = None  # type: ignore[assignment]
+    stopped_callback = None  # type: ignore[assignment]
+
+
 def on_work_horse_killed(job: Job, _pid: int, _status: int, _usage: object) -> None:
     """RQ's hook in the worker's main process when a job's work horse dies without finishing:
     run the task again or tell the user, now rather than when its lease ends."""
-    session_id, task_id = job.args
+    try:
+        session_id, task_id = task_arguments(job)
+    except RefusedJob as refused:
+        log.error("a refused job's work horse died job=%s: %s", job.id, refused)
+        return
     settings = Settings()
 
     async def recover() -> None:

@@ -7,7 +7,7 @@ derived from the variables, resolved once at start-up and logged by `log_startup
 import logging
 from enum import StrEnum
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -107,6 +107,21 @@ class Settings(BaseSettings):
     )
     """Text to speech; unset: `openai` when OPENAI_API_KEY is set, else `espeak` when the
     espeak-ng program is installed, else `none` (replies shown as text only)."""
+    voice_access_tokens: SecretStr | None = Field(
+        default=None, validation_alias="VOICE_ACCESS_TOKEN"
+    )
+    """Credentials for the voice service's HTTP and WebRTC signalling routes, comma-separated
+    (one per person or device); required when it listens beyond loopback."""
+    voice_allow_anonymous: bool = Field(default=False, validation_alias="VOICE_ALLOW_ANONYMOUS")
+    """Serve a non-loopback address with no access token (loudly logged): only behind a proxy
+    that authenticates."""
+    voice_allowed_origins: str = Field(default="", validation_alias="VOICE_ALLOWED_ORIGINS")
+    """Other origins whose pages may call the voice service, comma-separated (default: only
+    its own origin)."""
+    voice_session_secret: SecretStr | None = Field(
+        default=None, validation_alias="VOICE_SESSION_SECRET"
+    )
+    """Key that signs session tokens; unset, one is generated once and kept in Redis."""
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
 
     @field_validator(
@@ -117,6 +132,8 @@ class Settings(BaseSettings):
         "youtube_api_key",
         "voice_stt",
         "voice_tts",
+        "voice_access_tokens",
+        "voice_session_secret",
         mode="before",
     )
     @classmethod
@@ -151,6 +168,36 @@ class Settings(BaseSettings):
         return {"Authorization": f"Bearer {self.openclaw_api_token.get_secret_value()}"}
 
     @property
+    def access_tokens(self) -> list[str]:
+        """The voice service's access credentials (VOICE_ACCESS_TOKEN, comma-separated)."""
+        if self.voice_access_tokens is None:
+            return []
+        return [t.strip() for t in self.voice_access_tokens.get_secret_value().split(",") if t]
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.voice_allowed_origins.split(",") if o.strip()]
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret value in the configuration (keys, tokens, URL passwords and secret query
+        values), so the logs can be scrubbed of them whatever form they are printed in."""
+        values = [
+            secret.get_secret_value()
+            for secret in (
+                self.openai_api_key,
+                self.openclaw_api_token,
+                self.youtube_api_key,
+                self.voice_session_secret,
+            )
+            if secret is not None
+        ]
+        values += self.access_tokens
+        for url in (self.redis_url, self.openclaw_api_url, self.openai_base_url):
+            values += url_secrets(url) if url else []
+        return [v for v in values if len(v) >= MIN_SECRET_CHARS]
+
+    @property
     def primary_model_configured(self) -> bool:
         """True when there is an endpoint the primary model can be reached at."""
         return self.openai_api_key is not None or self.openai_base_url is not None
@@ -158,6 +205,45 @@ class Settings(BaseSettings):
 
 SECRET_QUERY_WORDS = ("password", "token", "key", "secret")
 """A URL query parameter whose name contains one of these is redacted too."""
+
+
+MIN_SECRET_CHARS = 4
+"""Shorter 'secrets' (a test password of "x") are not scrubbed from logs: it would mangle them."""
+
+
+def url_secrets(url: str) -> list[str]:
+    """The password and the secret-looking query values of a URL, as written and decoded."""
+    parts = urlsplit(url)
+    found = [parts.password] if parts.password else []
+    for name, value in parse_qsl(parts.query, keep_blank_values=False):
+        if any(word in name.lower() for word in SECRET_QUERY_WORDS):
+            found.append(value)
+    raw = [pair.partition("=")[2] for pair in parts.query.split("&")]
+    raw_password = parts.netloc.rpartition("@")[0].partition(":")[2]
+    return list(dict.fromkeys([*found, *(r for r in raw if unquote(r) in found), raw_password]))
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces every secret of the configuration in a log record with `***`, in the forms a
+    URL or a repr can print it (as is, percent-encoded, percent-decoded)."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        forms = {form for s in secrets for form in (s, quote(s, safe=""), unquote(s)) if form}
+        self.forms = sorted((f for f in forms if len(f) >= MIN_SECRET_CHARS), key=len, reverse=True)
+
+    def scrub(self, text: str) -> str:
+        for form in self.forms:
+            text = text.replace(form, "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.forms:
+            record.msg = self.scrub(record.getMessage())
+            record.args = None
+            if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+                record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
+        return True
 
 
 def redact_url(url: str) -> str:
@@ -179,12 +265,17 @@ def redact_url(url: str) -> str:
 
 
 def configure_logging(settings: Settings) -> None:
-    """One log format for all services: time, level, logger, then key=value fields."""
+    """One log format for all services: time, level, logger, then key=value fields; every
+    secret of the configuration is scrubbed from every record, whoever logs it."""
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    for noisy in ("httpx", "httpx2", "openai"):
+    scrubber = RedactSecrets(settings.secrets)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactSecrets) for f in handler.filters):
+            handler.addFilter(scrubber)
+    for noisy in ("httpx", "httpx2", "httpcore", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -196,9 +287,9 @@ def log_startup(service: str, settings: Settings, uses_primary_model: bool = Tru
         "starting mode=%s primary_model=%s model_url=%s model_key=%s openclaw=%s redis=%s",
         settings.mode,
         settings.bot_hybrid_primary_model,
-        model_url,
+        redact_url(model_url),
         "set" if settings.openai_api_key else "unset",
-        settings.openclaw_api_url or "unset",
+        redact_url(settings.openclaw_api_url) if settings.openclaw_api_url else "unset",
         redact_url(settings.redis_url),
     )
     if settings.bot_hybrid_llm is False and settings.openclaw_api_url is None:

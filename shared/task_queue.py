@@ -3,22 +3,67 @@ router (a new task) or from whoever finds a task whose worker died (its next run
 
 RQ is synchronous; its calls take about a millisecond, so they run in a thread rather than
 blocking the router's event loop.
+
+Jobs are data: they are stored as JSON (RQ's default, pickle, runs whatever code a payload hides
+when it is read), and a worker runs only the task function, with arguments that parse as a
+session id and a task id (see `task_arguments`).
 """
 
 import asyncio
+from typing import Annotated
 
 import redis
+from pydantic import Field, TypeAdapter, ValidationError
 from rq import Queue
-from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.exceptions import DeserializationError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
 
 from shared import keys
+from shared.messages import SessionId
 from shared.tasks import TASK_JOB, TaskRecord, job_id
 
 JOB_TIMEOUT_MARGIN_SECONDS = 120
 """RQ's job timeout is the task deadline plus this, so the task's own deadline fires first."""
 RESULT_TTL_SECONDS = 24 * 3600
 FAILURE_TTL_SECONDS = 7 * 24 * 3600
+JOB_SERIALIZER = JSONSerializer
+"""How every job of the `openclaw` queue is stored, by the router and the workers alike."""
+_TASK_ARGUMENTS: TypeAdapter[tuple[str, str]] = TypeAdapter(
+    tuple[SessionId, Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]]
+)
+"""A task job's arguments: the session id, then the task id."""
+
+
+class RefusedJob(Exception):
+    """A job on the queue that is not a delegated task as the router enqueues it."""
+
+
+def task_arguments(job: Job) -> tuple[str, str]:
+    """(session id, task id) of a task job; RefusedJob (with the reason) for anything else: a
+    payload that is not JSON, another function, extra arguments, malformed ids."""
+    try:
+        func_name, instance, args, kwargs = job.func_name, job.instance, job.args, job.kwargs
+    except DeserializationError:
+        raise RefusedJob("its payload is not JSON") from None
+    if func_name != TASK_JOB or instance is not None:
+        raise RefusedJob(f"it names {str(func_name)[:100]!r}, not {TASK_JOB}")
+    if kwargs:
+        raise RefusedJob("it has keyword arguments")
+    try:
+        session_id, task_id = _TASK_ARGUMENTS.validate_python(tuple(args or ()))
+    except (ValidationError, TypeError):
+        raise RefusedJob("its arguments are not a session id and a task id") from None
+    return session_id, task_id
+
+
+def openclaw_queue(connection: redis.Redis) -> Queue:
+    """The `openclaw` queue, storing jobs as JSON."""
+    return Queue(keys.OPENCLAW_QUEUE, connection=connection, serializer=JOB_SERIALIZER)
+
+
+def fetch_job(job_id: str, connection: redis.Redis) -> Job:
+    return Job.fetch(job_id, connection=connection, serializer=JOB_SERIALIZER)
 
 
 class TaskQueue:
@@ -26,7 +71,7 @@ class TaskQueue:
 
     def __init__(self, redis_url: str, task_timeout: float) -> None:
         self.connection = redis.Redis.from_url(redis_url, socket_connect_timeout=5)
-        self.queue = Queue(keys.OPENCLAW_QUEUE, connection=self.connection)
+        self.queue = openclaw_queue(self.connection)
         self.job_timeout = int(task_timeout + JOB_TIMEOUT_MARGIN_SECONDS)
 
     async def enqueue(self, record: TaskRecord) -> None:
@@ -52,7 +97,7 @@ class TaskQueue:
 
     def _cancel_if_queued(self, record: TaskRecord) -> bool:
         try:
-            job = Job.fetch(job_id(record.task_id, record.attempts + 1), connection=self.connection)
+            job = fetch_job(job_id(record.task_id, record.attempts + 1), self.connection)
         except NoSuchJobError:
             return False
         if job.get_status() != JobStatus.QUEUED:

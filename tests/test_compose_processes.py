@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 from rq import Worker
-from rq.job import Job
 
 from shared.messages import ResponseDone, TaskStatusEvent
+from shared.task_queue import fetch_job
 from shared.tasks import TaskRecord, load_session_tasks
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say, delegating_model
@@ -154,5 +154,5 @@ async def test_two_routers_three_workers_a_burst_and_a_sigterm_mid_task(
     answered_by = [len(re.findall(r"turn session=\S+ turn=\S+ outcome=ok", log)) for log in logs]
     assert sum(answered_by) == 1 + SESSIONS * TURNS_PER_SESSION and all(answered_by), answered_by
     rq = redis_at_url.rq_connection
-    ran_on = {Job.fetch(t.task_id, connection=rq).worker_name for t in all_tasks}
+    ran_on = {fetch_job(t.task_id, rq).worker_name for t in all_tasks}
     assert len(ran_on) >= 2, ran_on

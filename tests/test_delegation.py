@@ -8,13 +8,15 @@ from collections.abc import Iterator
 import pytest
 import redis.asyncio as aioredis
 from pipecat.pipeline.pipeline import Pipeline
-from rq import Queue, SimpleWorker
+from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
+from openclaw_worker.jobs import TaskJob
 from shared import keys
 from shared.history import SessionHistory
 from shared.messages import BOT_EVENT, ResponseDone, TaskStatusEvent, TextChunk
 from shared.settings import Settings
+from shared.task_queue import JOB_SERIALIZER, openclaw_queue
 from shared.tasks import load_session_tasks
 from tests.conftest import EVENT_TIMEOUT, Listener, RedisAtUrl, model_settings
 from tests.fakes.openai_server import (
@@ -75,8 +77,13 @@ class ThreadedSimpleWorker(SimpleWorker):
 
 async def run_worker_burst(redis_at_url: RedisAtUrl) -> None:
     """Run every queued task with the real job function, then return."""
-    queue = Queue(keys.OPENCLAW_QUEUE, connection=redis_at_url.rq_connection)
-    worker = ThreadedSimpleWorker([queue], connection=redis_at_url.rq_connection)
+    connection = redis_at_url.rq_connection
+    worker = ThreadedSimpleWorker(
+        [openclaw_queue(connection)],
+        connection=connection,
+        job_class=TaskJob,
+        serializer=JOB_SERIALIZER,
+    )
     await asyncio.to_thread(worker.work, burst=True)
 
 

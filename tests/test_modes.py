@@ -2,14 +2,11 @@
 
 import fakeredis
 import redis.asyncio as aioredis
-from rq import Queue
-from rq.job import Job
 
 from router.conversation import TurnAnswerer
 from router.tools import fast_tools
-from shared import keys
 from shared.settings import Mode, Settings
-from shared.task_queue import TaskQueue
+from shared.task_queue import TaskQueue, fetch_job, openclaw_queue
 from shared.tasks import TASK_JOB, load_session_tasks
 from tests.conftest import model_settings
 from tests.fakes.openai_server import CallTools, FakeOpenAI, FakeOpenClaw, Say
@@ -95,14 +92,14 @@ async def test_delegating_creates_one_task_and_one_rq_job(
         queue = router.consumer.answerer.task_queue
         assert isinstance(queue, TaskQueue)
         queue.connection = sync_redis
-        queue.queue = Queue(keys.OPENCLAW_QUEUE, connection=sync_redis)
+        queue.queue = openclaw_queue(sync_redis)
     session = await listen("s1")
 
     await session.ask("compare GPU prices for me")
     (record,) = await load_session_tasks(redis_client, "s1")
     rq_connection = router.consumer.answerer.task_queue.connection
-    job = Job.fetch(record.task_id, connection=rq_connection)
-    assert job.func_name == TASK_JOB and job.args == ("s1", record.task_id)
+    job = fetch_job(record.task_id, rq_connection)
+    assert job.func_name == TASK_JOB and list(job.args) == ["s1", record.task_id]
     assert job.timeout == int(settings.openclaw_task_timeout) + 120
     assert record.status == "queued" and record.label == "the GPU prices"
 

@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 from rq import Worker
-from rq.job import Job
 
 from shared import keys
 from shared.messages import BOT_EVENT, ResponseDone, TaskStatusEvent, TextChunk
-from shared.task_queue import TaskQueue
+from shared.task_queue import TaskQueue, fetch_job
 from shared.tasks import TaskRecord, create_task_record, load_session_tasks
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
@@ -108,9 +107,7 @@ async def test_tasks_spread_over_workers_each_done_once_in_order(
     )
     assert all(dones[r.task_id] == 1 for r in records)
     assert len(claw.requests) == 4
-    ran_on = {
-        Job.fetch(r.task_id, connection=redis_at_url.rq_connection).worker_name for r in records
-    }
+    ran_on = {fetch_job(r.task_id, redis_at_url.rq_connection).worker_name for r in records}
     assert len(ran_on) >= 2, ran_on
 
     # A voice session that connects later finds everything in the inbox.
