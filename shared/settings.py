@@ -5,6 +5,7 @@ derived from the variables, resolved once at start-up and logged by `log_startup
 """
 
 import logging
+import re
 from enum import StrEnum
 from typing import Literal
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
@@ -207,6 +208,10 @@ SECRET_QUERY_WORDS = ("password", "token", "key", "secret")
 """A URL query parameter whose name contains one of these is redacted too."""
 
 
+SESSION_TOKEN_PREFIX = "hbs1"
+"""Session tokens start with this (voice/sessions.py), so logs can be scrubbed of any of them."""
+SECRET_PATTERNS = re.compile(rf"{SESSION_TOKEN_PREFIX}~[^\s\"',}}]+")
+"""Secrets that are not configuration values: session tokens."""
 MIN_SECRET_CHARS = 4
 """Shorter 'secrets' (a test password of "x") are not scrubbed from logs: it would mangle them."""
 
@@ -235,14 +240,13 @@ class RedactSecrets(logging.Filter):
     def scrub(self, text: str) -> str:
         for form in self.forms:
             text = text.replace(form, "***")
-        return text
+        return SECRET_PATTERNS.sub(f"{SESSION_TOKEN_PREFIX}~***", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.forms:
-            record.msg = self.scrub(record.getMessage())
-            record.args = None
-            if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
-                record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
+        record.msg = self.scrub(record.getMessage())
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
         return True
 
 

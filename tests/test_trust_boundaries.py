@@ -1,20 +1,39 @@
 """Trust boundaries against real processes: jobs on the queue are data, secrets never reach the
 logs, and the voice service only serves who may connect, from where, in their own session."""
 
+import contextlib
+import json
 import os
 import pickle
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+import redis.asyncio as aioredis
 from rq import Queue
 from rq.job import JobStatus
 
 from shared import keys
+from shared.events import ResponsePublisher
+from shared.local_redis import free_port
 from shared.task_queue import fetch_job, openclaw_queue
 from shared.tasks import TASK_JOB
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import FakeOpenClaw
-from tests.processes import service_env, start_service, stop_services, wait_for, wait_for_log
+from tests.processes import (
+    serves_page,
+    service_env,
+    start_service,
+    stop_services,
+    wait_for,
+    wait_for_log,
+)
+from voice.sessions import SessionIssuer
 
 
 class RunsAShellCommand:
@@ -103,3 +122,137 @@ async def test_start_up_logs_at_debug_hold_no_secret_in_any_form(
     for secret in [*SECRETS.values(), URL_PASSWORD, QUERY_SECRET]:
         for form in {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}:
             assert form not in logs, form
+
+
+def http(
+    method: str, url: str, body: dict | None = None, **headers: str
+) -> tuple[int, dict[str, str], dict]:
+    """One request: (status, headers, JSON body or {})."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    for name, value in headers.items():
+        request.add_header(name.replace("_", "-"), value)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, raw, got = response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        status, raw, got = error.code, error.read(), dict(error.headers)
+    try:
+        return status, {k.lower(): v for k, v in got.items()}, json.loads(raw or b"{}")
+    except ValueError:
+        return status, {k.lower(): v for k, v in got.items()}, {}
+
+
+@contextlib.contextmanager
+def voice_service(
+    redis_url: str, tmp_path: Path, host: str = "127.0.0.1", **env: str
+) -> Iterator[str]:
+    """The voice service on a free port; yields its base URL (always reached over loopback)."""
+    port = free_port()
+    log = tmp_path / f"voice-{port}.log"
+    service = start_service(
+        "voice",
+        service_env(redis_url, VOICE_STT="none", VOICE_TTS="none", **env),
+        log,
+        {"--host": host, "--port": str(port)},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not serves_page(base + "/"):
+            assert service.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.05)  # ok-sleep: polling a starting server with a deadline
+        yield base
+    finally:
+        stop_services([service])
+
+
+def test_a_page_of_another_origin_is_refused(redis_at_url: RedisAtUrl, tmp_path: Path) -> None:
+    with voice_service(redis_at_url.url, tmp_path) as base:
+        evil = "https://evil.example"
+        status, headers, _ = http("POST", base + "/start", {"transport": "webrtc"}, Origin=evil)
+        assert status == 403
+        assert headers.get("access-control-allow-origin") != evil
+        status, headers, _ = http("POST", base + "/session", {}, Origin=evil)
+        assert status == 403 and "access-control-allow-origin" not in headers
+        status, _, session = http("POST", base + "/session", {}, Origin=base)
+        assert status == 200 and session["session_id"].startswith("voice-")
+
+
+def test_beyond_loopback_the_service_needs_a_token_and_refuses_requests_without_it(
+    redis_at_url: RedisAtUrl, tmp_path: Path
+) -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "voice", "-t", "webrtc", "--host", "0.0.0.0", "--port", "0"],
+        env=service_env(redis_at_url.url, VOICE_TTS="none"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode != 0 and "VOICE_ACCESS_TOKEN" in refused.stderr
+
+    tokens = "first-device-token,second-device-token"
+    with voice_service(redis_at_url.url, tmp_path, "0.0.0.0", VOICE_ACCESS_TOKEN=tokens) as base:
+        assert serves_page(base + "/")  # the page itself, to ask for the token
+        for path in ("/session", "/start", "/api/offer"):
+            assert http("POST", base + path, {})[0] == 401, path
+        assert http("POST", base + "/session", {}, Authorization="Bearer wrong")[0] == 401
+        bearer = {"Authorization": "Bearer second-device-token"}
+        assert http("POST", base + "/session", {}, **bearer)[0] == 200
+        cookie = {"Cookie": "hybridbot_access=first-device-token"}
+        assert http("POST", base + "/session", {}, **cookie)[0] == 200
+
+
+async def test_a_session_is_resumed_only_with_its_current_token(
+    redis_at_url: RedisAtUrl, tmp_path: Path
+) -> None:
+    client = redis_at_url.client
+    with voice_service(redis_at_url.url, tmp_path) as base:
+        _, _, victim = http("POST", base + "/session", {"profile": "alice"})
+        sid = victim["session_id"]
+        assert len(sid.removeprefix("voice-")) == 32 and victim["profile"] == "alice"
+        result = ResponsePublisher(client, sid, "task-1", origin="task", durable=True)
+        await result.text("Your private research result.")
+        await result.done()
+        inbox_before = await client.xrange(keys.session_inbox(sid))
+
+        forged = "~".join([*victim["token"].split("~")[:4], "0" * 64])
+        attempts = [
+            {"session_id": sid, "profile": "alice"},  # naming the session
+            {"token": forged},  # a token it was never issued
+            {"token": victim["token"].replace("alice", "bob")},  # a profile swapped in
+        ]
+        for attempt in attempts:
+            _, _, got = http("POST", base + "/session", attempt)
+            assert (got["session_id"] != sid and got["profile"] != "alice") or attempt.get(
+                "profile"
+            )
+            assert got["session_id"] != sid, attempt
+
+        _, _, resumed = http("POST", base + "/session", {"token": victim["token"]})
+        assert (resumed["session_id"], resumed["profile"]) == (sid, "alice")
+        assert resumed["token"] != victim["token"]
+        _, _, replayed = http("POST", base + "/session", {"token": victim["token"]})
+        assert replayed["session_id"] != sid
+
+        assert await client.xrange(keys.session_inbox(sid)) == inbox_before
+        assert not await client.smembers(keys.session_inbox_heard(sid))
+
+
+async def test_a_connection_joins_only_the_session_its_current_token_resumes(
+    redis_client: aioredis.Redis,
+) -> None:
+    issuer = SessionIssuer(redis_client, b"server secret")
+    victim = await issuer.resume_or_issue(None, "alice")
+    named = await issuer.for_connection({"session_id": victim.session_id, "profile": "alice"})
+    assert (named.session_id, named.profile) != (victim.session_id, "alice")
+    assert await issuer.for_connection({"session_token": victim.token}) == victim
+    assert (await issuer.for_connection({"session_token": 42})).session_id != victim.session_id
+    newer = await issuer.resume_or_issue(victim.token, "default")
+    replayed = await issuer.for_connection({"session_token": victim.token})
+    assert replayed.session_id != victim.session_id
+    assert (await issuer.for_connection({"session_token": newer.token})).session_id == (
+        victim.session_id
+    )

@@ -8,12 +8,15 @@ import logging
 import sys
 
 from shared.connection import connect_redis, wait_for_redis
-from shared.messages import new_id
-from shared.settings import Settings, configure_logging
+from shared.settings import RedactSecrets, Settings, configure_logging
+from voice.access import is_loopback
 from voice.bridge import SessionBridge
 from voice.console import default_session_id, run_console
+from voice.sessions import IssuerSource
 
 log = logging.getLogger("voice")
+SESSIONS = IssuerSource()
+"""The service's session issuer, shared by the session route and every session's `bot`."""
 
 
 def parse_text_args(argv: list[str]) -> argparse.Namespace:
@@ -46,9 +49,8 @@ async def bot(runner_args: object) -> None:
     from voice.services import SPEECH_OUTPUT_OFF, make_stt, make_tts
 
     settings = Settings()
-    body = getattr(runner_args, "body", None) or {}
-    session_id = str(body.get("session_id") or f"voice-{new_id()}")
-    profile = str(body.get("profile") or "default")
+    grant = await (await SESSIONS()).for_connection(getattr(runner_args, "body", None))
+    session_id, profile = grant.session_id, grant.profile
     transport = await create_transport(
         runner_args,
         {"webrtc": lambda: TransportParams(audio_in_enabled=True, audio_out_enabled=True)},
@@ -113,6 +115,52 @@ def check_voice_services(settings: Settings) -> None:
         log.warning("%s", SPEECH_OUTPUT_OFF)
 
 
+def runner_option(argv: list[str], option: str, default: str) -> str:
+    """The value of one of the Pipecat runner's options (`--host`), as it will parse it."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument(option, default=default)
+    known, _ = parser.parse_known_args(argv)
+    return str(getattr(known, option.lstrip("-").replace("-", "_")))
+
+
+def guard_the_web_service(app: object, settings: Settings, argv: list[str]) -> list[str]:
+    """Put the access rules in front of every route (voice/access.py), add the session route,
+    scrub secrets from Pipecat's own (loguru) logs; returns the runner's arguments with its
+    CORS list set to the allowed origins, never "any origin"."""
+    from loguru import logger
+
+    from voice.access import AccessConfigError, AccessGuard, check_bind
+    from voice.sessions import add_session_route
+
+    host = runner_option(argv, "--host", "localhost")
+    port = runner_option(argv, "--port", "7860")
+    try:
+        check_bind(settings, host)
+    except AccessConfigError as exc:
+        sys.exit(f"voice: {exc}")
+    app.add_middleware(  # type: ignore[attr-defined]
+        AccessGuard, tokens=settings.access_tokens, allowed_origins=settings.allowed_origins
+    )
+    add_session_route(app, SESSIONS)  # type: ignore[arg-type]
+    scrubber = RedactSecrets(settings.secrets)
+    logger.configure(
+        patcher=lambda record: record.update(message=scrubber.scrub(record["message"]))
+    )
+    cors = settings.allowed_origins or [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+    log.info(
+        "voice on %s:%s access=%s origins=%s",
+        host,
+        port,
+        "token"
+        if settings.access_tokens
+        else "open (loopback)"
+        if is_loopback(host)
+        else "anonymous",
+        ",".join(settings.allowed_origins) or "same origin only",
+    )
+    return [*argv, "--allowed-origins", *cors]
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     settings = Settings()
@@ -132,12 +180,13 @@ def main(argv: list[str] | None = None) -> None:
 
     from voice.web_client import add_web_client
 
+    runner_argv = guard_the_web_service(app, settings, argv or ["-t", "webrtc"])
     add_web_client(app)
 
     # Pipecat's runner looks for `bot` in the __main__ module, which is not this one when
     # started through the `hybridbot-voice` console script.
     sys.modules["__main__"].bot = bot  # type: ignore[attr-defined]
-    sys.argv = [sys.argv[0], *(argv or ["-t", "webrtc"])]
+    sys.argv = [sys.argv[0], *runner_argv]
     run_pipecat()
 
 

@@ -10,12 +10,46 @@ import "./style.css";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const sessionId =
-  params.get("session") ||
-  localStorage.getItem("hybridbot-session") ||
-  `web-${crypto.randomUUID().slice(0, 12)}`;
-localStorage.setItem("hybridbot-session", sessionId);
 const profile = params.get("profile") || "default";
+const ACCESS = "hybridbot-access";
+const SESSION = "hybridbot-session-token";
+
+// The access token (needed when the service listens beyond loopback): from the link's fragment
+// (#token=..., then removed from the address bar), else the one kept from last time. It travels
+// as a same-site cookie, so every request the Pipecat client makes carries it.
+const fragment = new URLSearchParams(location.hash.slice(1));
+if (fragment.get("token")) {
+  localStorage.setItem(ACCESS, fragment.get("token"));
+  history.replaceState(null, "", location.pathname + location.search);
+}
+function useAccessToken(token) {
+  document.cookie = `hybridbot_access=${encodeURIComponent(token)}; path=/; SameSite=Strict`;
+}
+if (localStorage.getItem(ACCESS)) useAccessToken(localStorage.getItem(ACCESS));
+
+// The server issues sessions: it returns our session (resumed with the token it gave us last
+// time, so we hear what we missed) and a new token for next time.
+async function openSession() {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const response = await fetch("/session", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ token: localStorage.getItem(SESSION), profile }),
+    });
+    if (response.status === 401 && attempt === 0) {
+      const token = prompt("This assistant needs its access token:");
+      if (!token) break;
+      localStorage.setItem(ACCESS, token.trim());
+      useAccessToken(token.trim());
+      continue;
+    }
+    if (!response.ok) throw new Error(`session refused (HTTP ${response.status})`);
+    const session = await response.json();
+    localStorage.setItem(SESSION, session.token);
+    return session;
+  }
+  throw new Error("an access token is needed");
+}
 
 let client = null;
 let micOn = false;
@@ -75,6 +109,13 @@ function setConnected(connected) {
 }
 
 async function connect() {
+  let session;
+  try {
+    session = await openSession();
+  } catch (error) {
+    setStatus("error", `could not connect: ${error?.message ?? error}`);
+    return;
+  }
   client = new PipecatClient({
     // The default media manager loads Daily's call machine from the internet; this one is
     // plain Web Audio, so the page works offline.
@@ -84,7 +125,7 @@ async function connect() {
     callbacks: {
       onConnected: () => setStatus("connecting", "connecting…"),
       onBotReady: () => {
-        setStatus("ready", `connected · session ${sessionId}`);
+        setStatus("ready", `connected · session ${session.session_id.slice(0, 14)}`);
         setConnected(true);
       },
       onDisconnected: () => {
@@ -107,7 +148,7 @@ async function connect() {
   try {
     await client.startBotAndConnect({
       endpoint: "/start",
-      requestData: { transport: "webrtc", body: { session_id: sessionId, profile } },
+      requestData: { transport: "webrtc", body: { session_token: session.token } },
     });
   } catch (error) {
     setStatus("error", `could not connect: ${error?.message ?? error}`);

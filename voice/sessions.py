@@ -1,0 +1,160 @@
+"""Sessions belong to whoever they were issued to.
+
+The server issues every session id (128 random bits) with a signed session token
+(`hbs1~<session>~<profile>~<nonce>~<signature>`, HMAC-SHA256 under a server secret). A client
+resumes its session, and hears what it missed, only by presenting the token it was last given;
+each resume rotates the nonce, so an older token (a replay) no longer works. A client that names
+a session id, forges a token or replays an old one gets a new session. The profile is fixed
+when the session is issued.
+
+The secret is VOICE_SESSION_SECRET or, unset, one generated once and kept in Redis (so every
+voice replica and every restart share it). The text console is local and trusted: it names its
+session directly.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from shared import keys
+from shared.connection import connect_redis
+from shared.messages import ProfileName
+from shared.settings import SESSION_TOKEN_PREFIX, Settings
+
+TOKEN_SEPARATOR = "~"
+"""In no session id or profile name."""
+SESSION_TTL_SECONDS = 30 * 24 * 3600
+"""A session token can resume its session for this long after its last use."""
+ROTATE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+"""Swap the session's current nonce for a new one only if the presented one is current."""
+
+
+@dataclass(frozen=True)
+class SessionGrant:
+    """A session as issued: its id, profile and the token that resumes it."""
+
+    session_id: str
+    profile: str
+    token: str
+
+
+class SessionRequest(BaseModel):
+    """What a client may send to get a session: its last token, and a profile for a new one."""
+
+    token: str | None = Field(default=None, max_length=300)
+    profile: ProfileName = "default"
+
+
+class SessionIssuer:
+    """Issues, verifies and rotates session tokens."""
+
+    def __init__(self, redis: aioredis.Redis, secret: bytes) -> None:
+        self.redis = redis
+        self.secret = secret
+
+    @classmethod
+    async def from_settings(cls, redis: aioredis.Redis, settings: Settings) -> "SessionIssuer":
+        if settings.voice_session_secret is not None:
+            return cls(redis, settings.voice_session_secret.get_secret_value().encode())
+        await redis.set(keys.VOICE_SESSION_SECRET, secrets.token_hex(32), nx=True)
+        return cls(redis, (await redis.get(keys.VOICE_SESSION_SECRET)).encode())
+
+    def _sign(self, session_id: str, profile: str, nonce: str) -> str:
+        message = f"{session_id}\0{profile}\0{nonce}".encode()
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+
+    def _token(self, session_id: str, profile: str, nonce: str) -> str:
+        signature = self._sign(session_id, profile, nonce)
+        return TOKEN_SEPARATOR.join((SESSION_TOKEN_PREFIX, session_id, profile, nonce, signature))
+
+    def _verified(self, token: str | None) -> tuple[str, str, str] | None:
+        """(session id, profile, nonce) of a token with a valid signature, else None."""
+        parts = (token or "").split(TOKEN_SEPARATOR)
+        if len(parts) != 5 or parts[0] != SESSION_TOKEN_PREFIX:
+            return None
+        _, session_id, profile, nonce, signature = parts
+        if not hmac.compare_digest(signature, self._sign(session_id, profile, nonce)):
+            return None
+        return session_id, profile, nonce
+
+    async def issue(self, profile: str) -> SessionGrant:
+        """A new session, with a fresh id, for `profile`."""
+        session_id = f"voice-{secrets.token_hex(16)}"
+        nonce = secrets.token_hex(8)
+        await self.redis.set(keys.session_nonce(session_id), nonce, ex=SESSION_TTL_SECONDS)
+        return SessionGrant(session_id, profile, self._token(session_id, profile, nonce))
+
+    async def current(self, token: str | None) -> SessionGrant | None:
+        """The session a token resumes if it is the session's current token (no rotation)."""
+        verified = self._verified(token)
+        if verified is None:
+            return None
+        session_id, profile, nonce = verified
+        if await self.redis.get(keys.session_nonce(session_id)) != nonce:
+            return None
+        return SessionGrant(session_id, profile, token or "")
+
+    async def for_connection(self, body: object) -> SessionGrant:
+        """The session a new connection joins: the one its `session_token` (from the runner's
+        request body) currently resumes, else a new one. A session id in the body means
+        nothing: the client does not choose its session."""
+        token = body.get("session_token") if isinstance(body, dict) else None
+        grant = await self.current(token if isinstance(token, str) else None)
+        return grant or await self.issue("default")
+
+    async def resume_or_issue(self, token: str | None, profile: str) -> SessionGrant:
+        """The token's session with a new token when the token is current; a new session for
+        `profile` otherwise (no token, a forged one, or one replaced since)."""
+        verified = self._verified(token)
+        if verified is not None:
+            session_id, session_profile, nonce = verified
+            fresh = secrets.token_hex(8)
+            rotated = await self.redis.eval(
+                ROTATE, 1, keys.session_nonce(session_id), nonce, fresh, SESSION_TTL_SECONDS
+            )
+            if rotated == 1:
+                token = self._token(session_id, session_profile, fresh)
+                return SessionGrant(session_id, session_profile, token)
+        return await self.issue(profile)
+
+
+def add_session_route(app: FastAPI, issuer: "IssuerSource") -> None:
+    """`POST /session` (behind the access guard): `{token?, profile?}` → `{session_id, profile,
+    token}`, the session to connect with; the page keeps the token for next time."""
+
+    @app.post("/session")
+    async def session(request: Request) -> JSONResponse:
+        try:
+            asked = SessionRequest.model_validate(await request.json())
+        except (ValidationError, ValueError):
+            return JSONResponse({"detail": "expected {token?, profile?}"}, status_code=422)
+        grant = await (await issuer()).resume_or_issue(asked.token, asked.profile)
+        return JSONResponse(
+            {"session_id": grant.session_id, "profile": grant.profile, "token": grant.token},
+            headers={"Cache-Control": "no-store"},
+        )
+
+
+class IssuerSource:
+    """The voice service's one SessionIssuer, made on first use (it needs Redis and the
+    settings, read then)."""
+
+    def __init__(self) -> None:
+        self._issuer: SessionIssuer | None = None
+
+    async def __call__(self) -> SessionIssuer:
+        if self._issuer is None:
+            settings = Settings()
+            redis = connect_redis(settings.redis_url)
+            self._issuer = await SessionIssuer.from_settings(redis, settings)
+        return self._issuer
