@@ -59,7 +59,8 @@ async def test_the_page_opens_notes_and_shows_a_task_running_then_done(
 ) -> None:
     """Hybrid: fake model and fake OpenClaw. Offline: no model, no OpenClaw, no key at all and
     no speech output; tier 0 acts on the typed commands, anything else is explained, and the
-    page says speech output is off."""
+    page says speech output is off. The offline run also listens beyond loopback, so the page
+    must bring the access token (from the link's #token=)."""
     for note_id, title, text in NOTES:
         note = {"id": note_id, "title": title, "text": text, "created_at": 1, "updated_at": 1}
         await redis_at_url.client.hset(keys.profile_notes("default"), note_id, json.dumps(note))
@@ -79,7 +80,9 @@ async def test_the_page_opens_notes_and_shows_a_task_running_then_done(
             )
         backends = ["router"] if offline else ["router", "openclaw_worker"]
         services = [start_service(name, env, tmp_path / f"{name}.log") for name in backends]
-        options = {"--host": "127.0.0.1", "--port": str(port)}
+        options = {"--host": "0.0.0.0" if offline else "127.0.0.1", "--port": str(port)}
+        if offline:
+            env["VOICE_ACCESS_TOKEN"] = "e2e-access-token"
         services.append(start_service("voice", env, tmp_path / "voice.log", options))
         try:
 
@@ -93,7 +96,7 @@ async def test_the_page_opens_notes_and_shows_a_task_running_then_done(
                 cwd=WEB,
                 env={
                     **os.environ,
-                    "HYBRIDBOT_URL": url,
+                    "HYBRIDBOT_URL": url + ("#token=e2e-access-token" if offline else ""),
                     "SCREENSHOT": str(tmp_path / "desktop.png"),
                     "RESULT": RESULT,
                     "NOTE": NOTES[1][1],
