@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from router.ui import UiState, change_ui
 from shared import keys
 from shared.actions import AnyAction, TimerEnd
+from shared.connection import decode_member, raw_members_by_score
 from shared.events import ResponsePublisher
 from shared.messages import SessionId
 
@@ -32,15 +33,16 @@ class DueTimer(BaseModel):
 
 async def announce_due_timers(redis: aioredis.Redis, now: float | None = None) -> int:
     """Announce every timer due by `now`; ZREM decides which replica announces. Returns count."""
-    due_members = await redis.zrangebyscore(
-        keys.TIMERS_DUE, "-inf", now if now is not None else time.time(), start=0, num=50
+    due_members = await raw_members_by_score(
+        redis, keys.TIMERS_DUE, now if now is not None else time.time(), count=50
     )
     announced = 0
     for member in due_members:
         if await redis.zrem(keys.TIMERS_DUE, member) != 1:
-            continue
+            continue  # another replica announces it
+        text = decode_member(member)
         try:
-            due = DueTimer.model_validate_json(member)
+            due = DueTimer.model_validate_json(text or "")
         except ValidationError:
             log.warning("dropped malformed timer %r", member[:200])
             continue

@@ -19,17 +19,42 @@ MAX_CONNECTIONS = 256
 
 
 def connect_redis(url: str) -> aioredis.Redis:
-    """An asyncio client returning str; commands are retried through brief disconnects."""
+    """An asyncio client returning str; commands are retried through brief disconnects.
+
+    Bytes that are not UTF-8 arrive as U+FFFD instead of raising inside redis-py (which no
+    loop could catch as a Redis error): whoever wrote them, the entry then fails validation at
+    its boundary and is dead-lettered or skipped. Sorted-set members, which must be removed by
+    their exact bytes, are read raw (`raw_members_by_score`).
+    """
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
         max_connections=MAX_CONNECTIONS,
         timeout=20,
         decode_responses=True,
+        encoding_errors="replace",
         retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=2.0), retries=6),
         health_check_interval=15,
         socket_connect_timeout=5,
     )
     return aioredis.Redis(connection_pool=pool)
+
+
+async def raw_members_by_score(
+    redis: aioredis.Redis, key: str, max_score: float, count: int
+) -> list[bytes]:
+    """Up to `count` members of a sorted set scored up to `max_score`, as the bytes stored, so
+    a member that is not UTF-8 or not valid can still be removed exactly."""
+    return await redis.execute_command(
+        "ZRANGEBYSCORE", key, "-inf", repr(max_score), "LIMIT", 0, count, NEVER_DECODE=True
+    )
+
+
+def decode_member(raw: bytes) -> str | None:
+    """A sorted-set member as text, or None when its bytes are not UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 async def wait_for_redis(client: aioredis.Redis, url: str, timeout: float = 60.0) -> None:

@@ -42,7 +42,7 @@ class UserTurn(BusMessage):
     turn_id: str = Field(default_factory=new_id, min_length=1, max_length=64)
     text: str
     profile: ProfileName = "default"
-    sent_at: float = Field(default_factory=time.time)
+    sent_at: float = Field(default_factory=time.time, allow_inf_nan=False, ge=0)
     """Wall-clock send time, so the router can log how long the turn waited in the queue."""
     timezone: str | None = Field(default=None, max_length=64)
     """The user's IANA time zone (e.g. `Europe/Paris`), when the client knows it."""

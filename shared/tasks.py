@@ -1,13 +1,17 @@
 """Delegated tasks: the record both the router and the OpenClaw workers keep of each one."""
 
 import json
+import logging
 import time
 
 import redis.asyncio as aioredis
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from shared import keys
+from shared.connection import decode_member, raw_members_by_score
 from shared.messages import ProfileName, SessionId, TaskStatus
+
+log = logging.getLogger(__name__)
 
 TASK_JOB = "openclaw_worker.jobs.run_task"
 """The RQ job function, named by path so the router need not import the worker."""
@@ -95,7 +99,20 @@ async def end_lease(redis: aioredis.Redis, session_id: str, task_id: str) -> Non
     await redis.zrem(keys.TASK_LEASES, _lease_member(session_id, task_id))
 
 
+MAX_EXPIRED_LEASES = 100
+"""Lost tasks handled per round of the reaper; more wait for the next round."""
+_LEASE_MEMBER: TypeAdapter[tuple[str, str]] = TypeAdapter(tuple[SessionId, str])
+
+
 async def expired_leases(redis: aioredis.Redis) -> list[tuple[str, str]]:
-    """(session id, task id) of every running task whose worker stopped renewing its lease."""
-    members = await redis.zrangebyscore(keys.TASK_LEASES, "-inf", time.time())
-    return [tuple(json.loads(member)) for member in members]  # type: ignore[misc]
+    """(session id, task id) of running tasks whose worker stopped renewing its lease; a
+    member that is not one (bad bytes, not JSON) is removed with a logged reason."""
+    members = await raw_members_by_score(redis, keys.TASK_LEASES, time.time(), MAX_EXPIRED_LEASES)
+    leases = []
+    for member in members:
+        try:
+            leases.append(_LEASE_MEMBER.validate_json(decode_member(member) or ""))
+        except ValidationError:
+            log.warning("dropped malformed task lease %r", member[:200])
+            await redis.zrem(keys.TASK_LEASES, member)
+    return leases

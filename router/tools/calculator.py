@@ -1,4 +1,10 @@
-"""Calculator: arithmetic by a small parser over Python's AST, never `eval`."""
+"""Calculator: arithmetic by a small parser over Python's AST, never `eval`.
+
+Every operation is bounded by its inputs, so no expression (at most 200 characters) costs more
+than microseconds: integers stay exact only up to `MAX_EXACT_DIGITS` digits and become floats
+beyond (which overflow to an error, never to a huge number); `round` takes at most 15 digits;
+results must be real and finite (`(-8)**(1/3)` is refused, not spoken as a complex number).
+"""
 
 import ast
 import math
@@ -15,6 +21,28 @@ MAX_EXPRESSION_CHARS = 200
 MAX_EXPONENT = 1000
 MAX_POWER_BASE = 1e100
 MAX_RESULT_DIGITS = 60
+MAX_EXACT_DIGITS = 40
+"""Integers beyond this many digits are computed as floats: exact arithmetic on huge integers
+(a product of powers, a division of them) is what costs seconds of CPU."""
+MAX_ROUND_DIGITS = 15
+
+def _power(base: float, exponent: float) -> float:
+    if abs(exponent) > MAX_EXPONENT or abs(base) > MAX_POWER_BASE:
+        raise ToolError("that exponent is too large to compute")
+    if isinstance(base, int) and isinstance(exponent, int) and exponent >= 0:
+        if exponent * math.log10(abs(base) or 1) <= MAX_EXACT_DIGITS:
+            return base**exponent
+    try:
+        return math.pow(base, exponent)
+    except ValueError:
+        raise ToolError("that has no real result") from None
+
+
+def _round(value: float, digits: float = 0) -> float:
+    if not isinstance(digits, int) or abs(digits) > MAX_ROUND_DIGITS:
+        raise ToolError(f"round takes a whole number of digits up to {MAX_ROUND_DIGITS}")
+    return round(value, digits)
+
 
 _BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Add: operator.add,
@@ -23,7 +51,7 @@ _BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
+    ast.Pow: _power,
 }
 _UNARY: dict[type[ast.unaryop], Callable[[float], float]] = {
     ast.UAdd: operator.pos,
@@ -32,7 +60,7 @@ _UNARY: dict[type[ast.unaryop], Callable[[float], float]] = {
 _FUNCTIONS: dict[str, Callable[..., float]] = {
     "sqrt": math.sqrt,
     "abs": abs,
-    "round": round,
+    "round": _round,
     "log": math.log,
     "log10": math.log10,
     "sin": math.sin,
@@ -69,7 +97,20 @@ def _normalise(expression: str) -> str:
     return re.sub(r"\bsqrt\s+(\d+(?:\.\d+)?)", r"sqrt(\1)", text)
 
 
+def _bounded(value: float) -> float:
+    """The value, as a float when it is an integer too long to keep exact; only real numbers."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ToolError("the result is not a real number")
+    if isinstance(value, int) and abs(value) >= 10**MAX_EXACT_DIGITS:
+        return float(value)  # OverflowError beyond 1e308, reported as an error
+    return value
+
+
 def _evaluate(node: ast.AST) -> float:
+    return _bounded(_evaluate_node(node))
+
+
+def _evaluate_node(node: ast.AST) -> float:
     match node:
         case ast.Expression(body=body):
             return _evaluate(body)
@@ -82,12 +123,7 @@ def _evaluate(node: ast.AST) -> float:
         case ast.UnaryOp(op=op, operand=operand) if type(op) in _UNARY:
             return _UNARY[type(op)](_evaluate(operand))
         case ast.BinOp(left=left, op=op, right=right) if type(op) in _BINARY:
-            left_value, right_value = _evaluate(left), _evaluate(right)
-            if isinstance(op, ast.Pow) and (
-                abs(right_value) > MAX_EXPONENT or abs(left_value) > MAX_POWER_BASE
-            ):
-                raise ToolError("that exponent is too large to compute")
-            return _BINARY[type(op)](left_value, right_value)
+            return _BINARY[type(op)](_evaluate(left), _evaluate(right))
         case ast.Call(func=ast.Name(id=name), args=args, keywords=[]) if name in _FUNCTIONS:
             return _FUNCTIONS[name](*(_evaluate(arg) for arg in args))
     raise ToolError("that is not an arithmetic expression I can compute")
@@ -116,7 +152,9 @@ def calculate(expression: str) -> str:
         raise
     except ZeroDivisionError:
         raise ToolError("that divides by zero") from None
-    except (SyntaxError, ValueError, TypeError, OverflowError) as exc:
+    except OverflowError:
+        raise ToolError("the result is too large to compute") from None
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError) as exc:
         raise ToolError(f"cannot compute {expression!r}: {exc.__class__.__name__}") from None
 
 
