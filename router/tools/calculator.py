@@ -26,6 +26,7 @@ MAX_EXACT_DIGITS = 40
 (a product of powers, a division of them) is what costs seconds of CPU."""
 MAX_ROUND_DIGITS = 15
 
+
 def _power(base: float, exponent: float) -> float:
     if abs(exponent) > MAX_EXPONENT or abs(base) > MAX_POWER_BASE:
         raise ToolError("that exponent is too large to compute")
