@@ -4,6 +4,7 @@ Each sentence is published the moment the model completes it; the done event fol
 one. Whatever goes wrong, the user hears a short explanation and the turn still ends.
 """
 
+import asyncio
 import json
 import logging
 import time
@@ -20,6 +21,7 @@ from router.tier0 import Tier0, Tier0Call
 from router.tools import fast_tools
 from router.tools.registry import ToolContext, ToolRegistry
 from router.ui import load_ui
+from shared import keys
 from shared.commands import Commands
 from shared.events import ResponsePublisher
 from shared.history import SessionHistory
@@ -58,6 +60,10 @@ SPOKEN_EMPTY = "Sorry, I didn't catch that."
 SPOKEN_NO_MODEL = "No language model is configured, so I can't answer that yet."
 SPOKEN_TOO_MANY_STEPS = "Sorry, that needed more steps than I can take at once."
 SPOKEN_INTERNAL_ERROR = "Sorry, something went wrong on my side. Please try again."
+SPOKEN_DEADLINE = "Sorry, that took me too long. Please try again, or ask more simply."
+SPOKEN_SLOW_DOWN = "You're going a bit fast for me. Give me a moment, then try again."
+REFUSED = frozenset({"empty_turn", "turn_too_long", "rate_limited"})
+"""Turns answered without being taken in: they are not kept in history."""
 
 TAKEOVER_SEQ_STEP = 10_000
 """A taken-over turn numbers its events from this times the earlier attempts: the voice side
@@ -216,18 +222,30 @@ class TurnAnswerer:
         journal = TurnJournal(self.redis, turn.session_id, turn.turn_id)
         new_messages: list[dict[str, Any]] = [{"role": "user", "content": turn.text}]
         try:
-            report.error = await self._respond(
-                turn, publisher, speech, report, new_messages, journal, attempt
-            )
+            async with asyncio.timeout(self.settings.turn_deadline_seconds):
+                report.error = await self._respond(
+                    turn, publisher, speech, report, new_messages, journal, attempt
+                )
         except TurnInterrupted:
             report.error = "interrupted"
+        except TimeoutError:
+            log.warning(
+                "turn deadline passed session=%s turn=%s after %.0f s",
+                turn.session_id,
+                turn.turn_id,
+                self.settings.turn_deadline_seconds,
+            )
+            report.error = "turn_deadline"
+            await speech.say(SPOKEN_DEADLINE)
         except Exception:
             log.exception("turn failed session=%s turn=%s", turn.session_id, turn.turn_id)
             report.error = "internal_error"
             await speech.say(SPOKEN_INTERNAL_ERROR)
         if report.error != "interrupted":
             await speech.flush()
-        if report.error:
+        if report.error in REFUSED:
+            new_messages = []
+        elif report.error:
             # Keep only what the user actually heard: a half-finished tool exchange is not valid
             # history for the next model call.
             new_messages = new_messages[:1]
@@ -243,6 +261,15 @@ class TurnAnswerer:
             report.duplicate = not await commit(finishing)
         report.done_at = time.monotonic()
         return report
+
+    async def _over_rate(self, session_id: str) -> bool:
+        """Count the turn in its session's current minute; True past BOT_TURNS_PER_MINUTE."""
+        key = keys.session_turn_rate(session_id, int(time.time() // 60))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 120)
+            count, _ = await pipe.execute()
+        return count > self.settings.turns_per_minute
 
     async def _run_tool(
         self,
@@ -313,6 +340,9 @@ class TurnAnswerer:
         if len(text) > self.settings.max_turn_chars:
             await speech.say(SPOKEN_TOO_LONG)
             return "turn_too_long"
+        if attempt == 1 and await self._over_rate(turn.session_id):
+            await speech.say(SPOKEN_SLOW_DOWN)
+            return "rate_limited"
         # Only a taken-over turn can have a journal: a first attempt need not read one.
         steps = await journal.load() if attempt > 1 else []
         if steps:

@@ -88,9 +88,10 @@ def _merge_tool_call_delta(calls: dict[int, ToolCallRequest], delta: Any) -> Non
 class PrimaryModel:
     """The fast model at an OpenAI-compatible endpoint."""
 
-    def __init__(self, client: AsyncOpenAI, model: str) -> None:
+    def __init__(self, client: AsyncOpenAI, model: str, max_tokens: int = 400) -> None:
         self.client = client
         self.model = model
+        self.max_tokens = max_tokens
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "PrimaryModel | None":
@@ -107,7 +108,7 @@ class PrimaryModel:
                 timeout=settings.openclaw_task_timeout,
                 max_retries=settings.model_max_retries,
             )
-            return cls(client, f"openclaw/{settings.openclaw_agent_id}")
+            return cls(client, f"openclaw/{settings.openclaw_agent_id}", settings.max_tokens)
         if not settings.primary_model_configured:
             return None
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
@@ -117,7 +118,7 @@ class PrimaryModel:
             timeout=settings.model_timeout_seconds,
             max_retries=settings.model_max_retries,
         )
-        return cls(client, settings.bot_hybrid_primary_model)
+        return cls(client, settings.bot_hybrid_primary_model, settings.max_tokens)
 
     async def stream_reply(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], on_text: TextSink
@@ -130,6 +131,7 @@ class PrimaryModel:
             "messages": messages,
             "stream": True,
             "stream_options": {"include_usage": True},
+            "max_tokens": self.max_tokens,
         }
         if tools:
             # Sent as raw JSON: the client's per-request transform of typed params walks every

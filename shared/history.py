@@ -10,6 +10,23 @@ from shared.commands import Commands
 from shared.settings import Settings
 
 Message = dict[str, Any]
+DEFAULT_MAX_BYTES = 32_000
+
+
+def _parsed(item: str) -> Message | None:
+    """A stored message, or None for an entry that is not one (it is skipped)."""
+    try:
+        message = json.loads(item)
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) and isinstance(message.get("role"), str) else None
+
+
+def _capped(message: Message, max_chars: int) -> Message:
+    content = message.get("content")
+    if isinstance(content, str) and len(content) > max_chars:
+        return {**message, "content": content[:max_chars] + " … (cut)"}
+    return message
 
 
 def _starts_cleanly(messages: list[Message]) -> list[Message]:
@@ -21,21 +38,45 @@ def _starts_cleanly(messages: list[Message]) -> list[Message]:
 
 
 class SessionHistory:
-    """Chat messages per session, newest last, trimmed to `max_messages`."""
+    """Chat messages per session, newest last, trimmed to `max_messages` and, when loaded, to
+    the newest that fit in `max_bytes`; each stored message's text is capped."""
 
-    def __init__(self, redis: aioredis.Redis, ttl_seconds: int, max_messages: int) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        ttl_seconds: int,
+        max_messages: int,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         self.redis = redis
         self.ttl_seconds = ttl_seconds
         self.max_messages = max_messages
+        self.max_bytes = max_bytes
 
     @classmethod
     def from_settings(cls, redis: aioredis.Redis, settings: Settings) -> "SessionHistory":
-        """The history as BOT_HISTORY_TTL and BOT_HISTORY_MAX_MESSAGES say."""
-        return cls(redis, settings.history_ttl_seconds, settings.history_max_messages)
+        """The history as BOT_HISTORY_TTL, BOT_HISTORY_MAX_MESSAGES and _MAX_BYTES say."""
+        return cls(
+            redis,
+            settings.history_ttl_seconds,
+            settings.history_max_messages,
+            settings.history_max_bytes,
+        )
 
     async def load(self, session_id: str) -> list[Message]:
+        """The newest messages that fit in `max_bytes`, starting at a user message; entries
+        that are not messages are skipped."""
         raw = await self.redis.lrange(keys.session_history(session_id), 0, -1)
-        return _starts_cleanly([json.loads(item) for item in raw])
+        kept: list[Message] = []
+        size = 0
+        for item in reversed(raw):
+            size += len(item.encode())
+            message = _parsed(item)
+            if size > self.max_bytes:
+                break
+            if message is not None:
+                kept.append(message)
+        return _starts_cleanly(kept[::-1])
 
     async def append(self, session_id: str, messages: list[Message]) -> None:
         """Add messages, trim and refresh the TTL in one transaction."""
@@ -48,6 +89,8 @@ class SessionHistory:
         if not messages:
             return
         key = keys.session_history(session_id)
-        commands.add("RPUSH", key, *(json.dumps(m, ensure_ascii=False) for m in messages))
+        max_chars = self.max_bytes // 4
+        stored = (json.dumps(_capped(m, max_chars), ensure_ascii=False) for m in messages)
+        commands.add("RPUSH", key, *stored)
         commands.add("LTRIM", key, -self.max_messages, -1)
         commands.add("EXPIRE", key, self.ttl_seconds)

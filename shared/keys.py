@@ -48,6 +48,11 @@ VOICE_SESSION_SECRET = "bot:voice:session-secret"
 """The key signing session tokens when VOICE_SESSION_SECRET is not set (generated once)."""
 
 
+def session_turn_rate(session_id: str, minute: int) -> str:
+    """Count of the turns the session sent in one minute (a rate limit), kept two minutes."""
+    return f"bot:{{{session_id}}}:rate:{minute}"
+
+
 def session_ui(session_id: str) -> str:
     """JSON of what the session's screen shows (windows, player, view, ...), for "close that"."""
     return f"bot:{{{session_id}}}:ui"

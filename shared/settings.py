@@ -77,12 +77,21 @@ class Settings(BaseSettings):
     """A session's history expires after this much idle time."""
     history_max_messages: int = Field(default=40, validation_alias="BOT_HISTORY_MAX_MESSAGES")
     """Messages kept per session; older ones are trimmed to bound prompt size and latency."""
+    history_max_bytes: int = Field(default=32_000, validation_alias="BOT_HISTORY_MAX_BYTES")
+    """History sent to the model is at most this many bytes (the newest messages that fit);
+    one stored message is at most a quarter of it."""
     bot_tier0: bool = Field(default=True, validation_alias="BOT_TIER0")
     """Act on the commonest unambiguous commands locally, with no model call (tier 0)."""
     max_tool_rounds: int = Field(default=4, validation_alias="BOT_MAX_TOOL_ROUNDS")
     """Model → tools → model round trips allowed in one turn."""
     max_turn_chars: int = Field(default=2000, validation_alias="BOT_MAX_TURN_CHARS")
-    """Longer turns are refused with a spoken reply instead of being sent to the model."""
+    """Longer turns are refused with a spoken reply, and not kept in history."""
+    turn_deadline_seconds: float = Field(default=20.0, validation_alias="BOT_TURN_DEADLINE")
+    """A whole turn (every model call and tool of it) ends by then with a spoken apology."""
+    max_tokens: int = Field(default=400, validation_alias="BOT_MAX_TOKENS")
+    """`max_tokens` of every model request: a spoken reply is a few sentences."""
+    turns_per_minute: int = Field(default=30, validation_alias="BOT_TURNS_PER_MINUTE")
+    """Turns one session may send per minute; more are answered "slow down" and not kept."""
     model_timeout_seconds: float = Field(default=30.0, validation_alias="BOT_MODEL_TIMEOUT")
     """Per-request timeout for the primary model."""
     model_max_retries: int = Field(default=2, validation_alias="BOT_MODEL_MAX_RETRIES")

@@ -123,8 +123,8 @@ async def test_tool_rounds_are_bounded(fake_model: FakeOpenAI, start_router, lis
     assert len(fake_model.requests) == 3
 
 
-async def test_a_turn_that_is_too_long_is_refused_without_a_model_call(
-    fake_model: FakeOpenAI, start_router, listen
+async def test_a_turn_that_is_too_long_is_refused_without_a_model_call_and_not_kept(
+    redis_client: aioredis.Redis, fake_model: FakeOpenAI, start_router, listen
 ) -> None:
     await start_router(model_settings(fake_model, BOT_MAX_TURN_CHARS=50))
     session = await listen("s1")
@@ -134,6 +134,47 @@ async def test_a_turn_that_is_too_long_is_refused_without_a_model_call(
     assert response.text == "Sorry, that was too long for me. Could you say it more briefly?"
     assert response.done.error == "turn_too_long"
     assert fake_model.requests == []
+    await session.ask("hello")
+    assert "blah" not in json.dumps(fake_model.requests[0]["messages"])
+    assert not [
+        m for m in await redis_client.lrange(keys.session_history("s1"), 0, -1) if "blah" in m
+    ]
+
+
+async def test_a_trickling_model_is_cut_off_by_the_turn_deadline(
+    fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    """One token every 0.3 s never trips the per-read timeout; the whole-turn deadline does."""
+    fake_model.token_interval = 0.3
+    fake_model.script(Say("word " * 200))
+    settings = model_settings(fake_model, BOT_TURN_DEADLINE=1.5, BOT_MODEL_TIMEOUT=1)
+    await start_router(settings)
+    session = await listen("s1")
+
+    response = await session.ask("tell me a long story")
+
+    assert response.done.error == "turn_deadline"
+    assert (
+        response.chunks[-1] == "Sorry, that took me too long. Please try again, or ask more simply."
+    )
+    assert fake_model.requests[0]["max_tokens"] == settings.max_tokens
+
+
+async def test_a_session_that_sends_too_fast_is_asked_to_slow_down(
+    fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    fake_model.fallback = lambda request: Say("ok.")
+    await start_router(model_settings(fake_model, BOT_TURNS_PER_MINUTE=2))
+    session, other = await listen("s1"), await listen("s2")
+
+    for _ in range(2):
+        assert (await session.ask("hi")).text == "ok."
+    slowed = await session.ask("hi again")
+
+    assert slowed.done.error == "rate_limited"
+    assert slowed.text == "You're going a bit fast for me. Give me a moment, then try again."
+    assert len(fake_model.requests) == 2
+    assert (await other.ask("hi")).text == "ok."  # other sessions are not affected
 
 
 async def test_an_empty_transcript_gets_a_short_reply(
@@ -314,3 +355,27 @@ async def test_a_barge_in_stops_the_reply_at_the_next_sentence(
     assert response.done.error == "interrupted"
     history = await SessionHistory(redis_client, 60, 40).load("s1")
     assert history[-1] == {"role": "assistant", "content": "First sentence."}
+
+
+async def test_history_is_capped_in_bytes_and_skips_entries_that_are_not_messages(
+    redis_client: aioredis.Redis,
+) -> None:
+    history = SessionHistory(redis_client, ttl_seconds=60, max_messages=40, max_bytes=2000)
+    for i in range(10):
+        await history.append(
+            "s1",
+            [
+                {"role": "user", "content": f"question {i} " + "x" * 5000},
+                {"role": "assistant", "content": f"answer {i}"},
+            ],
+        )
+    await redis_client.rpush(keys.session_history("s1"), "not json", "[1, 2]")
+
+    loaded = await history.load("s1")
+
+    assert sum(len(json.dumps(m)) for m in loaded) <= 2000
+    assert loaded[0]["role"] == "user" and loaded[-1] == {
+        "role": "assistant",
+        "content": "answer 9",
+    }
+    assert all(len(m["content"]) <= 500 + len(" … (cut)") for m in loaded)
