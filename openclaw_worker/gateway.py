@@ -6,7 +6,7 @@ retry: only when the gateway cannot have started the agent (no connection, or 42
 """
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -16,6 +16,9 @@ from shared.settings import Settings
 KNOWN_ERROR_TEXTS = ("Error: internal error", "No response from OpenClaw.")
 """What older gateway builds stream as plain text instead of an error."""
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+MAX_LINE_BYTES = 1_000_000
+"""An SSE line longer than this is not a chunk of an answer: the stream is refused."""
+SPOKEN_UNREADABLE = "OpenClaw sent something I couldn't read."
 
 TextSink = Callable[[str], Awaitable[None]]
 
@@ -48,6 +51,46 @@ def _status_error(status: int, body: bytes) -> GatewayError:
     if status in RETRYABLE_STATUSES:
         return GatewayError("openclaw_busy", "OpenClaw is busy.", retryable=True, detail=detail)
     return GatewayError("openclaw_error", "OpenClaw ran into an error.", detail=detail)
+
+
+def _unreadable(data: str) -> GatewayError:
+    """A chunk of the wrong shape: the task fails (not retried: the agent may have acted)."""
+    return GatewayError("openclaw_bad_stream", SPOKEN_UNREADABLE, detail=data[:200])
+
+
+def _contents(payload: object, data: str) -> list[str]:
+    """The text deltas of one `chat.completion.chunk`; GatewayError for any other shape."""
+    choices = payload.get("choices", []) if isinstance(payload, dict) else None
+    if not isinstance(choices, list):
+        raise _unreadable(data)
+    contents = []
+    for choice in choices:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        content = delta.get("content") if isinstance(delta, dict) else None
+        if not isinstance(choice, dict) or not isinstance(delta, dict | None):
+            raise _unreadable(data)
+        if content is not None and not isinstance(content, str):
+            raise _unreadable(data)
+        if content:
+            contents.append(content)
+    return contents
+
+
+async def _bounded_lines(response: httpx.Response) -> AsyncIterator[str]:
+    """The stream's lines, refusing one longer than MAX_LINE_BYTES (a stream with no newline
+    would otherwise grow in memory until the worker is killed)."""
+    pending = bytearray()
+    async for chunk in response.aiter_bytes():
+        *complete, rest = chunk.split(b"\n")
+        for part in complete:
+            pending += part
+            yield pending.rstrip(b"\r").decode("utf-8", errors="replace")
+            pending.clear()
+        pending += rest
+        if len(pending) > MAX_LINE_BYTES:
+            raise _unreadable(f"a line of over {MAX_LINE_BYTES} bytes")
+    if pending:
+        yield pending.rstrip(b"\r").decode("utf-8", errors="replace")
 
 
 class OpenClawGateway:
@@ -92,7 +135,7 @@ class OpenClawGateway:
             ) from exc
 
     async def _read_events(self, response: httpx.Response, on_text: TextSink) -> None:
-        async for line in response.aiter_lines():
+        async for line in _bounded_lines(response):
             if not line.startswith("data:"):
                 continue
             data = line[5:].strip()
@@ -101,21 +144,15 @@ class OpenClawGateway:
             try:
                 payload = json.loads(data)
             except ValueError as exc:
-                raise GatewayError(
-                    "openclaw_bad_stream",
-                    "OpenClaw sent something I couldn't read.",
-                    detail=data[:200],
-                ) from exc
+                raise _unreadable(data) from exc
             if isinstance(payload, dict) and payload.get("error"):
                 error = payload["error"]
                 message = error.get("message") if isinstance(error, dict) else str(error)
                 raise GatewayError(
                     "openclaw_error", "OpenClaw ran into an error.", detail=str(message)[:300]
                 )
-            for choice in payload.get("choices") or ():
-                content = (choice.get("delta") or {}).get("content")
-                if content:
-                    await on_text(content)
+            for content in _contents(payload, data):
+                await on_text(content)
         raise GatewayError(
             "openclaw_dropped", "The connection to OpenClaw broke.", detail="no [DONE]"
         )

@@ -48,6 +48,15 @@ SYSTEM_MESSAGE = (
 )
 
 
+MAX_ANSWER_CHARS = 20_000
+"""An answer is spoken and kept up to this size; the rest is cut (and said to be)."""
+SPOKEN_CUT = "That answer was too long to read out, so I stopped there."
+
+
+class AnswerTooLong(Exception):
+    """The gateway's answer passed MAX_ANSWER_CHARS: stop reading it."""
+
+
 class TaskCancelled(Exception):
     """The user asked to cancel the task while it ran."""
 
@@ -155,9 +164,14 @@ class TaskRunner:
             await publisher.text(text)
             spoken.append(text)
 
+        received = 0
+
         async def on_text(delta: str) -> None:
-            nonlocal last_heard
+            nonlocal last_heard, received
             last_heard = loop.time()
+            received += len(delta)
+            if received > MAX_ANSWER_CHARS:
+                raise AnswerTooLong
             for sentence in splitter.feed(delta):
                 await speak(sentence)
 
@@ -180,6 +194,10 @@ class TaskRunner:
                         "progress", record.label, f"Still working on {record.label}."
                     )
             streaming.result()
+        except AnswerTooLong:
+            log.warning("task answer cut session=%s task=%s", record.session_id, record.task_id)
+            await speak(SPOKEN_CUT)
+            return
         finally:
             # Closing the HTTP stream is what tells OpenClaw to abort the run.
             streaming.cancel()

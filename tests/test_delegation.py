@@ -2,6 +2,7 @@
 loopback) → spoken result, on fakeredis (behind its TCP server) and on real Redis."""
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterator
 
@@ -11,7 +12,7 @@ from pipecat.pipeline.pipeline import Pipeline
 from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
-from openclaw_worker.jobs import TaskJob
+from openclaw_worker.jobs import MAX_ANSWER_CHARS, SPOKEN_CUT, TaskJob
 from shared import keys
 from shared.history import SessionHistory
 from shared.messages import BOT_EVENT, ResponseDone, TaskStatusEvent, TextChunk
@@ -25,11 +26,13 @@ from tests.fakes.openai_server import (
     Fail,
     FakeOpenAI,
     FakeOpenClaw,
+    Raw,
     Say,
     StreamError,
 )
 from tests.processes import wait_for
 
+UNREADABLE = "OpenClaw sent something I couldn't read."
 GPU_ANSWER = (
     "## Best GPUs\n- The **RTX 4090** is the fastest consumer card. "
     "A used RTX 3090 gives 24 GB for less. For big models, two 3090s beat one 4090."
@@ -264,6 +267,16 @@ async def test_a_slow_first_byte_gives_progress_then_the_answer(
         ([Drop("Part one.")], "openclaw_dropped", "The connection to OpenClaw broke.", 1),
         ([Fail(500, "boom")], "openclaw_error", "OpenClaw ran into an error.", 1),
         ([Fail(429)] * 3, "openclaw_busy", "OpenClaw is busy.", 3),
+        ([Raw(["data: [1,2,3]\n\n"])], "openclaw_bad_stream", UNREADABLE, 1),
+        ([Raw(["data: 42\n\n"])], "openclaw_bad_stream", UNREADABLE, 1),
+        ([Raw(['data: {"choices":"abc"}\n\n'])], "openclaw_bad_stream", UNREADABLE, 1),
+        (
+            [Raw(['data: {"choices":[{"delta":{"content":7}}]}\n\n'])],
+            "openclaw_bad_stream",
+            UNREADABLE,
+            1,
+        ),
+        ([Raw(["data: " + "x" * 300_000] * 5)], "openclaw_bad_stream", UNREADABLE, 1),
     ],
     ids=[
         "401",
@@ -274,6 +287,11 @@ async def test_a_slow_first_byte_gives_progress_then_the_answer(
         "drop",
         "500",
         "429x3",
+        "list-chunk",
+        "number-chunk",
+        "choices-a-string",
+        "content-a-number",
+        "endless-line",
     ],
 )
 @pytest.mark.usefixtures("worker_env")
@@ -482,3 +500,22 @@ async def test_a_research_result_that_asks_for_tools_is_only_spoken(
     assert reply.text == "I won't do that." and refused.text == "I won't do that."
     assert allowed.text == "Done."
     assert not await redis_at_url.client.hlen(keys.profile_notes("default"))
+
+
+@pytest.mark.usefixtures("worker_env")
+async def test_an_answer_too_long_to_read_out_is_cut_and_said_so(
+    redis_at_url: RedisAtUrl, fake_model: FakeOpenAI, claw: FakeOpenClaw, start_router, listen
+) -> None:
+    claw.script(Say("This is one sentence of a very long report. " * 2000))  # ~90,000 chars
+    await start_router(hybrid_settings(fake_model, redis_at_url, claw))
+    session = await listen("s1")
+    task_id = await delegate(session, fake_model, "write me a huge report", "the report")
+
+    await run_worker_burst(redis_at_url)
+    result = await session.wait_done(task_id)
+
+    assert result.done.error is None
+    assert result.chunks[-1] == SPOKEN_CUT
+    assert len(result.text) <= MAX_ANSWER_CHARS + len(SPOKEN_CUT) + len(result.chunks)
+    history = await SessionHistory.from_settings(redis_at_url.client, Settings()).load("s1")
+    assert sum(len(json.dumps(m)) for m in history) <= Settings().history_max_bytes

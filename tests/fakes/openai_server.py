@@ -80,7 +80,15 @@ class Garbage:
     text_before: str = "Sure"
 
 
-Reply = Say | CallTools | Fail | Hang | Garbage | StreamError | Drop
+@dataclass
+class Raw:
+    """Start streaming, then send these strings exactly as they are (SSE lines of any shape)."""
+
+    parts: list[str]
+    text_before: str = "Here goes. "
+
+
+Reply = Say | CallTools | Fail | Hang | Garbage | StreamError | Drop | Raw
 Script = Callable[[dict[str, Any]], Reply]
 
 
@@ -283,6 +291,11 @@ class FakeOpenAI:
                 if isinstance(reply, Drop):
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if isinstance(reply, Raw):
+                    for part in reply.parts:
+                        self._write_chunk(part)
+                    self._write_chunk("")
                     return
                 if isinstance(reply, Garbage):
                     self._write_chunk("data: {this is not json\n\n")
