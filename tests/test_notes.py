@@ -1,8 +1,13 @@
 """Notes tools: CRUD, navigation and content, per profile, with the notes panel kept in step."""
 
+import json
+
+import pytest
 import redis.asyncio as aioredis
 
+from router.tools import notes
 from router.tools.registry import ToolContext
+from shared import keys
 from shared.actions import NoteRemoved, NoteShow, NotesList
 from tests.conftest import ToolHarness
 
@@ -114,3 +119,22 @@ async def test_mistakes_are_explained_and_change_nothing(tools: ToolHarness) -> 
         "Error: invalid arguments for open_note: number:"
     )
     assert await tools("list_notes") == "Notes: 1. Work todo; 2. Home todo"
+
+
+async def test_notes_are_bounded_in_number_and_listed_a_page_at_a_time(
+    tools: ToolHarness, redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(notes, "MAX_NOTES", 120)
+    for i in range(120):
+        note = {"id": f"n{i:03d}", "title": f"note {i:03d}", "created_at": i, "updated_at": i}
+        await redis_client.hset(keys.profile_notes("alice"), note["id"], json.dumps(note))
+
+    assert await tools("create_note", title="one more") == (
+        "Error: there are already 120 notes; delete some first"
+    )
+    first = await tools("list_notes")
+    assert first.startswith("Notes: 1. note 000; ") and first.endswith(
+        "50. note 049 (1-50 of 120. Page 2 has more.)"
+    )
+    assert (await tools("list_notes", page=3)).endswith("120. note 119 (101-120 of 120.)")
+    assert (await tools("search_notes", words="note")).endswith("(and 70 more)")

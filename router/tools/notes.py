@@ -20,6 +20,10 @@ from shared.messages import new_id
 
 MAX_NOTE_CHARS = 20_000
 MAX_TITLE_CHARS = 120
+MAX_NOTES = 500
+"""Per profile: every notes call reads them all, so their number is bounded."""
+PAGE_SIZE = 50
+"""Titles per `list_notes` (and matches per `search_notes`) answer: what the model is handed."""
 
 
 class Note(BaseModel):
@@ -168,8 +172,8 @@ class CreateNoteArgs(BaseModel):
     )
 
 
-class NoListArgs(BaseModel):
-    pass
+class ListNotesArgs(BaseModel):
+    page: int = Field(default=1, ge=1, le=MAX_NOTES // PAGE_SIZE + 1, description="1: first 50")
 
 
 class NoteTextArgs(NoteRef):
@@ -212,6 +216,8 @@ def _title_and_text(match: re.Match[str], _ui: object) -> dict[str, str]:
 async def create_note(args: CreateNoteArgs, ctx: ToolContext) -> str:
     title = args.title.strip()
     notes = await load_notes(ctx)
+    if len(notes) >= MAX_NOTES:
+        raise ToolError(f"there are already {MAX_NOTES} notes; delete some first")
     if any(n.title.casefold() == title.casefold() for n in notes):
         raise ToolError(f"a note called {title!r} already exists")
     now = time.time()
@@ -232,12 +238,20 @@ async def create_note(args: CreateNoteArgs, ctx: ToolContext) -> str:
         phrase(r"(?:let me see|bring up|pull up) (?:my|the) notes"),
     ),
 )
-async def list_notes(args: NoListArgs, ctx: ToolContext) -> str:
+async def list_notes(args: ListNotesArgs, ctx: ToolContext) -> str:
     notes = await load_notes(ctx)
     await change_ui(ctx.publisher, lambda state: [NotesList(titles=[n.title for n in notes])])
     if not notes:
         return "There are no notes."
-    return "Notes: " + "; ".join(f"{i}. {n.title}" for i, n in enumerate(notes, start=1))
+    first = (args.page - 1) * PAGE_SIZE
+    page = list(enumerate(notes, start=1))[first : first + PAGE_SIZE]
+    if not page:
+        return f"There are only {len(notes)} notes."
+    listed = "Notes: " + "; ".join(f"{i}. {n.title}" for i, n in page)
+    if len(notes) <= PAGE_SIZE:
+        return listed
+    more = f" Page {args.page + 1} has more." if first + PAGE_SIZE < len(notes) else ""
+    return f"{listed} ({page[0][0]}-{page[-1][0]} of {len(notes)}.{more})"
 
 
 @tool(
@@ -325,7 +339,8 @@ async def search_notes(args: SearchNotesArgs, ctx: ToolContext) -> str:
     ]
     if not hits:
         return f"No note mentions {args.words!r}."
-    return "Matching notes: " + "; ".join(f"{i}. {n.title}" for i, n in hits)
+    found = "Matching notes: " + "; ".join(f"{i}. {n.title}" for i, n in hits[:PAGE_SIZE])
+    return found if len(hits) <= PAGE_SIZE else f"{found} (and {len(hits) - PAGE_SIZE} more)"
 
 
 TOOLS = [
