@@ -59,15 +59,25 @@ async def create_task_record(redis: aioredis.Redis, record: TaskRecord) -> bool:
     return bool(await redis.hsetnx(key, record.task_id, numbered.model_dump_json()))
 
 
+def _parsed(raw: str) -> TaskRecord | None:
+    """A stored record, or None (logged) for an entry that is not one."""
+    try:
+        return TaskRecord.model_validate_json(raw)
+    except ValidationError:
+        log.warning("skipped malformed task record %r", raw[:200])
+        return None
+
+
 async def load_task(redis: aioredis.Redis, session_id: str, task_id: str) -> TaskRecord | None:
+    """The task's record; None when there is none, or none that can be read."""
     raw = await redis.hget(keys.session_tasks(session_id), task_id)
-    return TaskRecord.model_validate_json(raw) if raw else None
+    return _parsed(raw) if raw else None
 
 
 async def load_session_tasks(redis: aioredis.Redis, session_id: str) -> list[TaskRecord]:
-    """The session's tasks, oldest first."""
-    raw = await redis.hvals(keys.session_tasks(session_id))
-    return sorted((TaskRecord.model_validate_json(r) for r in raw), key=lambda t: t.creation_order)
+    """The session's tasks, oldest first (records that cannot be read are skipped)."""
+    records = [_parsed(raw) for raw in await redis.hvals(keys.session_tasks(session_id))]
+    return sorted((r for r in records if r is not None), key=lambda t: t.creation_order)
 
 
 async def update_task(redis: aioredis.Redis, record: TaskRecord, **changes: object) -> TaskRecord:
