@@ -236,7 +236,11 @@ class TurnConsumer:
             return
         if await turn_was_answered(self.redis, turn):
             log.warning("duplicate entry of an answered turn acked entry=%s", entry_id)
-            await self.redis.xack(keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)
+            # Its open mark was set again with the duplicate: clear it, or the session's later
+            # turns would wait behind a turn nobody will answer again.
+            closing = Commands()
+            close_turn_in(closing, turn.session_id, turn.turn_id)
+            await closing.run_if_acked(self.redis, keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)
             return
         # The heartbeat starts at once: a turn waiting behind an earlier one is still ours.
         heartbeat = asyncio.create_task(self._keep_claimed(entry_id))

@@ -70,6 +70,10 @@ async def test_a_router_killed_mid_turn_is_taken_over_and_its_tool_runs_once(
     notes = await redis_at_url.client.hvals(keys.profile_notes("default"))
     assert [json.loads(n)["title"] for n in notes] == ["groceries"]
     assert len(model.requests) == 3
+    # The successor handed the model the journaled result of the first run, not a second run's
+    # ("a note called 'groceries' already exists").
+    tool_results = [m for m in model.requests[2]["messages"] if m["role"] == "tool"]
+    assert [m["content"] for m in tool_results] == ["Created note 'groceries'."]
     successor_log = (tmp_path / "successor.log").read_text()
     assert "reclaimed stale turn" in successor_log
     assert "resuming turn session=s1" in successor_log

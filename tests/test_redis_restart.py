@@ -3,6 +3,7 @@ bridges reconnect with backoff, neither exit nor spin, and every turn Redis acce
 once. Turns sent while it is down are refused at once with a spoken reason."""
 
 import asyncio
+import io
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,6 +24,8 @@ from tests.processes import (
     wait_for,
     wait_for_log,
 )
+from voice.bridge import SPOKEN_BUS_DOWN
+from voice.console import run_console
 
 OUTAGE_SECONDS = 4.0
 SESSIONS = 5
@@ -83,7 +86,12 @@ async def test_redis_killed_and_restarted_under_load(
             await wait_for(lambda: _answered(sessions) >= 20)
             own_redis.kill()
             cpu_before = [cpu_seconds(p.pid) for p in services]
-            await asyncio.sleep(OUTAGE_SECONDS)  # ok-sleep: the outage itself
+            outage_began = asyncio.get_running_loop().time()
+            # A person typing at the console during the outage hears why nothing happens.
+            console = io.StringIO()
+            await run_console(sessions[1].bridge, io.StringIO("are you there?\n"), console)
+            elapsed = asyncio.get_running_loop().time() - outage_began
+            await asyncio.sleep(max(0.0, OUTAGE_SECONDS - elapsed))  # ok-sleep: the outage itself
             cpu_during = [
                 cpu_seconds(p.pid) - before for p, before in zip(services, cpu_before, strict=True)
             ]
@@ -101,6 +109,8 @@ async def test_redis_killed_and_restarted_under_load(
             stop_services(services)
 
     assert not unanswered, f"accepted but never answered: {unanswered}"
+    assert refused > 0, "some turns must have been sent while Redis was down"
+    assert f"bot> {SPOKEN_BUS_DOWN}" in console.getvalue()
     assert alive == [True, True], "no service exited"
     for name, seconds in zip(["router", "worker"], cpu_during, strict=True):
         assert seconds < 0.25 * OUTAGE_SECONDS, (

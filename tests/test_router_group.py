@@ -137,3 +137,23 @@ async def test_turns_of_one_session_stay_in_order_across_two_routers(
         keys.TURNS_STREAM, keys.ROUTER_GROUP
     )
     assert len(consumers) == 2
+
+
+async def test_a_turn_sent_twice_is_answered_once(
+    redis_client: aioredis.Redis, fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    """A client whose XADD reply was lost sends the same turn again: one answer, one model call."""
+    fake_model.fallback = lambda request: Say(f"You said {request['messages'][-1]['content']}.")
+    await start_router(model_settings(fake_model))
+    session = await listen("s1")
+    turn = UserTurn(session_id="s1", text="once")
+
+    await publish_turn(redis_client, turn)
+    await session.wait_done(turn.turn_id)
+    await publish_turn(redis_client, turn)  # the retry
+    after = await session.ask("and then")  # a session's turns are answered in order
+
+    assert after.text == "You said and then."
+    dones = [e for e in session.arrivals if isinstance(e, ResponseDone)]
+    assert [d.response_id for d in dones] == [turn.turn_id, after.done.response_id]
+    assert len(fake_model.requests) == 2
