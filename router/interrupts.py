@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from shared import keys
+from shared.dropped import drop
 from shared.messages import Interrupt
 
 log = logging.getLogger(__name__)
@@ -57,4 +58,4 @@ class Interrupts:
         try:
             self.add(Interrupt.model_validate_json(raw).response_id)
         except ValidationError:
-            log.warning("dropped malformed interrupt %r", raw[:200])
+            drop("interrupt", raw)

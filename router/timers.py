@@ -12,6 +12,7 @@ from router.ui import UiState, change_ui
 from shared import keys
 from shared.actions import AnyAction, TimerEnd
 from shared.connection import decode_member, raw_members_by_score
+from shared.dropped import drop
 from shared.events import ResponsePublisher
 from shared.messages import SessionId
 
@@ -44,7 +45,7 @@ async def announce_due_timers(redis: aioredis.Redis, now: float | None = None) -
         try:
             due = DueTimer.model_validate_json(text or "")
         except ValidationError:
-            log.warning("dropped malformed timer %r", member[:200])
+            drop("timer", member)
             continue
         publisher = ResponsePublisher(
             redis, due.session_id, f"timer-{due.timer_id}", origin="notice", durable=True

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from shared import keys
 from shared.connection import decode_member, raw_members_by_score
+from shared.dropped import drop
 from shared.messages import ProfileName, SessionId, TaskStatus
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def _parsed(raw: str) -> TaskRecord | None:
     try:
         return TaskRecord.model_validate_json(raw)
     except ValidationError:
-        log.warning("skipped malformed task record %r", raw[:200])
+        drop("task record", raw)
         return None
 
 
@@ -123,6 +124,6 @@ async def expired_leases(redis: aioredis.Redis) -> list[tuple[str, str]]:
         try:
             leases.append(_LEASE_MEMBER.validate_json(decode_member(member) or ""))
         except ValidationError:
-            log.warning("dropped malformed task lease %r", member[:200])
+            drop("task lease", member)
             await redis.zrem(keys.TASK_LEASES, member)
     return leases

@@ -22,6 +22,7 @@ from redis.asyncio.connection import Connection
 from redis.exceptions import RedisError
 
 from shared import keys
+from shared.dropped import drop
 from shared.messages import BOT_EVENT, AnyBotEvent, Interrupt, UserTurn
 from shared.turns import publish_interrupt, publish_turn
 
@@ -93,11 +94,7 @@ class SessionBridge:
         try:
             return BOT_EVENT.validate_json(raw)
         except ValidationError as exc:
-            log.warning(
-                "dropped malformed bot event session=%s: %s",
-                self.session_id,
-                exc.errors()[0]["msg"],
-            )
+            drop("bot event", raw, f"session={self.session_id}: {exc.errors()[0]['msg']}")
             return None
 
     async def _heard(self, inbox_id: str) -> bool:
