@@ -20,7 +20,7 @@ from shared.events import ResponsePublisher
 from shared.history import SessionHistory
 from shared.messages import TaskStatus
 from shared.settings import Settings, configure_logging
-from shared.speech import SentenceSplitter, strip_markdown
+from shared.speech import SentenceSplitter, SpeechFilter
 from shared.task_queue import RefusedJob, TaskQueue, task_arguments
 from shared.task_recovery import recover_lost_task, superseded
 from shared.tasks import (
@@ -150,13 +150,14 @@ class TaskRunner:
         """Stream the answer into spoken sentences, watching for cancel, silence and deadline."""
         loop = asyncio.get_running_loop()
         splitter = SentenceSplitter()
+        speech = SpeechFilter()
         last_heard = loop.time()
         deadline = loop.time() + self.settings.openclaw_task_timeout
         renew_every = self.settings.task_lease_seconds / 3
         next_renewal = loop.time() + renew_every
 
         async def speak(sentence: str) -> None:
-            text = strip_markdown(sentence)
+            text = speech.speakable(sentence)
             if not text:
                 return
             if is_known_error_text(text):

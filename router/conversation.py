@@ -27,7 +27,7 @@ from shared.events import ResponsePublisher
 from shared.history import SessionHistory
 from shared.messages import UserTurn
 from shared.settings import NO_MODEL_HINT, Mode, Settings
-from shared.speech import SentenceSplitter, strip_markdown
+from shared.speech import SentenceSplitter, SpeechFilter
 from shared.task_queue import TaskQueue
 
 log = logging.getLogger(__name__)
@@ -121,11 +121,12 @@ class SentencePublisher:
         self.report = report
         self.interrupts = interrupts
         self.splitter = SentenceSplitter()
+        self.speech = SpeechFilter()
 
     async def _publish(self, sentence: str) -> None:
         if self.publisher.response_id in self.interrupts:
             raise TurnInterrupted
-        speakable = strip_markdown(sentence)
+        speakable = self.speech.speakable(sentence)
         if not speakable:
             return
         await self.publisher.text(speakable)

@@ -14,6 +14,8 @@ from typing import Any
 import openai
 from openai import AsyncOpenAI
 
+from router.text_calls import TextCallGate
+from shared.messages import new_id
 from shared.settings import Mode, Settings
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,8 @@ class ModelReply:
     """`time.monotonic()` of the first content or tool-call delta."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    calls_from_text: int = 0
+    """Tool calls recovered from the reply's text (the server sent no native `tool_calls`)."""
 
 
 TextSink = Callable[[str], Awaitable[None]]
@@ -126,6 +130,7 @@ class PrimaryModel:
         """Stream one completion, passing text deltas to `on_text` as they arrive."""
         reply = ModelReply()
         calls: dict[int, ToolCallRequest] = {}
+        gate = TextCallGate({tool["function"]["name"] for tool in tools})
         request: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -153,7 +158,9 @@ class PrimaryModel:
                             _merge_tool_call_delta(calls, call_delta)
                         if delta.content:
                             reply.text += delta.content
-                            await on_text(delta.content)
+                            speakable = gate.feed(delta.content)
+                            if speakable:
+                                await on_text(speakable)
         except openai.APIStatusError as exc:
             raise _error_from_api(exc) from exc
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
@@ -163,4 +170,15 @@ class PrimaryModel:
         except (ValueError, TypeError, AttributeError) as exc:
             raise ModelError("model_bad_response", SPOKEN_BAD_RESPONSE, repr(exc)[:300]) from exc
         reply.tool_calls = [call for _, call in sorted(calls.items()) if call.name]
+        rest = gate.finish()
+        if rest:
+            await on_text(rest)
+        if gate.calls and not reply.tool_calls:
+            # The server returned the calls as text: act on them, and keep no text of them.
+            reply.tool_calls = [
+                ToolCallRequest(f"call_text_{new_id()}", call.name, call.arguments)
+                for call in gate.calls
+            ]
+            reply.calls_from_text = len(gate.calls)
+            reply.text = ""
         return reply

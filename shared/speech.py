@@ -92,3 +92,35 @@ def strip_markdown(text: str) -> str:
     for pattern, replacement in _MARKDOWN_RULES:
         text = pattern.sub(replacement, text)
     return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+_TAG = re.compile(r"</?[A-Za-z][\w:=.-]*(?:\s[^<>]{0,200})?/?>")
+_URL = re.compile(r"\b(?:https?://|www\.)(?:www\.)?([^/\s:?#]+)[^\s]*", re.I)
+_JSON_LIKE = re.compile(r"^\s*[\[{].*\"\s*:", re.S)
+
+
+def to_speech(text: str) -> str:
+    """What TTS can say of one sentence: markdown, markup tags and JSON dropped, a URL said as
+    its site's name ("https://www.example.com/a?b" → "example.com")."""
+    text = _URL.sub(lambda match: match[1], text)
+    text = _TAG.sub(" ", strip_markdown(text))
+    if _JSON_LIKE.match(text):
+        return ""
+    return re.sub(r"\s{2,}", " ", text).strip()
+
+
+class SpeechFilter:
+    """Makes one response's sentences speakable, in order: `to_speech` for each, and nothing of
+    a code block, which spans sentences (the splitter ends one at every newline)."""
+
+    def __init__(self) -> None:
+        self.in_code = False
+
+    def speakable(self, sentence: str) -> str:
+        kept = []
+        for index, part in enumerate(sentence.split("```")):
+            if index:
+                self.in_code = not self.in_code
+            if not self.in_code:
+                kept.append(part)
+        return to_speech(" ".join(kept))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared.speech import SentenceSplitter, strip_markdown
+from shared.speech import SentenceSplitter, SpeechFilter, strip_markdown
 
 
 def split(*deltas: str) -> list[list[str]]:
@@ -70,3 +70,21 @@ def test_newlines_end_sentences() -> None:
 )
 def test_markdown_is_stripped_for_speech(markdown: str, spoken: str) -> None:
     assert strip_markdown(markdown) == spoken
+
+
+def test_nothing_unspeakable_reaches_speech_whichever_path_writes_it() -> None:
+    """The fast path's replies and OpenClaw's answers go through the same filter."""
+    written = (
+        "Here is the code:\n```python\nprint('hi')\nx = {\"a\": 1}\n```\n"
+        "See https://www.example.com/docs?x=1 for more. The <b>best</b> card is the **4090**. "
+        '{"name": "list_notes", "arguments": {}}\n<tool_call>\nVersion 3.5 is out.'
+    )
+    splitter, speech = SentenceSplitter(), SpeechFilter()
+    sentences = [*splitter.feed(written), splitter.flush()]
+    spoken = [s for s in map(speech.speakable, sentences) if s]
+    assert spoken == [
+        "Here is the code:",
+        "See example.com for more.",
+        "The best card is the 4090.",
+        "Version 3.5 is out.",
+    ]
