@@ -33,6 +33,7 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await wait_for_redis(consumer.redis, settings.redis_url)
+    consumer.answerer.warm_up_soon()
     background = [
         run_timer_announcer(consumer.redis, stop),
         consumer.answerer.interrupts.listen(consumer.redis, stop),

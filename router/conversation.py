@@ -61,6 +61,8 @@ SPOKEN_NO_MODEL = "No language model is configured, so I can't answer that yet."
 SPOKEN_TOO_MANY_STEPS = "Sorry, that needed more steps than I can take at once."
 SPOKEN_INTERNAL_ERROR = "Sorry, something went wrong on my side. Please try again."
 SPOKEN_DEADLINE = "Sorry, that took me too long. Please try again, or ask more simply."
+WARM_UP_RETRY_DELAYS = (5.0, 10.0, 20.0, 40.0, 60.0, 60.0)
+"""Waits between warm-up attempts while the model server is not back (then it gives up)."""
 SPOKEN_SLOW_DOWN = "You're going a bit fast for me. Give me a moment, then try again."
 REFUSED = frozenset({"empty_turn", "turn_too_long", "rate_limited"})
 """Turns answered without being taken in: they are not kept in history."""
@@ -190,6 +192,36 @@ class TurnAnswerer:
         # Openclaw mode is the revert path: the original behaviour, every turn through OpenClaw.
         local_route = settings.bot_tier0 and settings.mode is not Mode.OPENCLAW
         self.tier0 = Tier0(tools) if local_route else None
+        self._warming: asyncio.Task[None] | None = None
+
+    async def warm_up(self) -> None:
+        """Send the system prompt and tools once, so the first user turn does not pay for
+        reading them on a cold prefix-caching server; logs how long that took."""
+        if self.model is None:
+            return
+        messages = [
+            {"role": "system", "content": self.system_prompt},
+            {"role": "user", "content": "hi"},
+        ]
+        for delay in WARM_UP_RETRY_DELAYS:
+            started = time.monotonic()
+            try:
+                await self.model.warm_up(messages, self.tools.schemas())
+            except ModelError as exc:
+                log.warning("model warm-up failed (%s); trying again in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            log.info("model prefix warmed in %.1f s", time.monotonic() - started)
+            return
+
+    def warm_up_soon(self) -> None:
+        """Warm up in the background unless a warm-up is already running."""
+        if self._warming is None or self._warming.done():
+            self._warming = asyncio.create_task(self.warm_up())
+
+    def stop_warming(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
 
     @classmethod
     def from_settings(cls, redis: aioredis.Redis, settings: Settings) -> "TurnAnswerer":
@@ -394,6 +426,8 @@ class TurnAnswerer:
                         exc,
                     )
                     await speech.say(exc.spoken)
+                    if exc.reason == "model_unavailable":
+                        self.warm_up_soon()  # its cache is cold again once it is back
                     return exc.reason
                 if report.first_token_at is None:
                     report.first_token_at = reply.first_token_at

@@ -124,6 +124,19 @@ class PrimaryModel:
         )
         return cls(client, settings.bot_hybrid_primary_model, settings.max_tokens)
 
+    async def warm_up(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> None:
+        """One request of a single token with the full prompt and tools, so a prefix-caching
+        server (llama.cpp, vLLM) has them cached before a user waits on them; ModelError if the
+        server cannot be reached."""
+        try:
+            await self.client.chat.completions.create(
+                model=self.model, messages=messages, max_tokens=1, extra_body={"tools": tools}
+            )
+        except openai.APIStatusError as exc:
+            raise _error_from_api(exc) from exc
+        except openai.APIError as exc:
+            raise ModelError("model_unavailable", SPOKEN_UNAVAILABLE, str(exc)[:300]) from exc
+
     async def stream_reply(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], on_text: TextSink
     ) -> ModelReply:

@@ -130,6 +130,7 @@ class TurnConsumer:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
         await self._drain(grace_seconds)
+        self.answerer.stop_warming()
 
     async def _read_once(self) -> None:
         free = self.concurrency - len(self._in_flight)

@@ -218,3 +218,22 @@ def test_the_shipped_dataset_covers_every_family_and_delegation_category() -> No
     assert all(
         isinstance(c, Case) and (c.text == c.text.lower() or "http" in c.text) for c in cases
     )
+
+
+def test_calls_written_as_text_are_scored_and_reported_as_such(
+    dataset: Path, tmp_path: Path
+) -> None:
+    def writes_calls(request: dict) -> Say:
+        if request["messages"][-1]["content"] == "open my notes":
+            return Say('<tool_call>{"name": "list_notes", "arguments": {}}</tool_call>')
+        return Say("I can't.")
+
+    with FakeOpenAI(fallback=writes_calls) as model:
+        run(dataset, tmp_path, model)
+
+    metrics = json.loads((tmp_path / "report.json").read_text())["models"][
+        f"gpt-4o-mini@{model.base_url}"
+    ]
+    assert (metrics["calls_from_text"], metrics["calls_native"]) == (1, 0)
+    assert metrics["family_accuracy"]["notes"] == 1.0
+    assert "| tool calls written as text (recovered) | 1 |" in (tmp_path / "report.md").read_text()

@@ -11,6 +11,9 @@ ROWS = [
     ("latency p50 to decision", "latency_p50_s", "sec"),
     ("latency p95 to decision", "latency_p95_s", "sec"),
     ("tokens per turn", "tokens_per_turn", "num"),
+    ("prompt tokens per turn", "prompt_tokens_per_turn", "num"),
+    ("tool calls sent natively", "calls_native", "num"),
+    ("tool calls written as text (recovered)", "calls_from_text", "num"),
     ("cost per 1k turns", "cost_per_1k_turns_usd", "usd"),
     ("errors", "errors", "num"),
 ]

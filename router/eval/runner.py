@@ -71,6 +71,7 @@ async def decide(
         latency_s=time.monotonic() - started,
         prompt_tokens=reply.prompt_tokens,
         completion_tokens=reply.completion_tokens,
+        call_from_text=reply.calls_from_text > 0,
     )
     if reply.tool_calls:
         call = reply.tool_calls[0]

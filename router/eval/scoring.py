@@ -39,6 +39,8 @@ class Decision:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     error: str | None = None
+    call_from_text: bool = False
+    """The server wrote the call as text (recovered by the router), not as native tool_calls."""
 
 
 def load_cases(path: Path) -> list[Case]:
@@ -134,6 +136,8 @@ def score(
             no_tool_right += tool_ok
         families.setdefault(case.family, []).append(args_ok)
     count = len(cases)
+    calls = [d for c in cases if (d := decisions[c.id]).tool != NO_TOOL and not d.error]
+    from_text = sum(d.call_from_text for d in calls)
     cost = None
     if prices is not None and count:
         per_turn = (prompt_tokens * prices["input"] + completion_tokens * prices["output"]) / 1e6
@@ -153,6 +157,9 @@ def score(
         "tokens_per_turn": _rate(prompt_tokens + completion_tokens, count),
         "cost_per_1k_turns_usd": cost,
         "errors": errors,
+        "calls_native": len(calls) - from_text,
+        "calls_from_text": from_text,
+        "prompt_tokens_per_turn": _rate(prompt_tokens, count),
     }
 
 

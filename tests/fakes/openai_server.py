@@ -123,6 +123,7 @@ class FakeOpenAI:
         self.first_token_delay = first_token_delay
         self.token_interval = token_interval
         self.requests: list[dict[str, Any]] = []
+        self.warm_ups: list[dict[str, Any]] = []
         self.timings: list[tuple[float, float, dict[str, Any]]] = []
         """(start, end, request) wall-clock times of every completed request, for benchmarks."""
         self.pieces: list[tuple[float, str, str | None]] = []
@@ -161,6 +162,12 @@ class FakeOpenAI:
             self.replies.extend(replies)
 
     def next_reply(self, request: dict[str, Any]) -> Reply:
+        if not request.get("stream") and request.get("max_tokens") == 1:
+            # A router's warm-up (prefix caching): answered like any server would, kept apart
+            # from the requests and the script the test is about.
+            with self._lock:
+                self.warm_ups.append(request)
+            return Say("ok")
         with self._lock:
             self.requests.append(request)
             if self.replies:

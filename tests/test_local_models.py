@@ -1,13 +1,14 @@
-"""Tool calls a model server returns as text (no native `tool_calls`) are acted on and never
+"""The OSS-model path: tool calls a server returns as text (no native `tool_calls`) are acted on and
 spoken; ordinary replies stream on undelayed, and prose that mentions JSON is still spoken."""
 
+import asyncio
 import json
 
 import pytest
 
 from router.text_calls import TextCallGate, parse_text_calls
 from tests.conftest import model_settings
-from tests.fakes.openai_server import FakeOpenAI, Say
+from tests.fakes.openai_server import Fail, FakeOpenAI, Say
 
 CALL = {"name": "calculator", "arguments": {"expression": "17*23"}}
 SHAPES = {
@@ -98,3 +99,22 @@ def test_ordinary_text_is_released_at_once_and_a_call_is_held() -> None:
 def test_json_that_names_no_known_tool_is_not_a_call() -> None:
     assert parse_text_calls('{"name": "bob", "arguments": {}}', {"calculator"}) == []
     assert parse_text_calls('{"colour": "blue"}', {"calculator"}) == []
+
+
+async def test_the_router_warms_the_model_prefix_at_start_and_after_an_outage(
+    redis_client, fake_model: FakeOpenAI, start_router, listen, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    router = await start_router(model_settings(fake_model, BOT_MODEL_MAX_RETRIES=0))
+    answerer = router.consumer.answerer
+    await answerer.warm_up()
+    (warm,) = fake_model.warm_ups
+    assert warm["messages"][0] == {"role": "system", "content": answerer.system_prompt}
+    assert warm["tools"] == answerer.tools.schemas() and warm["max_tokens"] == 1
+    assert "model prefix warmed in" in caplog.text
+
+    fake_model.script(Fail(503, "down"))
+    session = await listen("s1")
+    await session.ask("hello")
+    await asyncio.wait_for(answerer._warming, 10)
+    assert len(fake_model.warm_ups) == 2
