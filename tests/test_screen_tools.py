@@ -1,5 +1,6 @@
 """Sprite, view, profile, time and timer tools."""
 
+import asyncio
 import json
 
 import redis.asyncio as aioredis
@@ -7,7 +8,7 @@ import redis.asyncio as aioredis
 from router.timers import announce_due_timers
 from shared import keys
 from shared.actions import ProfileSwitch, SpriteSet, TimerEnd, TimerStart, ViewSwitch
-from tests.conftest import ToolHarness
+from tests.conftest import EVENT_TIMEOUT, ToolHarness
 
 
 async def test_sprite_show_hide_switch(tools: ToolHarness) -> None:
@@ -84,3 +85,14 @@ async def test_a_malformed_timer_is_dropped(
     await redis_client.zadd(keys.TIMERS_DUE, {json.dumps({"session_id": "{bad}"}): 1})
     assert await announce_due_timers(redis_client, now=2) == 0
     assert await redis_client.zcard(keys.TIMERS_DUE) == 0
+
+
+async def test_two_replicas_checking_at_once_announce_a_timer_once(
+    tools: ToolHarness, redis_client: aioredis.Redis
+) -> None:
+    await tools("set_timer", seconds=60, label="tea")
+    (started,) = [a for a in await tools.actions() if isinstance(a, TimerStart)]
+    later = started.ends_at + 1
+    both = asyncio.gather(*(announce_due_timers(redis_client, now=later) for _ in "ab"))
+    counts = await asyncio.wait_for(both, EVENT_TIMEOUT)
+    assert sorted(counts) == [0, 1]

@@ -17,6 +17,7 @@ from rq import Worker
 from shared import keys
 from shared.messages import BOT_EVENT, ResponseDone, TaskStatusEvent, TextChunk
 from shared.task_queue import TaskQueue, fetch_job
+from shared.task_recovery import recover_lost_task
 from shared.tasks import TaskRecord, create_task_record, load_session_tasks
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
@@ -221,3 +222,14 @@ async def test_a_task_whose_whole_worker_is_killed_is_run_again_by_another(
     (stored,) = await load_session_tasks(redis_at_url.client, "s1")
     assert (stored.status, stored.attempts) == ("done", 2)
     assert "queued again" in (tmp_path / "router.log").read_text()
+
+
+async def test_a_lost_run_is_handled_by_one_of_the_routers_that_find_it(
+    redis_at_url: RedisAtUrl,
+) -> None:
+    record = TaskRecord(task_id="task-lost", session_id="s1", task="t", label="the lost task")
+    assert await create_task_record(redis_at_url.client, record)
+    outcomes = await asyncio.gather(
+        *(recover_lost_task(redis_at_url.client, None, 1, "s1", "task-lost") for _ in "ab")
+    )
+    assert sorted(outcomes) == ["failed", "ignored"]
