@@ -404,6 +404,10 @@ class TurnAnswerer:
         if self.model is None:
             await speech.say(f"{SPOKEN_NO_MODEL} {NO_MODEL_HINT}")
             return "no_model"
+        if self._warming is not None and not self._warming.done():
+            # The prompt is being read into the server's cache: wait for that (within the turn's
+            # deadline) rather than make the server read it twice at once.
+            await asyncio.shield(self._warming)
         new_messages += steps
         messages = [
             {"role": "system", "content": self.system_prompt},

@@ -27,6 +27,10 @@ LOCAL_SERVER_KEY = "not-needed"
 """Local OpenAI-compatible servers ignore the key, but the client insists on one."""
 
 
+WARM_UP_TIMEOUT_SECONDS = 300.0
+"""How long the warm-up request may take (it only reads the prompt)."""
+
+
 class ModelError(Exception):
     """The model could not answer; `reason` is for logs and events, `spoken` for the user."""
 
@@ -128,8 +132,11 @@ class PrimaryModel:
         """One request of a single token with the full prompt and tools, so a prefix-caching
         server (llama.cpp, vLLM) has them cached before a user waits on them; ModelError if the
         server cannot be reached."""
+        # A cold CPU server can take half a minute to read the prompt: far longer than a turn's
+        # per-request timeout, which would cancel and restart the very work that warms it.
+        client = self.client.with_options(timeout=WARM_UP_TIMEOUT_SECONDS, max_retries=0)
         try:
-            await self.client.chat.completions.create(
+            await client.chat.completions.create(
                 model=self.model, messages=messages, max_tokens=1, extra_body={"tools": tools}
             )
         except openai.APIStatusError as exc:
@@ -194,4 +201,5 @@ class PrimaryModel:
             ]
             reply.calls_from_text = len(gate.calls)
             reply.text = ""
+            log.info("recovered %d tool call(s) the model wrote as text", len(gate.calls))
         return reply
