@@ -36,6 +36,19 @@ def service_env(redis_url: str, **values: str) -> dict[str, str]:
     return {**os.environ, "REDIS_URL": redis_url, "LOG_LEVEL": "INFO", **values}
 
 
+def hybrid_env(redis_url: str, model_url: str, gateway_url: str, **values: str) -> dict[str, str]:
+    """Services in hybrid mode against a fake model and a fake gateway, tier 0 off (the tests
+    are about the model path)."""
+    return service_env(
+        redis_url,
+        OPENAI_BASE_URL=model_url,
+        OPENAI_API_KEY="sk-test",
+        OPENCLAW_API_URL=gateway_url,
+        BOT_TIER0="false",
+        **values,
+    )
+
+
 async def wait_for(condition: Callable[[], bool | Awaitable[bool]], timeout: float = 60) -> None:
     """Wait until `condition()` (a bool, or an awaitable of one) holds, polling, with a deadline;
     for state another process or thread changes, which nothing can wait on directly."""

@@ -18,7 +18,7 @@ from shared.tasks import TASK_JOB
 from shared.turns import TURN_FIELD
 from tests.conftest import Listener, RedisAtUrl
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
-from tests.processes import service_env, start_service, stop_services, wait_for, wait_for_log
+from tests.processes import hybrid_env, start_service, stop_services, wait_for, wait_for_log
 from voice.bridge import SessionBridge
 
 EXAMPLES = 300
@@ -108,12 +108,10 @@ async def test_random_input_on_every_boundary_stops_nothing(
 
     logs = {name: tmp_path / f"{name}.log" for name in ("router", "openclaw_worker")}
     with FakeOpenAI(fallback=echo) as model, FakeOpenClaw() as claw:
-        env = service_env(
+        env = hybrid_env(
             redis_at_url.url,
-            OPENAI_BASE_URL=model.base_url,
-            OPENAI_API_KEY="sk-test",
-            OPENCLAW_API_URL=claw.url,
-            BOT_TIER0="false",
+            model.base_url,
+            claw.url,
             BOT_TASK_LEASE_SECONDS="0.6",
             BOT_TURNS_PER_MINUTE="10000",
         )

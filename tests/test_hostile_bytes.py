@@ -14,7 +14,7 @@ from shared.events import ResponsePublisher
 from shared.turns import TURN_FIELD
 from tests.conftest import Listener, RedisAtUrl
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
-from tests.processes import service_env, start_service, stop_services, wait_for, wait_for_log
+from tests.processes import hybrid_env, start_service, stop_services, wait_for, wait_for_log
 from voice.bridge import SessionBridge
 
 BAD = b"\xff\xfe"
@@ -36,12 +36,10 @@ async def test_bad_bytes_on_every_router_boundary_never_stop_it(
     raw = redis_at_url.rq_connection  # a bytes client: writes what an attacker would
     log = tmp_path / "router.log"
     with FakeOpenAI(fallback=echo) as model, FakeOpenClaw() as claw:
-        env = service_env(
+        env = hybrid_env(
             redis_at_url.url,
-            OPENAI_BASE_URL=model.base_url,
-            OPENAI_API_KEY="sk-test",
-            OPENCLAW_API_URL=claw.url,
-            BOT_TIER0="false",
+            model.base_url,
+            claw.url,
             BOT_TASK_LEASE_SECONDS="0.6",
         )
         router = start_service("router", env, log)

@@ -18,7 +18,7 @@ from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say, delegating_
 from tests.processes import (
     RedisServer,
     cpu_seconds,
-    service_env,
+    hybrid_env,
     start_service,
     stop_services,
     wait_for,
@@ -52,12 +52,10 @@ async def test_redis_killed_and_restarted_under_load(
         FakeOpenAI(fallback=delegating_model) as model,
         FakeOpenClaw(fallback=lambda request: Say("The findings.")) as claw,
     ):
-        env = service_env(
+        env = hybrid_env(
             own_redis.url,
-            OPENAI_BASE_URL=model.base_url,
-            OPENAI_API_KEY="sk-test",
-            OPENCLAW_API_URL=claw.url,
-            BOT_TIER0="false",
+            model.base_url,
+            claw.url,
             BOT_TURN_RECLAIM_IDLE_MS="2000",
         )
         router = start_service("router", env, tmp_path / "router.log")
