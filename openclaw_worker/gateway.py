@@ -65,10 +65,14 @@ def _contents(payload: object, data: str) -> list[str]:
         raise _unreadable(data)
     contents = []
     for choice in choices:
-        delta = choice.get("delta") if isinstance(choice, dict) else None
-        content = delta.get("content") if isinstance(delta, dict) else None
-        if not isinstance(choice, dict) or not isinstance(delta, dict | None):
+        if not isinstance(choice, dict):
             raise _unreadable(data)
+        delta = choice.get("delta")
+        if delta is None:
+            continue
+        if not isinstance(delta, dict):
+            raise _unreadable(data)
+        content = delta.get("content")
         if content is not None and not isinstance(content, str):
             raise _unreadable(data)
         if content:

@@ -8,7 +8,7 @@ import logging
 import re
 from enum import StrEnum
 from typing import Literal
-from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -229,12 +229,11 @@ def url_secrets(url: str) -> list[str]:
     """The password and the secret-looking query values of a URL, as written and decoded."""
     parts = urlsplit(url)
     found = [parts.password] if parts.password else []
-    for name, value in parse_qsl(parts.query, keep_blank_values=False):
-        if any(word in name.lower() for word in SECRET_QUERY_WORDS):
-            found.append(value)
-    raw = [pair.partition("=")[2] for pair in parts.query.split("&")]
-    raw_password = parts.netloc.rpartition("@")[0].partition(":")[2]
-    return list(dict.fromkeys([*found, *(r for r in raw if unquote(r) in found), raw_password]))
+    for pair in parts.query.split("&"):
+        name, _, value = pair.partition("=")
+        if value and any(word in name.lower() for word in SECRET_QUERY_WORDS):
+            found += [value, unquote_plus(value)]
+    return found
 
 
 class RedactSecrets(logging.Filter):

@@ -18,11 +18,7 @@ from shared.events import ResponsePublisher
 from shared.history import SessionHistory
 from shared.settings import Settings
 from tests.conftest import model_settings
-from tests.fakes.openai_server import FakeOpenAI, Say
-
-
-def echo(request: dict) -> Say:
-    return Say(f"You said: {request['messages'][-1]['content']}")
+from tests.fakes.openai_server import FakeOpenAI, echo_model
 
 
 @pytest.mark.parametrize(
@@ -44,7 +40,7 @@ async def test_garbage_on_the_interrupts_channel_is_logged_and_ignored(
     caplog: pytest.LogCaptureFixture,
     raw: str,
 ) -> None:
-    fake_model.fallback = echo
+    fake_model.fallback = echo_model
     await start_router(model_settings(fake_model))
     session = await listen("s1")
     await session.ask("warm up")  # the router is listening on the channel by now
@@ -82,7 +78,7 @@ async def test_garbage_on_a_sessions_channel_and_inbox_is_skipped(
 async def test_unicode_emoji_and_right_to_left_text_round_trip(
     redis_client: aioredis.Redis, fake_model: FakeOpenAI, start_router, listen
 ) -> None:
-    fake_model.fallback = echo
+    fake_model.fallback = echo_model
     await start_router(model_settings(fake_model))
     session = await listen("s1")
     text = "שלום! مرحبا 👋🏽 — naïve café, 東京 ✓"
@@ -102,7 +98,7 @@ async def test_huge_unknown_and_unsafe_sessions_on_the_stream(
     listen,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    fake_model.fallback = echo
+    fake_model.fallback = echo_model
     await start_router(model_settings(fake_model))
     stranger = await listen("never-seen-before")
     huge = json.dumps({"v": 1, "session_id": "never-seen-before", "turn_id": "t-huge"})

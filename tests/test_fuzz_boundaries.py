@@ -17,7 +17,7 @@ from shared.task_queue import openclaw_queue
 from shared.tasks import TASK_JOB
 from shared.turns import TURN_FIELD
 from tests.conftest import Listener, RedisAtUrl
-from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
+from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, echo_model
 from tests.processes import hybrid_env, start_service, stop_services, wait_for, wait_for_log
 from voice.bridge import SessionBridge
 
@@ -103,11 +103,8 @@ async def test_random_input_on_every_boundary_stops_nothing(
                 args = data.draw(st.one_of(st.lists(json_values, max_size=3), st.just(TASK)))
                 openclaw_queue(raw).enqueue(TASK_JOB, *args)
 
-    def echo(request: dict) -> Say:
-        return Say(f"You said: {request['messages'][-1]['content']}")
-
     logs = {name: tmp_path / f"{name}.log" for name in ("router", "openclaw_worker")}
-    with FakeOpenAI(fallback=echo) as model, FakeOpenClaw() as claw:
+    with FakeOpenAI(fallback=echo_model) as model, FakeOpenClaw() as claw:
         env = hybrid_env(
             redis_at_url.url,
             model.base_url,

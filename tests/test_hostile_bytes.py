@@ -13,7 +13,7 @@ from shared.connection import connect_redis
 from shared.events import ResponsePublisher
 from shared.turns import TURN_FIELD
 from tests.conftest import Listener, RedisAtUrl
-from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
+from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, echo_model
 from tests.processes import hybrid_env, start_service, stop_services, wait_for, wait_for_log
 from voice.bridge import SessionBridge
 
@@ -26,16 +26,12 @@ def redis_client(redis_at_url: RedisAtUrl) -> aioredis.Redis:
     return redis_at_url.client
 
 
-def echo(request: dict) -> Say:
-    return Say(f"You said: {request['messages'][-1]['content']}")
-
-
 async def test_bad_bytes_on_every_router_boundary_never_stop_it(
     redis_at_url: RedisAtUrl, listen, tmp_path: Path
 ) -> None:
     raw = redis_at_url.rq_connection  # a bytes client: writes what an attacker would
     log = tmp_path / "router.log"
-    with FakeOpenAI(fallback=echo) as model, FakeOpenClaw() as claw:
+    with FakeOpenAI(fallback=echo_model) as model, FakeOpenClaw() as claw:
         env = hybrid_env(
             redis_at_url.url,
             model.base_url,

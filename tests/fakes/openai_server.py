@@ -415,6 +415,11 @@ class FakeOpenClaw(FakeOpenAI):
         return self.base_url.removesuffix("/v1")
 
 
+def echo_model(request: dict[str, Any]) -> Say:
+    """Answers every turn with "You said: <what the user said>"."""
+    return Say(f"You said: {request['messages'][-1]['content']}")
+
+
 def delegating_model(request: dict[str, Any]) -> Reply:
     """A fast model for whole-stack tests: "research …" is delegated to OpenClaw (then "I'm on
     it."); anything else is echoed as "You said …"."""
