@@ -141,23 +141,17 @@ def guard_the_web_service(app: object, settings: Settings, argv: list[str]) -> l
     app.add_middleware(  # type: ignore[attr-defined]
         AccessGuard, tokens=settings.access_tokens, allowed_origins=settings.allowed_origins
     )
-    add_session_route(app, SESSIONS)  # type: ignore[arg-type]
+    add_session_route(app, SESSIONS)  # type: ignore[arg-type]  # app is FastAPI
     scrubber = RedactSecrets(settings.secrets)
     logger.configure(
         patcher=lambda record: record.update(message=scrubber.scrub(record["message"]))
     )
     cors = settings.allowed_origins or [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
-    log.info(
-        "voice on %s:%s access=%s origins=%s",
-        host,
-        port,
-        "token"
-        if settings.access_tokens
-        else "open (loopback)"
-        if is_loopback(host)
-        else "anonymous",
-        ",".join(settings.allowed_origins) or "same origin only",
-    )
+    access = "token" if settings.access_tokens else "loopback only"
+    if not settings.access_tokens and not is_loopback(host):
+        access = "anonymous"
+    origins = ",".join(settings.allowed_origins) or "same origin only"
+    log.info("voice on %s:%s access=%s origins=%s", host, port, access, origins)
     return [*argv, "--allowed-origins", *cors]
 
 
