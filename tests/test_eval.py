@@ -105,7 +105,7 @@ def test_metrics_are_exact(
     report = json.loads((tmp_path / "report.json").read_text())
     metrics = report["models"][f"gpt-4o-mini@{model.base_url}"]
     assert report["cases"] == 8
-    assert metrics["tool_accuracy"] == 5 / 8
+    assert metrics["tool_accuracy"] == metrics["tool_accuracy_native"] == 5 / 8
     assert metrics["argument_accuracy"] == 3 / 4
     assert metrics["delegation_precision"] == 0.0
     assert metrics["delegation_recall"] == 0.0
@@ -236,4 +236,5 @@ def test_calls_written_as_text_are_scored_and_reported_as_such(
     ]
     assert (metrics["calls_from_text"], metrics["calls_native"]) == (1, 0)
     assert metrics["family_accuracy"]["notes"] == 1.0
+    assert metrics["tool_accuracy_native"] < metrics["tool_accuracy"]
     assert "| tool calls written as text (recovered) | 1 |" in (tmp_path / "report.md").read_text()

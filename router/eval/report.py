@@ -4,6 +4,7 @@ from typing import Any
 
 ROWS = [
     ("tool selection accuracy", "tool_accuracy", "pct"),
+    ("tool selection, native calls only", "tool_accuracy_native", "pct"),
     ("argument accuracy", "argument_accuracy", "pct"),
     ("delegation precision", "delegation_precision", "pct"),
     ("delegation recall", "delegation_recall", "pct"),

@@ -108,7 +108,7 @@ def score(
     cases: list[Case], decisions: dict[str, Decision], prices: dict[str, float] | None
 ) -> dict[str, Any]:
     """Every metric of the report for one model."""
-    right_tool = right_args = with_args = 0
+    right_tool = right_args = with_args = right_tool_native = 0
     delegated = delegated_right = should_delegate = 0
     no_tool_cases = no_tool_right = errors = 0
     families: dict[str, list[bool]] = {}
@@ -125,6 +125,9 @@ def score(
         tool_ok = decision.error is None and decision.tool == case.expect
         args_ok = tool_ok and arguments_match(case.args, decision.arguments)
         right_tool += tool_ok
+        # Without recovery a text-written call is spoken, i.e. the turn takes no tool.
+        native_tool = NO_TOOL if decision.call_from_text else decision.tool
+        right_tool_native += decision.error is None and native_tool == case.expect
         if tool_ok and case.args:
             with_args += 1
             right_args += args_ok
@@ -145,6 +148,7 @@ def score(
     return {
         "cases": count,
         "tool_accuracy": _rate(right_tool, count),
+        "tool_accuracy_native": _rate(right_tool_native, count),
         "argument_accuracy": _rate(right_args, with_args),
         "delegation_precision": _rate(delegated_right, delegated),
         "delegation_recall": _rate(delegated_right, should_delegate),

@@ -107,17 +107,23 @@ class Tool:
         }
 
 
+BOUNDS = frozenset({"maxLength", "minLength", "maximum", "minimum"})
+"""Limits the argument model enforces anyway: a value out of bounds comes back to the model as
+a validation error it can correct, so offering them costs tokens every turn and decides nothing
+(a limit the model should know, like a volume's 0-100, is in the field's description)."""
+
+
 def _compact(schema: Any) -> Any:
-    """The schema without what pydantic adds that the model does not need (titles, null
+    """The schema without what the model does not need to decide (titles, bounds, empty
     defaults, `anyOf [X, null]` for optional fields): it goes out with every turn, and every
-    token costs the fast model time."""
+    prompt token costs a local model's cold prefill ~50 ms on a CPU."""
     if isinstance(schema, list):
         return [_compact(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
     compacted: dict[str, Any] = {}
     for key, value in schema.items():
-        if key == "title" or (key == "default" and value is None):
+        if key == "title" or key in BOUNDS or (key == "default" and not value):
             continue
         if key == "properties":
             compacted[key] = {name: _compact(_drop_null_option(p)) for name, p in value.items()}
