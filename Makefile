@@ -33,6 +33,7 @@ $(WEB_DEPS): $(WEB)/package-lock.json
 
 test: local-redis $(WEB_DEPS)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # Rebuild the browser client (voice/web/src → voice/web/dist, which is committed).
@@ -51,10 +52,11 @@ bench: local-redis
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .run .pytest_cache .ruff_cache $(WEB)/node_modules $(WEB)/test-results
+	rm -rf $(VENV) .run .pytest_cache .ruff_cache .mypy_cache $(WEB)/node_modules $(WEB)/test-results

@@ -8,6 +8,7 @@ Hybrid is measured with tier 0 off (the model path) and on.
 
 import asyncio
 import time
+from typing import Any
 
 from bench.common import fresh_redis, router_in_process, session, summary
 from tests.fakes.openai_server import CallTools, FakeOpenAI, FakeOpenClaw, Say
@@ -60,7 +61,7 @@ async def run() -> dict:
         openclaw = await first_chunk_times(
             {"OPENCLAW_API_URL": claw.url, "BOT_HYBRID_LLM": "false"}, concurrent=True
         )
-    results = {
+    results: dict[str, Any] = {
         "hybrid_ms": summary(hybrid),
         "hybrid_tier0_ms": summary(tier0),
         "openclaw_ms": summary(openclaw),

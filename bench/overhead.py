@@ -16,6 +16,7 @@ import redis
 
 from bench.common import fresh_redis, router_in_process, session, settings, summary
 from router.conversation import TurnAnswerer
+from shared.connection import read_entries
 from shared.messages import UserTurn
 from tests.fakes.openai_server import FakeOpenAI, Say
 
@@ -62,12 +63,10 @@ async def redis_floor(samples: int = 200) -> dict:
 
     async def relay_forever() -> None:
         while True:
-            for _stream, entries in (
-                await client.xreadgroup("g", "c", {"floor": ">"}, block=1000) or []
-            ):
-                for entry_id, fields in entries:
-                    await client.xack("floor", "g", entry_id)
-                    await client.publish("floor-out", fields["n"])
+            reply = await client.xreadgroup("g", "c", {"floor": ">"}, block=1000)
+            for entry_id, fields in read_entries(reply):
+                await client.xack("floor", "g", entry_id)
+                await client.publish("floor-out", fields["n"])
 
     relaying = asyncio.create_task(relay())
     times = []

@@ -4,6 +4,7 @@ fork included), and OpenClaw chunk sent by the gateway → chunk delivered to th
 
 import asyncio
 import time
+from typing import Any
 
 from bench.common import (
     fresh_redis,
@@ -50,6 +51,7 @@ async def measure(workers: int, claw: FakeOpenClaw) -> dict:
                         received[event.response_id].append((at, event.text))
                 for record in records:
                     job = fetch_job(record.task_id, queue.connection)
+                    assert job.started_at is not None and job.enqueued_at is not None
                     starts.append((job.started_at - job.enqueued_at).total_seconds() * 1000)
                     relays += chunk_relay_ms(
                         claw, f"hybridbot-{record.task_id}", received[record.task_id]
@@ -76,7 +78,7 @@ def chunk_relay_ms(claw: FakeOpenClaw, user: str, chunks: list[tuple[float, str]
 async def run() -> dict:
     with FakeOpenClaw(fallback=lambda request: Say(ANSWER), token_interval=0.01) as claw:
         started = time.monotonic()
-        results = {f"workers_{n}": await measure(n, claw) for n in (1, 4)}
+        results: dict[str, Any] = {f"workers_{n}": await measure(n, claw) for n in (1, 4)}
     results["wall_s"] = time.monotonic() - started
     return results
 

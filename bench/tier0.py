@@ -15,6 +15,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -60,7 +61,7 @@ def volume_model(request: dict) -> CallTools | Say:
 
 
 async def turn_times(client: aioredis.Redis, model: FakeOpenAI, tier0: bool) -> list[float]:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None, OPENAI_BASE_URL=model.base_url, OPENAI_API_KEY="k", BOT_TIER0=str(tier0)
     )
     consumer = TurnConsumer(
@@ -90,7 +91,7 @@ async def main() -> dict:
         local = await turn_times(client, model, tier0=True)
         remote = await turn_times(client, model, tier0=False)
     await client.aclose()
-    results = {
+    results: dict[str, Any] = {
         "tier0_decision_ms": {
             "p50": percentile(decisions, 0.5),
             "p99": percentile(decisions, 0.99),

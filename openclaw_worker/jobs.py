@@ -270,9 +270,9 @@ class TaskJob(Job):
         return run_task(session_id, task_id)
 
     # Callbacks are named by import path too; tasks use none, so none is ever imported.
-    success_callback = None  # type: ignore[assignment]
-    failure_callback = None  # type: ignore[assignment]
-    stopped_callback = None  # type: ignore[assignment]
+    success_callback = None
+    failure_callback = None
+    stopped_callback = None
 
 
 def on_work_horse_killed(job: Job, _pid: int, _status: int, _usage: object) -> None:

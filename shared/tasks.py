@@ -8,7 +8,7 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from shared import keys
-from shared.connection import decode_member, raw_members_by_score
+from shared.connection import decode_member, raw_members_by_score, text
 from shared.dropped import drop
 from shared.messages import ProfileName, SessionId, TaskStatus
 
@@ -72,12 +72,12 @@ def _parsed(raw: str) -> TaskRecord | None:
 async def load_task(redis: aioredis.Redis, session_id: str, task_id: str) -> TaskRecord | None:
     """The task's record; None when there is none, or none that can be read."""
     raw = await redis.hget(keys.session_tasks(session_id), task_id)
-    return _parsed(raw) if raw else None
+    return _parsed(text(raw)) if raw else None
 
 
 async def load_session_tasks(redis: aioredis.Redis, session_id: str) -> list[TaskRecord]:
     """The session's tasks, oldest first (records that cannot be read are skipped)."""
-    records = [_parsed(raw) for raw in await redis.hvals(keys.session_tasks(session_id))]
+    records = [_parsed(text(raw)) for raw in await redis.hvals(keys.session_tasks(session_id))]
     return sorted((r for r in records if r is not None), key=lambda t: t.creation_order)
 
 

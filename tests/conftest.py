@@ -5,7 +5,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import fakeredis
 import pytest
@@ -17,7 +17,7 @@ from router.tools import fast_tools
 from router.tools.registry import ToolContext
 from router.ui import UiState, load_ui
 from router.worker import TurnConsumer
-from shared.actions import Action
+from shared.actions import AnyAction
 from shared.events import ResponsePublisher
 from shared.local_redis import LocalRedis
 from shared.messages import ActionEvent, AnyBotEvent, ResponseDone, TextChunk
@@ -89,9 +89,9 @@ def fake_model() -> Iterator[FakeOpenAI]:
         yield server
 
 
-def model_settings(fake: FakeOpenAI, **overrides: object) -> Settings:
+def model_settings(fake: FakeOpenAI, **overrides: Any) -> Settings:
     """Settings pointing the primary model at a fake server, with fast retries."""
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "OPENAI_BASE_URL": fake.base_url,
         "OPENAI_API_KEY": "sk-test-secret",
         "BOT_MODEL_TIMEOUT": 5,
@@ -99,7 +99,7 @@ def model_settings(fake: FakeOpenAI, **overrides: object) -> Settings:
         "BOT_TIER0": "false",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 class RunningRouter:
@@ -108,7 +108,7 @@ class RunningRouter:
     def __init__(self, consumer: TurnConsumer) -> None:
         self.consumer = consumer
         self.stop_event = asyncio.Event()
-        self.task: asyncio.Future[list[None]] | None = None
+        self.task: asyncio.Future[Any] | None = None
 
     async def start(self) -> "RunningRouter":
         await self.consumer.ensure_group()
@@ -271,10 +271,10 @@ class ToolHarness:
     async def __call__(self, tool_name: str, /, **arguments: object) -> str:
         return await self.registry.call(tool_name, json.dumps(arguments), self.ctx)
 
-    async def actions(self) -> list[Action]:
+    async def actions(self) -> list[AnyAction]:
         """Every action published so far, once all of them have arrived."""
 
-        def arrived() -> list[list[Action]] | None:
+        def arrived() -> list[list[AnyAction]] | None:
             events = self.listener.response("turn-1").events
             if len(events) != self.publisher.seq:
                 return None
@@ -291,7 +291,7 @@ class ToolHarness:
 async def tools(redis_client: aioredis.Redis, listen) -> ToolHarness:
     """`await tools("open_window", app="notes")` runs a tool for session s1, profile alice."""
     listener = await listen("s1", profile="alice")
-    return ToolHarness(redis_client, listener, Settings(_env_file=None))  # type: ignore[call-arg]
+    return ToolHarness(redis_client, listener, Settings(_env_file=None))
 
 
 @dataclass

@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from openclaw_worker.jobs import run_task_async
 from shared import keys
+from shared.connection import stream_entries
 from shared.events import ResponsePublisher
 from shared.history import SessionHistory
 from shared.settings import Settings
@@ -114,7 +115,7 @@ async def test_huge_unknown_and_unsafe_sessions_on_the_stream(
     assert too_long.done.error == "turn_too_long"
     assert answered.text == "You said: hello from a new session"
     assert len(fake_model.requests) == 1
-    dead = await redis_client.xrange(keys.DEAD_TURNS_STREAM)
+    dead = stream_entries(await redis_client.xrange(keys.DEAD_TURNS_STREAM))
     assert [entry["reason"] for _id, entry in dead] == [
         "session_id: String should match pattern '^[A-Za-z0-9_.:-]{1,64}$'"
     ]
@@ -125,7 +126,7 @@ async def test_a_job_for_a_task_that_does_not_exist_fails_with_a_log_line(
     redis_at_url, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None, REDIS_URL=redis_at_url.url, OPENCLAW_API_URL="http://127.0.0.1:9"
     )
 

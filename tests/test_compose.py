@@ -43,7 +43,8 @@ def test_every_command_and_health_check_is_a_real_entry_point() -> None:
         for command in (service["command"], service["healthcheck"]["test"][1:]):
             module = module_of(command)
             assert importlib.util.find_spec(module) is not None, (name, module)
-            if importlib.util.find_spec(module).submodule_search_locations:  # a package
+            spec = importlib.util.find_spec(module)
+            if spec is not None and spec.submodule_search_locations:  # a package
                 assert importlib.util.find_spec(f"{module}.__main__") is not None, (name, module)
 
 

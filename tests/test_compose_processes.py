@@ -105,6 +105,7 @@ async def test_two_routers_three_workers_a_burst_and_a_sigterm_mid_task(
 
             await wait_for(slow_task_started)
             (slow_task,) = await slow_tasks()
+            assert slow_task.worker is not None
             pid = int(slow_task.worker.rsplit("-", 1)[1])
             terminated = next(w for w in workers if w.pid == pid)
             terminated.send_signal(signal.SIGTERM)

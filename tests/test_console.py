@@ -3,14 +3,14 @@
 import io
 
 from shared.actions import WindowOpen
-from shared.messages import ActionEvent, ResponseDone, TextChunk
+from shared.messages import ActionEvent, AnyBotEvent, ResponseDone, TextChunk
 from voice.console import ConsolePrinter
 
 
 def test_reply_and_actions_are_printed_readably() -> None:
     out = io.StringIO()
     printer = ConsolePrinter(out)
-    for event in [
+    events: list[AnyBotEvent] = [
         ActionEvent(
             session_id="s",
             response_id="t1",
@@ -24,7 +24,8 @@ def test_reply_and_actions_are_printed_readably() -> None:
         ResponseDone(
             session_id="s", response_id="t2", seq=1, outcome="error", error="model_unavailable"
         ),
-    ]:
+    ]
+    for event in events:
         printer.show(event)
     assert out.getvalue() == (
         "     [window.open] window_id=w1 app=notes title=Notes\n"
@@ -39,11 +40,12 @@ def test_a_notice_while_the_prompt_waits_gets_its_own_line_and_the_prompt_return
     out = io.StringIO()
     printer = ConsolePrinter(out)
     printer.show_prompt()
-    for event in [
+    events: list[AnyBotEvent] = [
         TextChunk(session_id="s", response_id="timer-1", seq=0, origin="notice", text="Your"),
         TextChunk(session_id="s", response_id="timer-1", seq=1, origin="notice", text="timer."),
         ResponseDone(session_id="s", response_id="timer-1", seq=2, origin="notice"),
-    ]:
+    ]
+    for event in events:
         printer.show(event)
     assert out.getvalue() == "you> \nbot> Your timer.\nyou> "
     # A line typed at the prompt ends with the user's own Enter (echoed by the terminal).

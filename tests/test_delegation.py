@@ -14,6 +14,7 @@ from rq.timeouts import TimerDeathPenalty
 
 from openclaw_worker.jobs import MAX_ANSWER_CHARS, SPOKEN_CUT, TaskJob
 from shared import keys
+from shared.connection import stream_entries
 from shared.history import SessionHistory
 from shared.messages import BOT_EVENT, ResponseDone, TaskStatusEvent, TextChunk
 from shared.settings import Settings
@@ -158,7 +159,7 @@ async def test_the_inbox_keeps_the_result_for_a_session_that_was_away(
 
     await run_worker_burst(redis_at_url)
 
-    entries = await redis_at_url.client.xrange(keys.session_inbox("s1"))
+    entries = stream_entries(await redis_at_url.client.xrange(keys.session_inbox("s1")))
     events = [BOT_EVENT.validate_json(fields[keys.EVENT_FIELD]) for _id, fields in entries]
     task_events = [e for e in events if e.response_id == task_id]
     assert [e.text for e in task_events if isinstance(e, TextChunk)] == ["Done.", "All good."]
@@ -404,7 +405,7 @@ async def test_voice_pipeline_speaks_the_fast_reply_then_the_delegated_result(
             total = len(
                 [
                     1
-                    for _id, f in await client.xrange(keys.session_inbox("s1"))
+                    for _id, f in stream_entries(await client.xrange(keys.session_inbox("s1")))
                     if task_id in f[keys.EVENT_FIELD]
                 ]
             )

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from shared import keys
 from shared.messages import ResponseDone
 from tests.conftest import RedisAtUrl
-from tests.fakes.openai_server import CallTools, FakeOpenAI, Hang, Say
+from tests.fakes.openai_server import CallTools, FakeOpenAI, Hang, Reply, Say
 from tests.processes import service_env, start_service, stop_services, wait_for, wait_for_log
 
 CONSUMING = "consuming stream="
@@ -42,7 +42,7 @@ def router_env(redis_at_url: RedisAtUrl, model: FakeOpenAI, **values: str) -> di
 async def test_a_router_killed_mid_turn_is_taken_over_and_its_tool_runs_once(
     redis_at_url: RedisAtUrl, listen, tmp_path: Path
 ) -> None:
-    replies = [
+    replies: list[Reply] = [
         CallTools([("create_note", {"title": "groceries", "text": "milk"})]),
         Hang(),
         Say("I made the groceries note."),

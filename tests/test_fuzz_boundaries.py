@@ -39,7 +39,7 @@ json_values = st.recursive(
 
 def near(valid: dict) -> st.SearchStrategy[bytes]:
     """A valid message with one field dropped, retyped or set to an odd value."""
-    odd = st.sampled_from(
+    odd: st.SearchStrategy[object] = st.sampled_from(
         [None, "", "nan", float("inf"), -1, 10**30, "\x00", "{", [], {}, "x" * 10_000]
     )
 

@@ -70,12 +70,14 @@ def youtube_api() -> Iterator[FakeYoutubeApi]:
 async def test_play_without_an_api_key_hands_the_query_to_the_client(tools: ToolHarness) -> None:
     assert await tools("youtube_play", query="lofi beats") == "Playing lofi beats on YouTube."
     assert await tools.actions() == [YoutubePlay(query="lofi beats")]
-    assert (await tools.ui()).youtube.status == "playing"
+    youtube = (await tools.ui()).youtube
+    assert youtube is not None and youtube.status == "playing"
 
 
 async def test_play_by_url_needs_no_search(tools: ToolHarness) -> None:
     await tools("youtube_play", query="https://youtu.be/dQw4w9WgXcQ")
     (action,) = await tools.actions()
+    assert isinstance(action, YoutubePlay)
     assert action.video_id == "dQw4w9WgXcQ"
     assert action.url == "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 
@@ -85,9 +87,10 @@ async def test_play_with_an_api_key_resolves_the_video(
 ) -> None:
     tools.ctx.settings = Settings(
         _env_file=None, YOUTUBE_API_KEY="yt-key", YOUTUBE_API_URL=youtube_api.url
-    )  # type: ignore[call-arg]
+    )
     assert await tools("youtube_play", query="lofi") == "Playing lofi hip hop radio on YouTube."
     (action,) = await tools.actions()
+    assert isinstance(action, YoutubePlay)
     assert (action.video_id, action.title) == ("jfKfPfyJRdk", "lofi hip hop radio")
     assert youtube_api.queries[0]["q"] == ["lofi"] and youtube_api.queries[0]["key"] == ["yt-key"]
 
@@ -99,7 +102,7 @@ async def test_a_failing_youtube_api_falls_back_to_the_query(
     try:
         tools.ctx.settings = Settings(
             _env_file=None, YOUTUBE_API_KEY="yt-secret", YOUTUBE_API_URL=api.url
-        )  # type: ignore[call-arg]
+        )
         assert await tools("youtube_play", query="jazz") == "Playing jazz on YouTube."
     finally:
         api.stop()

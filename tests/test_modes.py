@@ -39,7 +39,7 @@ async def test_openclaw_mode_sends_every_turn_to_openclaw_with_the_app_tools(
 ) -> None:
     with FakeOpenClaw(api_key="gw-token") as claw:
         claw.script(CallTools([("open_window", {"app": "notes"})]), Say("Opened your notes."))
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             OPENCLAW_API_URL=claw.url,
             OPENCLAW_API_TOKEN="gw-token",
@@ -59,7 +59,7 @@ async def test_openclaw_mode_sends_every_turn_to_openclaw_with_the_app_tools(
 
 
 async def test_hybrid_mode_offers_the_bridge(redis_client: aioredis.Redis) -> None:
-    settings = Settings(_env_file=None, OPENAI_API_KEY="k", OPENCLAW_API_URL="http://claw:18789")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, OPENAI_API_KEY="k", OPENCLAW_API_URL="http://claw:18789")
     assert settings.mode is Mode.HYBRID
     answerer = TurnAnswerer.from_settings(redis_client, settings)
     assert BRIDGE <= set(answerer.tools.names)

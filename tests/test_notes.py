@@ -126,8 +126,13 @@ async def test_notes_are_bounded_in_number_and_listed_a_page_at_a_time(
 ) -> None:
     monkeypatch.setattr(notes, "MAX_NOTES", 120)
     for i in range(120):
-        note = {"id": f"n{i:03d}", "title": f"note {i:03d}", "created_at": i, "updated_at": i}
-        await redis_client.hset(keys.profile_notes("alice"), note["id"], json.dumps(note))
+        note: dict[str, str | int] = {
+            "id": f"n{i:03d}",
+            "title": f"note {i:03d}",
+            "created_at": i,
+            "updated_at": i,
+        }
+        await redis_client.hset(keys.profile_notes("alice"), f"n{i:03d}", json.dumps(note))
 
     assert await tools("create_note", title="one more") == (
         "Error: there are already 120 notes; delete some first"

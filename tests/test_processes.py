@@ -14,7 +14,13 @@ import redis
 
 from shared import keys
 from shared.local_redis import find_redis_server, free_port
-from tests.fakes.openai_server import FakeOpenAI, calculator_model
+from tests.fakes.openai_server import (
+    CallTools,
+    FakeOpenAI,
+    FakeOpenClaw,
+    Say,
+    calculator_model,
+)
 from tests.processes import serves_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,8 +105,7 @@ def test_offline_make_run_acts_on_the_common_commands_of_every_family(tmp_path: 
 
 @pytest.mark.usefixtures("real_redis_url")
 def test_notes_survive_a_restart_of_the_whole_stack(tmp_path: Path) -> None:
-    def note_model(request: dict) -> object:
-        from tests.fakes.openai_server import CallTools, Say
+    def note_model(request: dict) -> CallTools | Say:
 
         last = request["messages"][-1]
         if last["role"] == "tool":
@@ -122,9 +127,7 @@ def test_notes_survive_a_restart_of_the_whole_stack(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("real_redis_url")
 def test_make_run_in_hybrid_mode_speaks_the_research_when_it_is_ready(tmp_path: Path) -> None:
-    from tests.fakes.openai_server import CallTools, FakeOpenClaw, Say
-
-    def fast_model(request: dict) -> object:
+    def fast_model(request: dict) -> CallTools | Say:
         if request["messages"][-1]["role"] == "tool":
             return Say("I'm on it, I'll tell you when it's ready.")
         return CallTools(

@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 from router.timers import announce_due_timers
 from shared import keys
 from shared.actions import ProfileSwitch, SpriteSet, TimerEnd, TimerStart, ViewSwitch
+from shared.messages import ActionEvent
 from tests.conftest import EVENT_TIMEOUT, ToolHarness
 
 
@@ -75,6 +76,7 @@ async def test_timers_start_list_cancel_and_are_announced_once(
     assert announcement.text == "Your timer is done."
     assert announcement.events[0].origin == "notice" and announcement.events[0].inbox_id
     screen = tools.listener.responses[f"timer-{started[1].timer_id}-screen"]
+    assert isinstance(screen.events[0], ActionEvent)
     assert screen.events[0].action == TimerEnd(timer_id=started[1].timer_id, cancelled=False)
     assert (await tools.ui()).timers == []
 

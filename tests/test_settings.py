@@ -1,14 +1,15 @@
 """Environment variables and the run mode they imply."""
 
 import logging
+from typing import Any
 
 import pytest
 
 from shared.settings import Mode, Settings, log_startup, redact_url
 
 
-def settings(**env: str) -> Settings:
-    return Settings(_env_file=None, **env)  # type: ignore[arg-type]
+def settings(**env: Any) -> Settings:
+    return Settings(_env_file=None, **env)
 
 
 @pytest.mark.parametrize(
@@ -54,7 +55,7 @@ def test_variables_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("BOT_HYBRID_PRIMARY_MODEL", "qwen2.5-72b-instruct")
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8000/v1")
     monkeypatch.setenv("REDIS_URL", "redis://cache:6379/2")
-    resolved = Settings(_env_file=None)  # type: ignore[call-arg]
+    resolved = Settings(_env_file=None)
     assert resolved.bot_hybrid_primary_model == "qwen2.5-72b-instruct"
     assert resolved.primary_model_configured
     assert resolved.redis_url == "redis://cache:6379/2"

@@ -9,6 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from shared import keys
+from shared.connection import stream_entries
 from shared.history import SessionHistory
 from shared.settings import Settings
 from tests.conftest import model_settings
@@ -190,7 +191,7 @@ async def test_an_empty_transcript_gets_a_short_reply(
 async def test_without_a_model_the_reply_says_how_to_configure_one(
     redis_client: aioredis.Redis, start_router, listen
 ) -> None:
-    await start_router(Settings(_env_file=None))  # type: ignore[call-arg]
+    await start_router(Settings(_env_file=None))
     session = await listen("s1")
 
     response = await session.ask("hello")
@@ -315,7 +316,7 @@ async def test_malformed_entries_are_dead_lettered_and_the_router_goes_on(
     assert rejected.done.error == "bad_turn"
     assert future_version.done.error == "bad_turn"
     assert answered.text == "Still here."
-    dead = await redis_client.xrange(keys.DEAD_TURNS_STREAM)
+    dead = stream_entries(await redis_client.xrange(keys.DEAD_TURNS_STREAM))
     assert len(dead) == 4
     assert all(entry["reason"] for _id, entry in dead)
     await wait_until_acked(redis_client)

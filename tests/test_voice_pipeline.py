@@ -1,7 +1,7 @@
 """The voice pipeline's Redis bridge, driven with Pipecat's `run_test` on both Redis flavours."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 import redis.asyncio as aioredis
@@ -23,6 +23,7 @@ from pipecat.tests.utils import run_test
 
 from shared import keys
 from shared.actions import WindowOpen
+from shared.connection import stream_entries
 from shared.messages import (
     ActionEvent,
     Interrupt,
@@ -40,7 +41,7 @@ from voice.turn_bridge import RedisTurnBridge
 SPEECH = (LLMFullResponseStartFrame, LLMTextFrame, LLMFullResponseEndFrame)
 
 
-def spoken(frames: list[Frame]) -> list[str]:
+def spoken(frames: Sequence[Frame]) -> list[str]:
     """The speech frames as a readable list: start, each text, end."""
     names = {LLMFullResponseStartFrame: "<start>", LLMFullResponseEndFrame: "<end>"}
     return [
@@ -51,11 +52,11 @@ def spoken(frames: list[Frame]) -> list[str]:
 
 
 def text(response_id: str, seq: int, words: str, origin: str = "turn") -> TextChunk:
-    return TextChunk(session_id="s1", response_id=response_id, seq=seq, text=words, origin=origin)  # type: ignore[arg-type]
+    return TextChunk(session_id="s1", response_id=response_id, seq=seq, text=words, origin=origin)
 
 
 def done(response_id: str, seq: int, origin: str = "turn") -> ResponseDone:
-    return ResponseDone(session_id="s1", response_id=response_id, seq=seq, origin=origin)  # type: ignore[arg-type]
+    return ResponseDone(session_id="s1", response_id=response_id, seq=seq, origin=origin)
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ async def session_bridge(redis_client: aioredis.Redis) -> AsyncIterator[SessionB
 
 
 async def turns_on_stream(redis_client: aioredis.Redis) -> list[UserTurn]:
-    entries = await redis_client.xrange(keys.TURNS_STREAM)
+    entries = stream_entries(await redis_client.xrange(keys.TURNS_STREAM))
     return [UserTurn.model_validate_json(fields[TURN_FIELD]) for _id, fields in entries]
 
 

@@ -3,6 +3,7 @@
 import importlib.util
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,8 +11,8 @@ from shared.settings import Settings
 from voice.services import VoiceConfigError, make_stt, make_tts, stt_choice, tts_choice
 
 
-def settings(**env: str) -> Settings:
-    return Settings(_env_file=None, **env)  # type: ignore[arg-type]
+def settings(**env: Any) -> Settings:
+    return Settings(_env_file=None, **env)
 
 
 @pytest.fixture

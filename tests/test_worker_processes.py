@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from rq import Worker
 
 from shared import keys
+from shared.connection import stream_entries
 from shared.messages import BOT_EVENT, ResponseDone, TaskStatusEvent, TextChunk
 from shared.task_queue import TaskQueue, fetch_job
 from shared.task_recovery import recover_lost_task
@@ -112,7 +113,7 @@ async def test_tasks_spread_over_workers_each_done_once_in_order(
     assert len(ran_on) >= 2, ran_on
 
     # A voice session that connects later finds everything in the inbox.
-    entries = await redis_at_url.client.xrange(keys.session_inbox("s1"))
+    entries = stream_entries(await redis_at_url.client.xrange(keys.session_inbox("s1")))
     late = [BOT_EVENT.validate_json(fields[keys.EVENT_FIELD]) for _id, fields in entries]
     for record in records:
         chunks = [

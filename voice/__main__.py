@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from shared.connection import connect_redis, wait_for_redis
 from shared.settings import RedactSecrets, Settings, configure_logging
@@ -13,6 +14,10 @@ from voice.access import is_loopback
 from voice.bridge import SessionBridge
 from voice.console import default_session_id, run_console
 from voice.sessions import IssuerSource
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from loguru import Record
 
 log = logging.getLogger("voice")
 SESSIONS = IssuerSource()
@@ -123,7 +128,7 @@ def runner_option(argv: list[str], option: str, default: str) -> str:
     return str(getattr(known, option.lstrip("-").replace("-", "_")))
 
 
-def guard_the_web_service(app: object, settings: Settings, argv: list[str]) -> list[str]:
+def guard_the_web_service(app: "FastAPI", settings: Settings, argv: list[str]) -> list[str]:
     """Put the access rules in front of every route (voice/access.py), add the session route,
     scrub secrets from Pipecat's own (loguru) logs; returns the runner's arguments with its
     CORS list set to the allowed origins, never "any origin"."""
@@ -138,14 +143,16 @@ def guard_the_web_service(app: object, settings: Settings, argv: list[str]) -> l
         check_bind(settings, host)
     except AccessConfigError as exc:
         sys.exit(f"voice: {exc}")
-    app.add_middleware(  # type: ignore[attr-defined]
+    app.add_middleware(
         AccessGuard, tokens=settings.access_tokens, allowed_origins=settings.allowed_origins
     )
-    add_session_route(app, SESSIONS)  # type: ignore[arg-type]  # app is FastAPI
+    add_session_route(app, SESSIONS)
     scrubber = RedactSecrets(settings.secrets)
-    logger.configure(
-        patcher=lambda record: record.update(message=scrubber.scrub(record["message"]))
-    )
+
+    def scrub(record: "Record") -> None:
+        record["message"] = scrubber.scrub(record["message"])
+
+    logger.configure(patcher=scrub)
     cors = settings.allowed_origins or [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
     access = "token" if settings.access_tokens else "loopback only"
     if not settings.access_tokens and not is_loopback(host):
@@ -179,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
 
     # Pipecat's runner looks for `bot` in the __main__ module, which is not this one when
     # started through the `hybridbot-voice` console script.
-    sys.modules["__main__"].bot = bot  # type: ignore[attr-defined]
+    setattr(sys.modules["__main__"], "bot", bot)  # noqa: B010  (a module attribute, set late)
     sys.argv = [sys.argv[0], *runner_argv]
     run_pipecat()
 

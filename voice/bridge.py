@@ -22,6 +22,7 @@ from redis.asyncio.connection import Connection
 from redis.exceptions import RedisError
 
 from shared import keys
+from shared.connection import stream_entries, text
 from shared.dropped import drop
 from shared.messages import BOT_EVENT, AnyBotEvent, Interrupt, UserTurn
 from shared.turns import publish_interrupt, publish_turn
@@ -66,7 +67,9 @@ class SessionBridge:
         # Subscribe before any turn is sent, so no reply can be published before we listen.
         await self._pubsub.subscribe(keys.session_events(self.session_id))
         # Live events from before we joined are not ours to replay.
-        newest = await self.redis.xrevrange(keys.session_recent(self.session_id), count=1)
+        newest = stream_entries(
+            await self.redis.xrevrange(keys.session_recent(self.session_id), count=1)
+        )
         self._recent_cursor = newest[0][0] if newest else "0-0"
         return self
 
@@ -112,7 +115,7 @@ class SessionBridge:
 
     async def missed_events(self) -> AsyncIterator[AnyBotEvent]:
         """Inbox events this session has not heard yet, oldest first."""
-        entries = await self.redis.xrange(keys.session_inbox(self.session_id))
+        entries = stream_entries(await self.redis.xrange(keys.session_inbox(self.session_id)))
         if entries:
             await self._forget_trimmed(entries[0][0])
         for entry_id, fields in entries:
@@ -123,7 +126,7 @@ class SessionBridge:
     async def _forget_trimmed(self, oldest_id: str) -> None:
         """Drop heard ids of entries the capped inbox no longer holds."""
         key = keys.session_inbox_heard(self.session_id)
-        heard = await self.redis.smembers(key)
+        heard = [text(member) for member in await self.redis.smembers(key)]
         gone = [i for i in heard if _stream_id(i) < _stream_id(oldest_id)]
         if gone:
             await self.redis.srem(key, *gone)
@@ -150,8 +153,8 @@ class SessionBridge:
         """Missed inbox events, then bot events as they arrive; malformed ones are logged and
         skipped, and an inbox event is delivered once. If Redis goes away, the bridge
         resubscribes when it is back and replays the inbox events it missed meanwhile."""
-        async for event in self.missed_events():
-            yield event
+        async for missed in self.missed_events():
+            yield missed
         while True:
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
@@ -161,15 +164,15 @@ class SessionBridge:
                 log.warning("session=%s lost its events channel (%r)", self.session_id, exc)
                 await self._resubscribe()
                 self._replayed_at = 0
-                async for event in self._replay_gap():
-                    yield event
+                async for missed in self._replay_gap():
+                    yield missed
                 continue
             if self._pubsub.resubscribed != self._replayed_at:
                 # redis-py reconnected and re-subscribed on its own: replay the gap too.
                 self._replayed_at = self._pubsub.resubscribed
                 log.info("session=%s resubscribed after a reconnect", self.session_id)
-                async for event in self._replay_gap():
-                    yield event
+                async for missed in self._replay_gap():
+                    yield missed
             if message is None or message.get("type") != "message":
                 continue
             event = self._parse(message["data"])
@@ -206,8 +209,10 @@ class SessionBridge:
         delay, longest = RECONNECT_DELAYS
         while True:
             try:
-                entries = await self.redis.xrange(
-                    keys.session_recent(self.session_id), min=f"({self._recent_cursor}"
+                entries = stream_entries(
+                    await self.redis.xrange(
+                        keys.session_recent(self.session_id), min=f"({self._recent_cursor}"
+                    )
                 )
                 break
             except (RedisError, OSError) as exc:

@@ -11,7 +11,7 @@ from typing import TextIO
 
 from redis.exceptions import RedisError
 
-from shared.actions import Action
+from shared.actions import AnyAction
 from shared.messages import (
     ActionEvent,
     AnyBotEvent,
@@ -46,7 +46,7 @@ def _read_lines_in_background(
     return queue
 
 
-def describe_action(action: Action) -> str:
+def describe_action(action: AnyAction) -> str:
     """`[window.open] app=notes title=Notes`: one readable line per UI action."""
     fields = action.model_dump(exclude={"name"}, exclude_none=True)
     text = " ".join(f"{key}={value}" for key, value in fields.items())

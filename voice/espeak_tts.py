@@ -9,6 +9,7 @@ import io
 import shutil
 import wave
 from collections.abc import AsyncGenerator
+from typing import Any
 
 from pipecat.audio.utils import create_stream_resampler
 from pipecat.frames.frames import ErrorFrame, Frame, TTSAudioRawFrame
@@ -22,7 +23,7 @@ MAX_TEXT_CHARS = 5000
 class EspeakTTSService(TTSService):
     """A Pipecat TTS service that runs `espeak-ng --stdout` once per sentence."""
 
-    def __init__(self, *, voice: str = "en-us", words_per_minute: int = 175, **kwargs: object):
+    def __init__(self, *, voice: str = "en-us", words_per_minute: int = 175, **kwargs: Any):
         binary = shutil.which(ESPEAK)
         if binary is None:
             raise RuntimeError(

@@ -4,6 +4,7 @@
 transport.output()`. There is no LLM processor: the routers answer over Redis.
 """
 
+from pipecat.audio.vad.vad_analyzer import VADAnalyzer
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import (
@@ -17,13 +18,13 @@ from voice.turn_bridge import RedisTurnBridge
 
 
 def user_turns_to_redis(
-    bridge: SessionBridge, vad_analyzer: object | None = None
+    bridge: SessionBridge, vad_analyzer: VADAnalyzer | None = None
 ) -> tuple[FrameProcessor, RedisTurnBridge]:
     """The user aggregator (turn detection) and the bridge it hands finished turns to."""
     context = LLMContext()
     pair = LLMContextAggregatorPair(
         context,
-        user_params=LLMUserAggregatorParams(vad_analyzer=vad_analyzer),  # type: ignore[arg-type]
+        user_params=LLMUserAggregatorParams(vad_analyzer=vad_analyzer),
     )
     user_aggregator = pair.user()
     turn_bridge = RedisTurnBridge(bridge)

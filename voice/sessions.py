@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from shared import keys
-from shared.connection import connect_redis
+from shared.connection import connect_redis, text
 from shared.messages import ProfileName
 from shared.settings import SESSION_TOKEN_PREFIX, Settings
 
@@ -67,7 +67,10 @@ class SessionIssuer:
         if settings.voice_session_secret is not None:
             return cls(redis, settings.voice_session_secret.get_secret_value().encode())
         await redis.set(keys.VOICE_SESSION_SECRET, secrets.token_hex(32), nx=True)
-        return cls(redis, (await redis.get(keys.VOICE_SESSION_SECRET)).encode())
+        stored = await redis.get(keys.VOICE_SESSION_SECRET)
+        if stored is None:
+            raise RuntimeError(f"{keys.VOICE_SESSION_SECRET} vanished right after it was set")
+        return cls(redis, text(stored).encode())
 
     def _sign(self, session_id: str, profile: str, nonce: str) -> str:
         message = f"{session_id}\0{profile}\0{nonce}".encode()

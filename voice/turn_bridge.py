@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from typing import Any
 
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
@@ -60,7 +61,7 @@ class RedisTurnBridge(FrameProcessor):
         self,
         bridge: SessionBridge,
         progress_interval: float = PROGRESS_INTERVAL_SECONDS,
-        **kwargs: object,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.bridge = bridge

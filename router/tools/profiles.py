@@ -8,6 +8,7 @@ from router.tools.registry import ToolContext, ToolError, phrase, tool
 from router.ui import UiState, change_ui
 from shared import keys
 from shared.actions import AnyAction, ProfileSwitch
+from shared.connection import text_map
 from shared.messages import ProfileName
 
 MAX_PROFILES = 50
@@ -21,7 +22,7 @@ class Profile(BaseModel):
 
 async def load_profiles(ctx: ToolContext) -> dict[str, Profile]:
     """Known profiles by name; the profile in use is registered on first sight."""
-    raw = await ctx.redis.hgetall(keys.PROFILES)
+    raw = text_map(await ctx.redis.hgetall(keys.PROFILES))
     profiles = {name: Profile.model_validate_json(value) for name, value in raw.items()}
     if ctx.profile not in profiles:
         profiles[ctx.profile] = Profile(name=ctx.profile, created_at=time.time())

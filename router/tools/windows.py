@@ -18,6 +18,7 @@ from shared.actions import (
     WindowOpen,
     WindowsArrange,
     WindowSetState,
+    WindowState,
 )
 
 APPS = {
@@ -57,6 +58,11 @@ ALIASES = {
     "alarm": "clock",
 }
 MAX_WINDOWS = 20
+STATE_AFTER: dict[str, WindowState] = {
+    "minimize": "minimized",
+    "maximize": "maximized",
+    "restore": "normal",
+}
 
 
 def app_of(spoken: str) -> str:
@@ -207,9 +213,7 @@ async def window_action(args: WindowActionArgs, ctx: ToolContext) -> str:
             window.state = "normal" if window.state == "minimized" else window.state
             _to_front(state, window)
             return [WindowFocus(window_id=window.id)]
-        window.state = {"minimize": "minimized", "maximize": "maximized", "restore": "normal"}[
-            args.action
-        ]
+        window.state = STATE_AFTER[args.action]
         if window.state != "minimized":
             _to_front(state, window)
         return [WindowSetState(window_id=window.id, state=window.state)]

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 
 @dataclass
@@ -141,7 +141,7 @@ class FakeOpenAI:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def start(self) -> "FakeOpenAI":
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -150,7 +150,7 @@ class FakeOpenAI:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "FakeOpenAI":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -274,7 +274,12 @@ class FakeOpenAI:
                 if fake.first_token_delay:
                     fake._stopping.wait(fake.first_token_delay)
                 self._event(chunk({"role": "assistant", "content": "", "refusal": None}))
-                text = reply.text if isinstance(reply, Say | CallTools) else reply.text_before
+                if isinstance(reply, Say | CallTools):
+                    text = reply.text
+                elif isinstance(reply, StreamError | Drop | Garbage | Raw):
+                    text = reply.text_before
+                else:
+                    text = ""
                 tokens = 0
                 pieces = list(_tokens(text))
                 if isinstance(reply, Say) and reply.resume is not None:
@@ -321,8 +326,8 @@ class FakeOpenAI:
                         }
                         self._event(chunk({"tool_calls": [head]}))
                         for piece in _tokens(raw, 7):
-                            part = {"index": index, "function": {"arguments": piece}}
-                            self._event(chunk({"tool_calls": [part]}))
+                            delta = {"index": index, "function": {"arguments": piece}}
+                            self._event(chunk({"tool_calls": [delta]}))
                             tokens += 1
                 self._event(chunk({}, finish))
                 if (request.get("stream_options") or {}).get("include_usage"):
