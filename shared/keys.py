@@ -1,7 +1,10 @@
 """Every Redis key, stream, group and channel name used by hybridbot, defined once.
 
-Per-session keys put the session id in a Redis Cluster hash tag (`bot:{<session>}:...`), so all
-of one session's keys live in one slot and a deployment can move to Redis Cluster unchanged.
+The bus needs one Redis primary, not a Redis Cluster: publishing a turn writes the global turn
+stream and its session's open turns in one script, and finishing one acks the stream entry and
+writes the session's keys in another. Each is one round trip on the hot path; across Cluster
+slots each would become two, with a window between them that the recovery code would then have
+to cover. Per-session keys still share a hash tag (`bot:{<session>}:...`).
 """
 
 TURNS_STREAM = "bot:turns"
