@@ -4,14 +4,16 @@ import logging
 import os
 import socket
 import sys
-import time
 
 import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
 from rq import Worker
 
 # Imported here, before RQ forks a work horse per job, so each job starts with it loaded
 # (importing it in every horse cost ~0.2 s a task).
 import openclaw_worker.jobs
+from shared.connection import OUTAGE_BACKOFF_CAP_SECONDS
 from shared.settings import Settings, configure_logging, log_startup, redact_url
 from shared.task_queue import JOB_SERIALIZER, openclaw_queue
 
@@ -26,16 +28,15 @@ def worker_name() -> str:
 def connect(url: str, timeout: float = 60.0) -> redis.Redis:
     """A bytes-mode client (what RQ expects), once Redis answers."""
     connection = redis.Redis.from_url(url, health_check_interval=15, socket_connect_timeout=5)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            connection.ping()
-            return connection
-        except redis.RedisError as exc:
-            if time.monotonic() > deadline:
-                raise
-            log.warning("redis not reachable at %s (%s); retrying", redact_url(url), exc)
-            time.sleep(1)
+    retry = Retry(
+        ExponentialWithJitterBackoff(base=0.1, cap=OUTAGE_BACKOFF_CAP_SECONDS),
+        max(1, round(timeout / OUTAGE_BACKOFF_CAP_SECONDS)),
+    )
+    retry.call_with_retry(
+        connection.ping,
+        lambda exc: log.warning("redis not reachable at %s (%s); retrying", redact_url(url), exc),
+    )
+    return connection
 
 
 def main() -> None:

@@ -6,14 +6,17 @@ sentences the voice side drops anyway.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared import keys
+from shared.connection import log_outage, until_redis_answers
 from shared.dropped import drop
 from shared.messages import Interrupt
 
@@ -40,19 +43,19 @@ class Interrupts:
 
     async def listen(self, redis: aioredis.Redis, stop: asyncio.Event) -> None:
         """Follow the interrupts channel until `stop` is set, resubscribing after errors."""
-        while not stop.is_set():
-            pubsub = redis.pubsub(ignore_subscribe_messages=True)
-            try:
+
+        async def follow() -> None:
+            async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                 await pubsub.subscribe(keys.INTERRUPTS_CHANNEL)
                 while not stop.is_set():
                     message = await pubsub.get_message(timeout=0.5)
                     if message and message.get("type") == "message":
                         self._take(message["data"])
-            except RedisError as exc:
-                log.warning("interrupts channel lost (%s); resubscribing", exc)
-                await asyncio.sleep(1)
-            finally:
-                await pubsub.aclose()
+
+        with contextlib.suppress(RedisConnectionError, RedisTimeoutError):  # stopped meanwhile
+            await until_redis_answers().call_with_retry(
+                follow, log_outage("interrupts channel"), is_retryable=lambda _: not stop.is_set()
+            )
 
     def _take(self, raw: str) -> None:
         try:

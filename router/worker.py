@@ -16,12 +16,20 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from router.conversation import SPOKEN_INTERNAL_ERROR, TurnAnswerer
 from shared import keys
 from shared.commands import Commands
-from shared.connection import read_entries, stream_entries, text
+from shared.connection import (
+    log_outage,
+    read_entries,
+    stream_entries,
+    text,
+    until_redis_answers,
+)
 from shared.events import ResponsePublisher
 from shared.messages import UserTurn
 from shared.turns import TURN_FIELD, close_turn_in, earlier_turn_open, turn_was_answered
@@ -77,6 +85,8 @@ class TurnConsumer:
         self.concurrency = concurrency
         self.reclaim_idle_ms = reclaim_idle_ms
         self.read_block_ms = read_block_ms
+        self._next_reclaim = 0.0
+        """Event-loop time of the next reclaim and heartbeat."""
         self._in_flight: set[asyncio.Task[None]] = set()
         self._handling: set[str] = set()
         """Entry ids being answered here, so re-claiming one of our own (its heartbeat failed
@@ -106,32 +116,35 @@ class TurnConsumer:
             keys.ROUTER_GROUP,
             self.name,
         )
-        loop = asyncio.get_running_loop()
-        next_reclaim = 0.0
-        backoff = 0.1
+        retry = until_redis_answers()
+        warn = log_outage("consume loop")
         while not stop.is_set():
             try:
-                if loop.time() >= next_reclaim:
-                    await self.reclaim_stale_turns()
-                    await self.redis.set(
-                        keys.router_heartbeat(socket.gethostname()),
-                        time.time(),
-                        ex=keys.ROUTER_HEARTBEAT_TTL_SECONDS,
-                    )
-                    next_reclaim = loop.time() + min(self.reclaim_idle_ms / 2000, 10.0)
-                await self._read_once()
-                backoff = 0.1
+                await retry.call_with_retry(
+                    self._consume_once, warn, is_retryable=lambda _: not stop.is_set()
+                )
             except ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
                 log.warning("consumer group missing (Redis restarted empty?); recreating it")
                 await self.ensure_group()
-            except (RedisError, OSError) as exc:
-                log.warning("redis error in consume loop: %s; retrying in %.1fs", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+            except (RedisConnectionError, RedisTimeoutError):
+                break  # stopped during an outage: nothing more can be read
         await self._drain(grace_seconds)
         self.answerer.stop_warming()
+
+    async def _consume_once(self) -> None:
+        """Reclaim and heartbeat when due, then one read of new turns."""
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self._next_reclaim:
+            await self.reclaim_stale_turns()
+            await self.redis.set(
+                keys.router_heartbeat(socket.gethostname()),
+                time.time(),
+                ex=keys.ROUTER_HEARTBEAT_TTL_SECONDS,
+            )
+            self._next_reclaim = loop.time() + min(self.reclaim_idle_ms / 2000, 10.0)
+        await self._read_once()
 
     async def _read_once(self) -> None:
         free = self.concurrency - len(self._in_flight)

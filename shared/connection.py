@@ -1,8 +1,7 @@
 """Redis clients that ride out short outages: retries with jittered backoff, health checks."""
 
-import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -88,17 +87,34 @@ def decode_member(raw: bytes) -> str | None:
         return None
 
 
+OUTAGE_BACKOFF_CAP_SECONDS = 2.0
+"""Longest wait between two tries of a loop riding out a Redis outage."""
+
+
+def until_redis_answers(attempts: int = -1) -> Retry:
+    """redis-py's own Retry, for the few loops that must outlive an outage longer than one
+    command's retries (a Redis restart): jittered backoff up to 2 s between tries, forever by
+    default. Connection and timeout errors are retried; any other error is raised."""
+    return Retry(
+        ExponentialWithJitterBackoff(base=0.1, cap=OUTAGE_BACKOFF_CAP_SECONDS),
+        attempts,
+        supported_errors=(RedisConnectionError, RedisTimeoutError),
+    )
+
+
+def log_outage(what: str) -> Callable[[Exception], Awaitable[None]]:
+    """A Retry failure handler that logs one warning per failed try."""
+
+    async def warn(error: Exception) -> None:
+        log.warning("%s: redis not answering (%s); retrying", what, error)
+
+    return warn
+
+
 async def wait_for_redis(client: aioredis.Redis, url: str, timeout: float = 60.0) -> None:
-    """Block until Redis answers PING, logging while it does not; raise after `timeout`."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    delay = 0.1
-    while True:
-        try:
-            await client.ping()
-            return
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            if asyncio.get_running_loop().time() + delay > deadline:
-                raise
-            log.warning("redis not reachable at %s (%s); retrying", redact_url(url), exc)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+    """Block until Redis answers PING, logging while it does not; raise after about `timeout`
+    seconds of tries."""
+    attempts = max(1, round(timeout / OUTAGE_BACKOFF_CAP_SECONDS))
+    await until_redis_answers(attempts).call_with_retry(
+        client.ping, log_outage(f"start-up, {redact_url(url)}")
+    )

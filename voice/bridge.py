@@ -8,7 +8,6 @@ breaks (Redis restarted) the bridge resubscribes and replays the ones it missed 
 The text console uses it today; the Pipecat pipeline's processors wrap the same class.
 """
 
-import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
@@ -19,10 +18,9 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 from redis.asyncio.client import PubSub
 from redis.asyncio.connection import Connection
-from redis.exceptions import RedisError
 
 from shared import keys
-from shared.connection import stream_entries, text
+from shared.connection import log_outage, stream_entries, text, until_redis_answers
 from shared.dropped import drop
 from shared.messages import BOT_EVENT, AnyBotEvent, Interrupt, UserTurn
 from shared.turns import publish_interrupt, publish_turn
@@ -31,8 +29,6 @@ log = logging.getLogger(__name__)
 
 SPOKEN_BUS_DOWN = "Sorry, I can't reach the assistant right now. Please try again in a moment."
 """Said when a turn cannot be handed to the routers (Redis unreachable): it was not accepted."""
-RECONNECT_DELAYS = (0.1, 5.0)
-"""First and longest wait between attempts to get the session's events back after Redis left."""
 LIVE_HEARD_REMEMBERED = 2000
 """Live events remembered by (response, seq), to skip them in a replay; above the recent
 stream's length."""
@@ -136,18 +132,16 @@ class SessionBridge:
 
     async def _resubscribe(self) -> None:
         """A fresh subscription, retried with backoff until Redis answers again."""
-        delay, longest = RECONNECT_DELAYS
-        while True:
-            try:
-                await self._pubsub.aclose()
-                self._pubsub = self._new_pubsub()
-                await self._pubsub.subscribe(keys.session_events(self.session_id))
-                log.info("session=%s resubscribed to its events", self.session_id)
-                return
-            except (RedisError, OSError) as exc:
-                log.warning("session=%s still no Redis (%s); retrying", self.session_id, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, longest)
+
+        async def subscribe() -> None:
+            await self._pubsub.aclose()
+            self._pubsub = self._new_pubsub()
+            await self._pubsub.subscribe(keys.session_events(self.session_id))
+
+        await until_redis_answers().call_with_retry(
+            subscribe, log_outage(f"session={self.session_id} resubscribing")
+        )
+        log.info("session=%s resubscribed to its events", self.session_id)
 
     async def events(self) -> AsyncIterator[AnyBotEvent]:
         """Missed inbox events, then bot events as they arrive; malformed ones are logged and
@@ -206,20 +200,13 @@ class SessionBridge:
     async def _missed_live_events(self) -> AsyncIterator[AnyBotEvent]:
         """Live events published since this bridge joined that it has not heard, oldest first
         (read with retries: Redis may still be coming back)."""
-        delay, longest = RECONNECT_DELAYS
-        while True:
-            try:
-                entries = stream_entries(
-                    await self.redis.xrange(
-                        keys.session_recent(self.session_id), min=f"({self._recent_cursor}"
-                    )
-                )
-                break
-            except (RedisError, OSError) as exc:
-                log.warning("session=%s cannot read recent events (%s)", self.session_id, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, longest)
-        for entry_id, fields in entries:
+        reply = await until_redis_answers().call_with_retry(
+            lambda: self.redis.xrange(
+                keys.session_recent(self.session_id), min=f"({self._recent_cursor}"
+            ),
+            log_outage(f"session={self.session_id} reading recent events"),
+        )
+        for entry_id, fields in stream_entries(reply):
             self._recent_cursor = entry_id
             event = self._parse(fields.get(keys.EVENT_FIELD, ""))
             if event is not None and self._first_hearing(event):
