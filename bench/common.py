@@ -20,15 +20,15 @@ import redis.asyncio as aioredis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from router.consumer import TurnConsumer  # noqa: E402
 from router.conversation import TurnAnswerer  # noqa: E402
-from router.worker import TurnConsumer  # noqa: E402
-from shared.connection import connect_redis  # noqa: E402
-from shared.local_redis import LocalRedis  # noqa: E402
+from shared.bus.connection import connect_redis  # noqa: E402
+from shared.bus.local_redis import LocalRedis  # noqa: E402
+from shared.bus.session_link import SessionLink  # noqa: E402
+from shared.bus.task_queue import TaskQueue  # noqa: E402
+from shared.bus.tasks import TaskRecord, create_task_record  # noqa: E402
 from shared.messages import AnyBotEvent, ResponseDone  # noqa: E402
 from shared.settings import Settings  # noqa: E402
-from shared.task_queue import TaskQueue  # noqa: E402
-from shared.tasks import TaskRecord, create_task_record  # noqa: E402
-from voice.bridge import SessionBridge  # noqa: E402
 
 EXTERNAL_REDIS_URL = os.environ.get("BENCH_REDIS_URL")
 """A Redis database the benchmarks may own instead of their private server: they flush it."""
@@ -89,9 +89,9 @@ async def router_in_process(client: aioredis.Redis, env: dict[str, str]) -> Asyn
 class Session:
     """A voice session as the benchmarks see it: send a turn, time its events."""
 
-    def __init__(self, bridge: SessionBridge) -> None:
-        self.bridge = bridge
-        self.events = bridge.events()
+    def __init__(self, link: SessionLink) -> None:
+        self.link = link
+        self.events = link.events()
 
     async def next_event(self) -> tuple[float, AnyBotEvent]:
         event = await anext(self.events)
@@ -112,7 +112,7 @@ class Session:
     async def turn(self, text: str) -> dict[str, Any]:
         """Publish a turn; return send time, first chunk time, done time and the events."""
         sent = time.time()
-        turn = await self.bridge.send_turn(text)
+        turn = await self.link.send_turn(text)
         first_chunk = None
         events = []
         while True:
@@ -128,8 +128,8 @@ class Session:
 
 @asynccontextmanager
 async def session(client: aioredis.Redis, session_id: str) -> AsyncIterator[Session]:
-    async with SessionBridge(client, session_id) as bridge:
-        yield Session(bridge)
+    async with SessionLink(client, session_id) as link:
+        yield Session(link)
 
 
 def start_processes(module: str, count: int, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
@@ -172,7 +172,7 @@ async def wait_for_workers(connection: redis.Redis, count: int) -> None:
 
 
 async def submit_tasks(client: aioredis.Redis, queue: TaskQueue, records: list[TaskRecord]) -> None:
-    """Create the tasks and enqueue their jobs, as the bridge tool does."""
+    """Create the tasks and enqueue their jobs, as the link tool does."""
     for record in records:
         await create_task_record(client, record)
         await queue.enqueue(record)

@@ -1,6 +1,6 @@
 """3. First sentence latency: a fake model streams a five-sentence reply at a fixed token rate;
 the time from the model sending the last token of sentence 1 to that sentence's chunk arriving
-at the voice side (it crosses the router's splitter, Redis pub/sub and the bridge)."""
+at the voice side (it crosses the router's splitter, Redis pub/sub and the link)."""
 
 import asyncio
 

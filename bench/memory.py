@@ -16,8 +16,8 @@ from bench.common import (
     submit_tasks,
     wait_for_workers,
 )
-from shared.task_queue import TaskQueue
-from shared.tasks import TaskRecord
+from shared.bus.task_queue import TaskQueue
+from shared.bus.tasks import TaskRecord
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
 
 

@@ -16,7 +16,7 @@ import redis
 
 from bench.common import fresh_redis, router_in_process, session, settings, summary
 from router.conversation import TurnAnswerer
-from shared.connection import read_entries
+from shared.bus.connection import read_entries
 from shared.messages import UserTurn
 from tests.fakes.openai_server import FakeOpenAI, Say
 

@@ -13,8 +13,8 @@ from bench.common import (
     submit_tasks,
     wait_for_workers,
 )
-from shared.task_queue import TaskQueue
-from shared.tasks import TaskRecord
+from shared.bus.task_queue import TaskQueue
+from shared.bus.tasks import TaskRecord
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
 
 SESSIONS = 20
@@ -33,8 +33,7 @@ async def turns_per_second(routers: int, model: FakeOpenAI) -> float:
         async def burst(index: int) -> None:
             async with session(client, f"scale-{routers}-{index}") as s:
                 sent = {
-                    (await s.bridge.send_turn(f"turn {i}")).turn_id
-                    for i in range(TURNS_PER_SESSION)
+                    (await s.link.send_turn(f"turn {i}")).turn_id for i in range(TURNS_PER_SESSION)
                 }
                 await s.wait_all_done(sent)
 

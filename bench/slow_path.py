@@ -16,9 +16,9 @@ from bench.common import (
     summary,
     wait_for_workers,
 )
+from shared.bus.task_queue import TaskQueue, fetch_job
+from shared.bus.tasks import TaskRecord
 from shared.messages import TextChunk
-from shared.task_queue import TaskQueue, fetch_job
-from shared.tasks import TaskRecord
 from tests.fakes.openai_server import FakeOpenClaw, Say
 
 ANSWER = "Alpha is first. Beta is second. Gamma is third."

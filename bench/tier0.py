@@ -23,16 +23,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import fresh_redis  # noqa: E402
+from router.consumer import TurnConsumer  # noqa: E402
 from router.conversation import TurnAnswerer  # noqa: E402
 from router.eval.scoring import load_cases  # noqa: E402
 from router.tier0 import Tier0  # noqa: E402
 from router.tools import fast_tools  # noqa: E402
-from router.ui import UiState  # noqa: E402
-from router.worker import TurnConsumer  # noqa: E402
+from shared.bus.screen import UiState  # noqa: E402
+from shared.bus.session_link import SessionLink  # noqa: E402
 from shared.messages import ResponseDone  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tests.fakes.openai_server import CallTools, FakeOpenAI, Say  # noqa: E402
-from voice.bridge import SessionBridge  # noqa: E402
 
 TURNS = 20
 
@@ -70,11 +70,11 @@ async def turn_times(client: aioredis.Redis, model: FakeOpenAI, tier0: bool) -> 
     stop = asyncio.Event()
     running = asyncio.create_task(consumer.run(stop, grace_seconds=5))
     samples = []
-    async with SessionBridge(client, f"bench-{tier0}") as bridge:
-        events = bridge.events()
+    async with SessionLink(client, f"bench-{tier0}") as link:
+        events = link.events()
         for _ in range(TURNS):
             started = time.perf_counter()
-            turn = await bridge.send_turn("volume 30")
+            turn = await link.send_turn("volume 30")
             async for event in events:
                 if isinstance(event, ResponseDone) and event.response_id == turn.turn_id:
                     break

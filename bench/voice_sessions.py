@@ -1,5 +1,5 @@
 """Helper of the memory benchmark: one process holding N voice pipelines (user aggregator,
-Redis bridge, espeak TTS) for a moment, as the voice service does with N browser sessions.
+Redis link, espeak TTS) for a moment, as the voice service does with N browser sessions.
 
     python -m bench.voice_sessions N     prints this process's peak RSS in MiB
 """
@@ -14,8 +14,8 @@ from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.workers.runner import WorkerRunner
 
 from bench.common import peak_rss_mb, redis_url
-from shared.connection import connect_redis
-from voice.bridge import SessionBridge
+from shared.bus.connection import connect_redis
+from shared.bus.session_link import SessionLink
 from voice.espeak_tts import EspeakTTSService
 from voice.pipeline import user_turns_to_redis
 
@@ -25,18 +25,18 @@ async def hold(sessions: int) -> None:
     workers = []
     bridges = []
     for index in range(sessions):
-        bridge = await SessionBridge(redis, f"memory-{index}").__aenter__()
-        bridges.append(bridge)
-        user_aggregator, turn_bridge = user_turns_to_redis(bridge)
-        pipeline = Pipeline([user_aggregator, turn_bridge, EspeakTTSService()])
+        link = await SessionLink(redis, f"memory-{index}").__aenter__()
+        bridges.append(link)
+        user_aggregator, turn_processor = user_turns_to_redis(link)
+        pipeline = Pipeline([user_aggregator, turn_processor, EspeakTTSService()])
         workers.append(PipelineWorker(pipeline, params=PipelineParams(audio_out_sample_rate=16000)))
     runner = WorkerRunner(handle_sigint=False)
     running = [asyncio.create_task(runner.run(worker)) for worker in workers]
     for worker in workers:
         await worker.queue_frames([TTSSpeakFrame("Hello, this is a test."), EndFrame()])
     await asyncio.gather(*running)
-    for bridge in bridges:
-        await bridge.__aexit__(None, None, None)
+    for link in bridges:
+        await link.__aexit__(None, None, None)
     await redis.aclose()
 
 

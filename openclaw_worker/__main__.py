@@ -13,9 +13,9 @@ from rq import Worker
 # Imported here, before RQ forks a work horse per job, so each job starts with it loaded
 # (importing it in every horse cost ~0.2 s a task).
 import openclaw_worker.jobs
-from shared.connection import OUTAGE_BACKOFF_CAP_SECONDS
+from shared.bus.connection import OUTAGE_BACKOFF_CAP_SECONDS
+from shared.bus.task_queue import JOB_SERIALIZER, openclaw_queue
 from shared.settings import Settings, configure_logging, log_startup, redact_url
-from shared.task_queue import JOB_SERIALIZER, openclaw_queue
 
 log = logging.getLogger("openclaw_worker")
 

@@ -6,12 +6,13 @@ retry: only when the gateway cannot have started the agent (no connection, or 42
 """
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
 from shared.settings import Settings
+from shared.speech import TextSink
 
 KNOWN_ERROR_TEXTS = ("Error: internal error", "No response from OpenClaw.")
 """What older gateway builds stream as plain text instead of an error."""
@@ -19,8 +20,6 @@ RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 MAX_LINE_BYTES = 1_000_000
 """An SSE line longer than this is not a chunk of an answer: the stream is refused."""
 SPOKEN_UNREADABLE = "OpenClaw sent something I couldn't read."
-
-TextSink = Callable[[str], Awaitable[None]]
 
 
 class GatewayError(Exception):

@@ -15,15 +15,12 @@ from rq import get_current_job
 from rq.job import Job
 
 from openclaw_worker.gateway import GatewayError, OpenClawGateway, is_known_error_text
-from shared.connection import connect_redis
-from shared.events import ResponsePublisher
-from shared.history import SessionHistory
-from shared.messages import TaskStatus
-from shared.settings import Settings, configure_logging
-from shared.speech import SentenceSplitter, SpeechFilter
-from shared.task_queue import RefusedJob, TaskQueue, task_arguments
-from shared.task_recovery import recover_lost_task, superseded
-from shared.tasks import (
+from shared.bus.connection import connect_redis
+from shared.bus.history import SessionHistory
+from shared.bus.responses import ResponsePublisher
+from shared.bus.task_queue import RefusedJob, TaskQueue, task_arguments
+from shared.bus.task_recovery import recover_lost_task, superseded
+from shared.bus.tasks import (
     FINISHED,
     TaskRecord,
     cancel_requested,
@@ -32,6 +29,9 @@ from shared.tasks import (
     renew_lease,
     update_task,
 )
+from shared.messages import TaskStatus
+from shared.settings import Settings, configure_logging
+from shared.speech import SentenceSplitter, SpeechFilter
 
 log = logging.getLogger(__name__)
 
@@ -307,7 +307,7 @@ async def run_task_async(settings: Settings, session_id: str, task_id: str, work
 
 
 def run_task(session_id: str, task_id: str) -> str:
-    """RQ entry point (`shared.tasks.TASK_JOB`); returns the final status."""
+    """RQ entry point (`shared.bus.tasks.TASK_JOB`); returns the final status."""
     settings = Settings()
     configure_logging(settings)
     job = get_current_job()

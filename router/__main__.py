@@ -4,11 +4,11 @@ import asyncio
 import logging
 import signal
 
+from router.consumer import TurnConsumer, consumer_name
 from router.conversation import TurnAnswerer
 from router.task_reaper import run_task_reaper
-from router.timers import run_timer_announcer
-from router.worker import TurnConsumer, consumer_name
-from shared.connection import connect_redis, wait_for_redis
+from router.tools.timers import run_timer_announcer
+from shared.bus.connection import connect_redis, wait_for_redis
 from shared.settings import Settings, configure_logging, log_startup
 
 log = logging.getLogger("router")

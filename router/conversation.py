@@ -15,20 +15,20 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from router.interrupts import Interrupts
-from router.journal import TurnJournal
 from router.llm import ModelError, ModelReply, PrimaryModel, ToolCallRequest
 from router.tier0 import Tier0, Tier0Call
 from router.tools import fast_tools
 from router.tools.registry import ToolContext, ToolRegistry
-from router.ui import load_ui
-from shared import keys
-from shared.commands import Commands
-from shared.events import ResponsePublisher
-from shared.history import SessionHistory
+from shared.bus.commands import Commands
+from shared.bus.history import SessionHistory
+from shared.bus.journal import TurnJournal
+from shared.bus.responses import ResponsePublisher
+from shared.bus.screen import load_ui
+from shared.bus.task_queue import TaskQueue
+from shared.bus.turns import count_turn_this_minute
 from shared.messages import UserTurn
 from shared.settings import NO_MODEL_HINT, Mode, Settings
 from shared.speech import SentenceSplitter, SpeechFilter
-from shared.task_queue import TaskQueue
 
 log = logging.getLogger(__name__)
 
@@ -297,12 +297,7 @@ class TurnAnswerer:
 
     async def _over_rate(self, session_id: str) -> bool:
         """Count the turn in its session's current minute; True past BOT_TURNS_PER_MINUTE."""
-        key = keys.session_turn_rate(session_id, int(time.time() // 60))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 120)
-            count, _ = await pipe.execute()
-        return count > self.settings.turns_per_minute
+        return await count_turn_this_minute(self.redis, session_id) > self.settings.turns_per_minute
 
     async def _run_tool(
         self,

@@ -6,17 +6,13 @@ sentences the voice side drops anyway.
 """
 
 import asyncio
-import contextlib
 import logging
 import time
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from shared import keys
-from shared.connection import log_outage, until_redis_answers
+from shared.bus.turns import follow_interrupts
 from shared.dropped import drop
 from shared.messages import Interrupt
 
@@ -43,19 +39,7 @@ class Interrupts:
 
     async def listen(self, redis: aioredis.Redis, stop: asyncio.Event) -> None:
         """Follow the interrupts channel until `stop` is set, resubscribing after errors."""
-
-        async def follow() -> None:
-            async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                await pubsub.subscribe(keys.INTERRUPTS_CHANNEL)
-                while not stop.is_set():
-                    message = await pubsub.get_message(timeout=0.5)
-                    if message and message.get("type") == "message":
-                        self._take(message["data"])
-
-        with contextlib.suppress(RedisConnectionError, RedisTimeoutError):  # stopped meanwhile
-            await until_redis_answers().call_with_retry(
-                follow, log_outage("interrupts channel"), is_retryable=lambda _: not stop.is_set()
-            )
+        await follow_interrupts(redis, self._take, stop)
 
     def _take(self, raw: str) -> None:
         try:

@@ -7,7 +7,6 @@ the user hears.
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -18,6 +17,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from router.text_calls import TextCallGate
 from shared.messages import new_id
 from shared.settings import Mode, Settings
+from shared.speech import TextSink
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +69,6 @@ class ModelReply:
     completion_tokens: int = 0
     calls_from_text: int = 0
     """Tool calls recovered from the reply's text (the server sent no native `tool_calls`)."""
-
-
-TextSink = Callable[[str], Awaitable[None]]
 
 
 def _error_from_api(exc: openai.OpenAIError) -> ModelError:

@@ -9,10 +9,10 @@ import logging
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from shared.bus.task_queue import TaskQueue
+from shared.bus.task_recovery import recover_lost_task
+from shared.bus.tasks import expired_leases
 from shared.settings import Settings
-from shared.task_queue import TaskQueue
-from shared.task_recovery import recover_lost_task
-from shared.tasks import expired_leases
 
 log = logging.getLogger(__name__)
 

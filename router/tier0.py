@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from router.tools.registry import Phrasing, Tool, ToolRegistry
-from router.ui import UiState
+from shared.bus.screen import UiState
 
 _FILLERS = re.compile(
     r"^(?:(?:uh+|um+|er+|hmm+|hey|hi|ok(?:ay)?|so|please|just|now|"

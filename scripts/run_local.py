@@ -23,8 +23,8 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shared import keys
-from shared.local_redis import LocalRedis
+from shared.bus.local_redis import LocalRedis
+from shared.bus.turns import last_router_heartbeat
 from shared.settings import NO_MODEL_HINT, Mode, Settings, redact_url
 
 RUN_DIR = Path(".run")
@@ -102,14 +102,14 @@ def wait_until_ready(service: Service, ready: Callable[[], bool]) -> str | None:
 
 def router_consuming(redis_url: str, since: float) -> Callable[[], bool]:
     """Whether a router on this host went round its consume loop after `since`."""
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, decode_responses=True)
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=1)
 
     def beat_since() -> bool:
         try:
-            beat = client.get(keys.router_heartbeat(socket.gethostname()))
+            beat = last_router_heartbeat(client, socket.gethostname())
         except redis.RedisError:
             return False
-        return beat is not None and float(beat) >= since
+        return beat is not None and beat >= since
 
     return beat_since
 
@@ -131,8 +131,8 @@ def run_stack(redis_url: str, settings: Settings) -> int:
     console's prompt appears once the router is consuming, and a service that cannot start
     says why here, not only in its log."""
     env = {**os.environ, "REDIS_URL": redis_url}
-    voice = os.environ.get("VOICE", "")
-    port = os.environ.get("VOICE_PORT", "7860")
+    voice = settings.run_voice
+    port = str(settings.voice_port)
     started_at = time.time()
     router = start_service("router", env)
     services = [router]

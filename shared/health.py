@@ -5,7 +5,6 @@ have heart-beaten recently; an OpenClaw worker must be registered with RQ and al
 service must answer HTTP.
 """
 
-import os
 import socket
 import sys
 import time
@@ -14,7 +13,8 @@ import urllib.request
 
 import redis
 
-from shared import keys
+from shared.bus.connection import connect_and_ping
+from shared.bus.turns import last_router_heartbeat
 from shared.settings import Settings, redact_url
 
 ROUTER_HEARTBEAT_MAX_AGE_SECONDS = 60.0
@@ -23,19 +23,17 @@ WORKER_HEARTBEAT_MAX_AGE_SECONDS = 600.0
 
 
 def check_redis(url: str) -> redis.Redis:
-    client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
     try:
-        client.ping()
+        return connect_and_ping(url, timeout=3)
     except redis.RedisError as exc:
         raise RuntimeError(f"redis unreachable at {redact_url(url)}: {exc}") from exc
-    return client
 
 
 def check_router(client: redis.Redis) -> None:
-    beat = client.get(keys.router_heartbeat(socket.gethostname()))
+    beat = last_router_heartbeat(client, socket.gethostname())
     if beat is None:
         raise RuntimeError("no router heartbeat from this host")
-    age = time.time() - float(beat)
+    age = time.time() - beat
     if age > ROUTER_HEARTBEAT_MAX_AGE_SECONDS:
         raise RuntimeError(f"router heartbeat is {age:.0f}s old")
 
@@ -52,8 +50,7 @@ def check_worker(client: redis.Redis) -> None:
         raise RuntimeError("the OpenClaw worker's RQ heartbeat is stale")
 
 
-def check_voice() -> None:
-    port = os.environ.get("VOICE_PORT", "7860")
+def check_voice(port: int) -> None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=3) as response:
             if response.status >= 500:
@@ -71,13 +68,14 @@ def main(argv: list[str]) -> int:
         return 2
     service = argv[0]
     try:
-        client = check_redis(Settings().redis_url)
+        settings = Settings()
+        client = check_redis(settings.redis_url)
         if service == "router":
             check_router(client)
         elif service == "openclaw_worker":
             check_worker(client)
         else:
-            check_voice()
+            check_voice(settings.voice_port)
     except RuntimeError as exc:
         print(f"unhealthy: {exc}")
         return 1

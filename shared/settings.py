@@ -132,6 +132,11 @@ class Settings(BaseSettings):
         default=None, validation_alias="VOICE_SESSION_SECRET"
     )
     """Key that signs session tokens; unset, one is generated once and kept in Redis."""
+    voice_port: int = Field(default=7860, validation_alias="VOICE_PORT")
+    """Port of the voice service's web server, for `make run` and its health check."""
+    run_voice: Literal["text", "webrtc", ""] = Field(default="", validation_alias="VOICE")
+    """What `make run` starts: the console only (`text`), the browser service only (`webrtc`),
+    or both (unset)."""
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
 
     @field_validator(

@@ -6,6 +6,10 @@ character only where a full stop is ambiguous (a number, an abbreviation, an ini
 """
 
 import re
+from collections.abc import Awaitable, Callable
+
+TextSink = Callable[[str], Awaitable[None]]
+"""Where text goes as it arrives (a model's deltas, a gateway's chunks)."""
 
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st vs etc e.g i.e approx no vol fig inc ltd co jan feb mar apr jun "

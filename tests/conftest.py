@@ -12,18 +12,18 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
+from router.consumer import TurnConsumer
 from router.conversation import TurnAnswerer
 from router.tools import fast_tools
 from router.tools.registry import ToolContext
-from router.ui import UiState, load_ui
-from router.worker import TurnConsumer
 from shared.actions import AnyAction
-from shared.events import ResponsePublisher
-from shared.local_redis import LocalRedis
+from shared.bus.local_redis import LocalRedis
+from shared.bus.responses import ResponsePublisher
+from shared.bus.screen import UiState, load_ui
+from shared.bus.session_link import SessionLink
 from shared.messages import ActionEvent, AnyBotEvent, ResponseDone, TextChunk
 from shared.settings import Settings
 from tests.fakes.openai_server import FakeOpenAI
-from voice.bridge import SessionBridge
 
 EXTERNAL_REDIS_URL = os.environ.get("HYBRIDBOT_TEST_REDIS_URL")
 """A Redis database the tests may own instead of their private server: flushed before and after
@@ -186,8 +186,8 @@ class Response:
 class Listener:
     """A voice session's view of the bus, for tests: send turns, collect responses by id."""
 
-    def __init__(self, bridge: SessionBridge) -> None:
-        self.bridge = bridge
+    def __init__(self, link: SessionLink) -> None:
+        self.link = link
         self.responses: dict[str, Response] = {}
         self.arrivals: list[AnyBotEvent] = []
         """Every event heard, in arrival order."""
@@ -195,7 +195,7 @@ class Listener:
         self._task = asyncio.create_task(self._collect())
 
     async def _collect(self) -> None:
-        async for event in self.bridge.events():
+        async for event in self.link.events():
             self.responses.setdefault(event.response_id, Response()).events.append(event)
             self.arrivals.append(event)
             self._changed.set()
@@ -226,7 +226,7 @@ class Listener:
         return await self.wait_until(finished, timeout)
 
     async def ask(self, text: str, timeout: float = EVENT_TIMEOUT) -> Response:
-        turn = await self.bridge.send_turn(text)
+        turn = await self.link.send_turn(text)
         return await self.wait_done(turn.turn_id, timeout)
 
     def close(self) -> None:
@@ -236,18 +236,18 @@ class Listener:
 @pytest.fixture
 async def listen(redis_client: aioredis.Redis) -> AsyncIterator:
     """`await listen(session_id)` opens a Listener on that session."""
-    opened: list[tuple[SessionBridge, Listener]] = []
+    opened: list[tuple[SessionLink, Listener]] = []
 
     async def open_listener(session_id: str = "s1", profile: str = "default") -> Listener:
-        bridge = await SessionBridge(redis_client, session_id, profile).__aenter__()
-        listener = Listener(bridge)
-        opened.append((bridge, listener))
+        link = await SessionLink(redis_client, session_id, profile).__aenter__()
+        listener = Listener(link)
+        opened.append((link, listener))
         return listener
 
     yield open_listener
-    for bridge, listener in opened:
+    for link, listener in opened:
         listener.close()
-        await bridge.__aexit__(None, None, None)
+        await link.__aexit__(None, None, None)
 
 
 class ToolHarness:
@@ -259,11 +259,11 @@ class ToolHarness:
         self.redis = redis_client
         self.listener = listener
         self.registry = fast_tools()
-        self.publisher = ResponsePublisher(redis_client, listener.bridge.session_id, "turn-1")
+        self.publisher = ResponsePublisher(redis_client, listener.link.session_id, "turn-1")
         self.ctx = ToolContext(
             redis=redis_client,
-            session_id=listener.bridge.session_id,
-            profile=listener.bridge.profile,
+            session_id=listener.link.session_id,
+            profile=listener.link.profile,
             publisher=self.publisher,
             settings=settings,
         )

@@ -13,10 +13,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from openclaw_worker.jobs import run_task_async
-from shared import keys
-from shared.connection import stream_entries
-from shared.events import ResponsePublisher
-from shared.history import SessionHistory
+from shared.bus import keys
+from shared.bus.connection import stream_entries
+from shared.bus.history import SessionHistory
+from shared.bus.responses import ResponsePublisher
 from shared.settings import Settings
 from tests.conftest import model_settings
 from tests.fakes.openai_server import FakeOpenAI, echo_model

@@ -14,9 +14,9 @@ import pytest
 import redis.asyncio as aioredis
 from rq import Worker
 
+from shared.bus.task_queue import fetch_job
+from shared.bus.tasks import TaskRecord, load_session_tasks
 from shared.messages import ResponseDone, TaskStatusEvent
-from shared.task_queue import fetch_job
-from shared.tasks import TaskRecord, load_session_tasks
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say, delegating_model
 from tests.processes import start_service, stop_services, wait_for
@@ -85,9 +85,9 @@ async def test_two_routers_three_workers_a_burst_and_a_sigterm_mid_task(
             await wait_for(all_workers_listening)
             sessions = [await listen(f"s{i}") for i in range(SESSIONS)]
             slow = sessions[0]
-            await slow.bridge.send_turn(SLOW_TASK)
+            await slow.link.send_turn(SLOW_TASK)
             turns = [
-                (session, await session.bridge.send_turn(text))
+                (session, await session.link.send_turn(text))
                 for round_ in range(TURNS_PER_SESSION)
                 for i, session in enumerate(sessions)
                 for text in [f"research topic {i}" if round_ == 0 and i % 2 else f"hello {round_}"]
@@ -132,14 +132,14 @@ async def test_two_routers_three_workers_a_burst_and_a_sigterm_mid_task(
 
     # Each turn answered once; each task done once, its answer in order.
     dones = Counter(
-        (s.bridge.session_id, e.response_id)
+        (s.link.session_id, e.response_id)
         for s in sessions
         for r in s.responses.values()
         for e in r.events
         if isinstance(e, ResponseDone)
     )
     for session, turn in turns:
-        assert dones[(session.bridge.session_id, turn.turn_id)] == 1
+        assert dones[(session.link.session_id, turn.turn_id)] == 1
     assert len(all_tasks) == 1 + SESSIONS // 2
     for task in all_tasks:
         session = sessions[int(task.session_id[1:])]

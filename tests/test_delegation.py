@@ -13,13 +13,13 @@ from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
 from openclaw_worker.jobs import MAX_ANSWER_CHARS, SPOKEN_CUT, TaskJob
-from shared import keys
-from shared.connection import stream_entries
-from shared.history import SessionHistory
+from shared.bus import keys
+from shared.bus.connection import stream_entries
+from shared.bus.history import SessionHistory
+from shared.bus.task_queue import JOB_SERIALIZER, openclaw_queue
+from shared.bus.tasks import load_session_tasks
 from shared.messages import BOT_EVENT, ResponseDone, TaskStatusEvent, TextChunk
 from shared.settings import Settings
-from shared.task_queue import JOB_SERIALIZER, openclaw_queue
-from shared.tasks import load_session_tasks
 from tests.conftest import EVENT_TIMEOUT, Listener, RedisAtUrl, model_settings
 from tests.fakes.openai_server import (
     CallTools,
@@ -368,14 +368,14 @@ async def test_an_unreachable_gateway_is_retried_then_reported(
 async def test_voice_pipeline_speaks_the_fast_reply_then_the_delegated_result(
     redis_at_url: RedisAtUrl, fake_model: FakeOpenAI, claw: FakeOpenClaw, start_router
 ) -> None:
-    """Pipeline bridge + router + fake model + RQ worker + fake OpenClaw, text in, speech out."""
+    """Session link + router + fake model + RQ worker + fake OpenClaw, text in, speech out."""
     from pipecat.frames.frames import LLMTextFrame
     from pipecat.processors.frameworks.rtvi.frames import RTVISendTextFrame
     from pipecat.tests.utils import run_test
 
+    from shared.bus.session_link import SessionLink
     from tests.fakes.pipeline import BusInjector, WaitUntil
-    from voice.bridge import SessionBridge
-    from voice.turn_bridge import RedisTurnBridge
+    from voice.turn_processor import TurnProcessor
 
     fake_model.script(
         CallTools([("bot_openclaw_task", {"task": "research GPUs", "label": "the GPU research"})]),
@@ -395,8 +395,8 @@ async def test_voice_pipeline_speaks_the_fast_reply_then_the_delegated_result(
         await run_worker_burst(redis_at_url)
 
     worker = asyncio.create_task(asyncio.wait_for(run_worker_when_queued(), EVENT_TIMEOUT))
-    async with SessionBridge(client, "s1") as bridge:
-        turn_bridge = RedisTurnBridge(bridge)
+    async with SessionLink(client, "s1") as link:
+        turn_processor = TurnProcessor(link)
 
         async def result_spoken() -> bool:
             if not await task_finished():
@@ -409,10 +409,10 @@ async def test_voice_pipeline_speaks_the_fast_reply_then_the_delegated_result(
                     if task_id in f[keys.EVENT_FIELD]
                 ]
             )
-            return turn_bridge.last_seq.get(task_id, -1) >= total - 1
+            return turn_processor.last_seq.get(task_id, -1) >= total - 1
 
         down, _ = await run_test(
-            Pipeline([BusInjector(client, turn_bridge), turn_bridge]),
+            Pipeline([BusInjector(client, turn_processor), turn_processor]),
             frames_to_send=[
                 RTVISendTextFrame(msg_id="m1", text="research GPUs"),
                 WaitUntil(result_spoken),

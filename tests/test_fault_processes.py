@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from shared import keys
+from shared.bus import keys
 from shared.messages import ResponseDone
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import CallTools, FakeOpenAI, Hang, Reply, Say
@@ -54,7 +54,7 @@ async def test_a_router_killed_mid_turn_is_taken_over_and_its_tool_runs_once(
         try:
             await wait_for_log(tmp_path / "doomed.log", CONSUMING)
             session = await listen("s1")
-            turn = await session.bridge.send_turn("note that I need milk")
+            turn = await session.link.send_turn("note that I need milk")
 
             await wait_for(lambda: len(model.requests) == 2)
             doomed.send_signal(signal.SIGKILL)
@@ -102,8 +102,8 @@ async def test_200_turns_50_sessions_2_routers_one_killed_and_restarted(
             sent: dict[str, list[str]] = defaultdict(list)
             for round_ in range(TURNS_PER_SESSION):
                 for session in sessions:
-                    turn = await session.bridge.send_turn(f"{session.bridge.session_id} {round_}")
-                    sent[session.bridge.session_id].append(turn.turn_id)
+                    turn = await session.link.send_turn(f"{session.link.session_id} {round_}")
+                    sent[session.link.session_id].append(turn.turn_id)
 
             def answered(count: int) -> bool:
                 return (
@@ -120,7 +120,7 @@ async def test_200_turns_50_sessions_2_routers_one_killed_and_restarted(
             stop_services(processes)
 
     for session in sessions:
-        session_id = session.bridge.session_id
+        session_id = session.link.session_id
         dones = [e.response_id for e in session.arrivals if isinstance(e, ResponseDone)]
         assert dones == sent[session_id], (session_id, dones, sent[session_id])
         for round_, turn_id in enumerate(sent[session_id]):

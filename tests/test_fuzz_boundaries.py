@@ -1,5 +1,5 @@
 """A fuzz suite: random bytes, random JSON and near-valid messages pushed into every boundary
-a service reads from Redis, while a real router, an OpenClaw worker and a voice session's bridge
+a service reads from Redis, while a real router, an OpenClaw worker and a voice session's link
 run; afterwards every process is alive and a normal turn is still answered. Hypothesis draws the
 inputs (a fixed seed, so a failure reproduces); the counts are printed."""
 
@@ -11,15 +11,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared import keys
-from shared.connection import connect_redis
-from shared.task_queue import openclaw_queue
-from shared.tasks import TASK_JOB
-from shared.turns import TURN_FIELD
+from shared.bus import keys
+from shared.bus.connection import connect_redis
+from shared.bus.session_link import SessionLink
+from shared.bus.task_queue import openclaw_queue
+from shared.bus.tasks import TASK_JOB
+from shared.bus.turns import TURN_FIELD
 from tests.conftest import Listener, RedisAtUrl
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, echo_model
 from tests.processes import hybrid_env, start_service, stop_services, wait_for, wait_for_log
-from voice.bridge import SessionBridge
 
 EXAMPLES = 300
 SESSION = "fuzzed"
@@ -116,8 +116,8 @@ async def test_random_input_on_every_boundary_stops_nothing(
         try:
             await wait_for_log(logs["router"], "consuming stream=")
             # The voice side's own client, as the voice service makes it.
-            bridge = await SessionBridge(connect_redis(redis_at_url.url), SESSION).__aenter__()
-            session = Listener(bridge)
+            link = await SessionLink(connect_redis(redis_at_url.url), SESSION).__aenter__()
+            session = Listener(link)
             assert (await session.ask("before")).text == "You said: before"
 
             push()
@@ -131,7 +131,7 @@ async def test_random_input_on_every_boundary_stops_nothing(
                 )
             assert (await session.ask("after")).text == "You said: after"
             session.close()
-            await bridge.__aexit__(None, None, None)
+            await link.__aexit__(None, None, None)
         finally:
             stop_services(services)
     with capsys.disabled():

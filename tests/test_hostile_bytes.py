@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from shared import keys
-from shared.connection import connect_redis
-from shared.events import ResponsePublisher
-from shared.turns import TURN_FIELD
+from shared.bus import keys
+from shared.bus.connection import connect_redis
+from shared.bus.responses import ResponsePublisher
+from shared.bus.session_link import SessionLink
+from shared.bus.turns import TURN_FIELD
 from tests.conftest import Listener, RedisAtUrl
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, echo_model
 from tests.processes import hybrid_env, start_service, stop_services, wait_for, wait_for_log
-from voice.bridge import SessionBridge
 
 BAD = b"\xff\xfe"
 
@@ -76,8 +76,8 @@ async def test_a_bad_inbox_entry_is_skipped_and_the_rest_replayed(
     client = connect_redis(redis_at_url.url)
     await ResponsePublisher(client, "s1", "task-1", origin="task", durable=True).text("Hi.")
     try:
-        async with SessionBridge(client, "s1") as bridge:
-            listener = Listener(bridge)
+        async with SessionLink(client, "s1") as link:
+            listener = Listener(link)
             try:
                 texts = await listener.wait_until(
                     lambda: [getattr(e, "text", None) for e in listener.arrivals] or None

@@ -14,8 +14,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from router.tools import notes
-from shared import keys
-from shared.tasks import TaskRecord, create_task_record, load_session_tasks
+from shared.bus import keys
+from shared.bus.tasks import TaskRecord, create_task_record, load_session_tasks
 from tests.conftest import ToolHarness
 
 COUNT = 12

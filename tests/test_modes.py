@@ -1,13 +1,13 @@
-"""The three modes: hybrid (bridge tool), direct (none), openclaw (OpenClaw is the model)."""
+"""The three modes: hybrid (link tool), direct (none), openclaw (OpenClaw is the model)."""
 
 import fakeredis
 import redis.asyncio as aioredis
 
 from router.conversation import TurnAnswerer
 from router.tools import fast_tools
+from shared.bus.task_queue import TaskQueue, fetch_job, openclaw_queue
+from shared.bus.tasks import TASK_JOB, load_session_tasks
 from shared.settings import Mode, Settings
-from shared.task_queue import TaskQueue, fetch_job, openclaw_queue
-from shared.tasks import TASK_JOB, load_session_tasks
 from tests.conftest import model_settings
 from tests.fakes.openai_server import CallTools, FakeOpenAI, FakeOpenClaw, Say
 

@@ -7,8 +7,8 @@ import redis.asyncio as aioredis
 
 from router.tools import notes
 from router.tools.registry import ToolContext
-from shared import keys
 from shared.actions import NoteRemoved, NoteShow, NotesList
+from shared.bus import keys
 from tests.conftest import ToolHarness
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from shared import keys
-from shared.local_redis import find_redis_server, free_port
+from shared.bus import keys
+from shared.bus.local_redis import find_redis_server, free_port
 from tests.fakes.openai_server import (
     CallTools,
     FakeOpenAI,

@@ -12,7 +12,8 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from shared.connection import connect_redis
+from shared.bus.connection import connect_redis
+from shared.bus.session_link import SPOKEN_BUS_DOWN
 from shared.messages import ResponseDone
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say, delegating_model
 from tests.processes import (
@@ -24,7 +25,6 @@ from tests.processes import (
     wait_for,
     wait_for_log,
 )
-from voice.bridge import SPOKEN_BUS_DOWN
 from voice.console import run_console
 
 OUTAGE_SECONDS = 4.0
@@ -39,7 +39,7 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture
 async def redis_client(own_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
-    """What the test's voice bridges use: the services' own client, with its retries."""
+    """What the test's voice session links use: the services' own client, with its retries."""
     client = connect_redis(own_redis.url)
     yield client
     await client.aclose()
@@ -73,7 +73,7 @@ async def test_redis_killed_and_restarted_under_load(
                 count = 0
                 while sending:
                     try:
-                        turn = await sessions[index].bridge.send_turn(f"message {count}")
+                        turn = await sessions[index].link.send_turn(f"message {count}")
                         accepted.append((index, turn.turn_id))
                     except (RedisError, OSError):
                         refused += 1
@@ -87,7 +87,7 @@ async def test_redis_killed_and_restarted_under_load(
             outage_began = asyncio.get_running_loop().time()
             # A person typing at the console during the outage hears why nothing happens.
             console = io.StringIO()
-            await run_console(sessions[1].bridge, io.StringIO("are you there?\n"), console)
+            await run_console(sessions[1].link, io.StringIO("are you there?\n"), console)
             elapsed = asyncio.get_running_loop().time() - outage_began
             await asyncio.sleep(max(0.0, OUTAGE_SECONDS - elapsed))  # ok-sleep: the outage itself
             cpu_during = [

@@ -1,4 +1,4 @@
-"""`REDIS_URL` with a password over TLS (`rediss://`): router, OpenClaw worker, voice bridge and
+"""`REDIS_URL` with a password over TLS (`rediss://`): router, OpenClaw worker, voice link and
 health checks all work through it, and no secret (the Redis password, the model key, the
 gateway token) appears in any log, even at DEBUG."""
 
@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 import trustme
 
-from shared.connection import connect_redis
+from shared.bus.connection import connect_redis
 from tests.conftest import require
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say, delegating_model
 from tests.processes import RedisServer, service_env, start_service, stop_services, wait_for_log

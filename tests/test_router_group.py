@@ -6,9 +6,9 @@ from collections import Counter
 
 import redis.asyncio as aioredis
 
-from shared import keys
+from shared.bus import keys
+from shared.bus.turns import publish_turn
 from shared.messages import ActionEvent, ResponseDone, UserTurn
-from shared.turns import publish_turn
 from tests.conftest import model_settings
 from tests.fakes.openai_server import CallTools, FakeOpenAI, Hang, Say
 
@@ -22,10 +22,10 @@ async def test_two_routers_answer_each_turn_exactly_once(
     await start_router(settings, name="router-b")
     sessions = [await listen(f"s{i}") for i in range(5)]
 
-    turns = [await s.bridge.send_turn(f"turn {i}") for i in range(4) for s in sessions]
+    turns = [await s.link.send_turn(f"turn {i}") for i in range(4) for s in sessions]
     for session in sessions:
         for turn in turns:
-            if turn.session_id == session.bridge.session_id:
+            if turn.session_id == session.link.session_id:
                 response = await session.wait_done(turn.turn_id)
                 assert response.text == f"You said {turn.text}."
 
@@ -69,7 +69,7 @@ async def test_turns_of_one_session_are_answered_in_order(
     fake_model.fallback = lambda request: Say(f"Answer to {request['messages'][-1]['content']}.")
     await start_router(model_settings(fake_model))
     session = await listen("s1")
-    turns = [await session.bridge.send_turn(f"question {i}") for i in range(5)]
+    turns = [await session.link.send_turn(f"question {i}") for i in range(5)]
     await asyncio.gather(*(session.wait_done(t.turn_id) for t in turns))
 
     asked = [r["messages"][-1]["content"] for r in fake_model.requests]
@@ -88,7 +88,7 @@ async def test_a_turn_taken_over_mid_way_goes_on_without_running_its_tools_again
     )
     first = await start_router(model_settings(fake_model), name="router-first")
     session = await listen("s1")
-    turn = await session.bridge.send_turn("note that I need milk")
+    turn = await session.link.send_turn("note that I need milk")
 
     async def second_model_call() -> None:
         while len(fake_model.requests) < 2:
@@ -127,7 +127,7 @@ async def test_turns_of_one_session_stay_in_order_across_two_routers(
         for name in ("router-a", "router-b")
     ]
     session = await listen("s1")
-    turns = [await session.bridge.send_turn(f"question {i}") for i in range(6)]
+    turns = [await session.link.send_turn(f"question {i}") for i in range(6)]
     await asyncio.gather(*(session.wait_done(t.turn_id) for t in turns))
 
     asked = [r["messages"][-1]["content"] for r in fake_model.requests]

@@ -5,9 +5,9 @@ import json
 
 import redis.asyncio as aioredis
 
-from router.timers import announce_due_timers
-from shared import keys
+from router.tools.timers import announce_due_timers
 from shared.actions import ProfileSwitch, SpriteSet, TimerEnd, TimerStart, ViewSwitch
+from shared.bus import keys
 from shared.messages import ActionEvent
 from tests.conftest import EVENT_TIMEOUT, ToolHarness
 

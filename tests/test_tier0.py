@@ -7,8 +7,8 @@ import pytest
 from router.eval.scoring import arguments_match, load_cases
 from router.tier0 import Tier0, normalise
 from router.tools import fast_tools
-from router.ui import SoundtrackState, UiState, YoutubeState
-from shared.history import SessionHistory
+from shared.bus.history import SessionHistory
+from shared.bus.screen import SoundtrackState, UiState, YoutubeState
 from tests.conftest import model_settings
 from tests.fakes.openai_server import FakeOpenAI, Say
 

@@ -18,11 +18,11 @@ import redis.asyncio as aioredis
 from rq import Queue
 from rq.job import JobStatus
 
-from shared import keys
-from shared.events import ResponsePublisher
-from shared.local_redis import free_port
-from shared.task_queue import fetch_job, openclaw_queue
-from shared.tasks import TASK_JOB
+from shared.bus import keys
+from shared.bus.local_redis import free_port
+from shared.bus.responses import ResponsePublisher
+from shared.bus.task_queue import fetch_job, openclaw_queue
+from shared.bus.tasks import TASK_JOB
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import FakeOpenClaw
 from tests.processes import (

@@ -8,9 +8,9 @@ import threading
 import pytest
 import redis.asyncio as aioredis
 
-from shared import keys
-from shared.connection import stream_entries
-from shared.history import SessionHistory
+from shared.bus import keys
+from shared.bus.connection import stream_entries
+from shared.bus.history import SessionHistory
 from shared.settings import Settings
 from tests.conftest import model_settings
 from tests.fakes.openai_server import CallTools, Fail, FakeOpenAI, Garbage, Hang, Say
@@ -50,7 +50,7 @@ async def test_first_sentence_is_published_while_the_model_is_still_talking(
     )
     await start_router(model_settings(fake_model))
     session = await listen("s1")
-    turn = await session.bridge.send_turn("talk to me")
+    turn = await session.link.send_turn("talk to me")
 
     first = await session.wait_until(lambda: session.response(turn.turn_id).chunks)
     assert first == ["Here is the first sentence."]
@@ -272,11 +272,11 @@ async def test_wrong_key_is_reported_as_misconfiguration_without_leaking_it(
 async def test_each_turn_logs_one_line_with_its_timings(
     fake_model: FakeOpenAI, start_router, listen, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="router.worker")
+    caplog.set_level(logging.INFO, logger="router.consumer")
     fake_model.script(Say("Hello."))
     await start_router(model_settings(fake_model))
     session = await listen("s1")
-    turn = await session.bridge.send_turn("hi")
+    turn = await session.link.send_turn("hi")
     await session.wait_done(turn.turn_id)
 
     async def logged() -> list[str]:
@@ -339,10 +339,10 @@ async def test_a_barge_in_stops_the_reply_at_the_next_sentence(
     fake_model.script(Say("First sentence. Second sentence.", "First sentence. ", resume))
     router = await start_router(model_settings(fake_model))
     session = await listen("s1")
-    turn = await session.bridge.send_turn("tell me a story")
+    turn = await session.link.send_turn("tell me a story")
 
     await session.wait_until(lambda: session.response(turn.turn_id).chunks)
-    await session.bridge.interrupt(turn.turn_id)
+    await session.link.interrupt(turn.turn_id)
 
     async def router_knows() -> None:
         while turn.turn_id not in router.consumer.answerer.interrupts:

@@ -1,4 +1,4 @@
-"""The voice pipeline's Redis bridge, driven with Pipecat's `run_test` on both Redis flavours."""
+"""The voice pipeline's Redis link, driven with Pipecat's `run_test` on both Redis flavours."""
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
@@ -21,9 +21,11 @@ from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.frameworks.rtvi.frames import RTVISendTextFrame, RTVIServerMessageFrame
 from pipecat.tests.utils import run_test
 
-from shared import keys
 from shared.actions import WindowOpen
-from shared.connection import stream_entries
+from shared.bus import keys
+from shared.bus.connection import stream_entries
+from shared.bus.session_link import SessionLink
+from shared.bus.turns import TURN_FIELD
 from shared.messages import (
     ActionEvent,
     Interrupt,
@@ -32,11 +34,9 @@ from shared.messages import (
     TextChunk,
     UserTurn,
 )
-from shared.turns import TURN_FIELD
 from tests.fakes.pipeline import BusEvents, BusInjector, WaitUntil
-from voice.bridge import SessionBridge
 from voice.pipeline import user_turns_to_redis
-from voice.turn_bridge import RedisTurnBridge
+from voice.turn_processor import TurnProcessor
 
 SPEECH = (LLMFullResponseStartFrame, LLMTextFrame, LLMFullResponseEndFrame)
 
@@ -60,9 +60,9 @@ def done(response_id: str, seq: int, origin: str = "turn") -> ResponseDone:
 
 
 @pytest.fixture
-async def session_bridge(redis_client: aioredis.Redis) -> AsyncIterator[SessionBridge]:
-    async with SessionBridge(redis_client, "s1") as bridge:
-        yield bridge
+async def session_link(redis_client: aioredis.Redis) -> AsyncIterator[SessionLink]:
+    async with SessionLink(redis_client, "s1") as link:
+        yield link
 
 
 async def turns_on_stream(redis_client: aioredis.Redis) -> list[UserTurn]:
@@ -71,10 +71,10 @@ async def turns_on_stream(redis_client: aioredis.Redis) -> list[UserTurn]:
 
 
 async def test_typed_text_becomes_a_turn(
-    redis_client: aioredis.Redis, session_bridge: SessionBridge
+    redis_client: aioredis.Redis, session_link: SessionLink
 ) -> None:
     down, _ = await run_test(
-        RedisTurnBridge(session_bridge),
+        TurnProcessor(session_link),
         frames_to_send=[
             LLMMessagesAppendFrame(messages=[{"role": "user", "content": "open my notes"}]),
             RTVISendTextFrame(msg_id="m1", text="open my notes"),
@@ -85,15 +85,15 @@ async def test_typed_text_becomes_a_turn(
 
 
 async def test_a_finished_spoken_turn_becomes_a_turn(
-    redis_client: aioredis.Redis, session_bridge: SessionBridge
+    redis_client: aioredis.Redis, session_link: SessionLink
 ) -> None:
-    user_aggregator, turn_bridge = user_turns_to_redis(session_bridge)
+    user_aggregator, turn_processor = user_turns_to_redis(session_link)
 
     async def turn_published() -> bool:
         return bool(await turns_on_stream(redis_client))
 
     await run_test(
-        Pipeline([user_aggregator, turn_bridge]),
+        Pipeline([user_aggregator, turn_processor]),
         frames_to_send=[
             VADUserStartedSpeakingFrame(),
             TranscriptionFrame("play lofi on youtube", "user", "2026-11-25T00:00:00"),
@@ -106,9 +106,9 @@ async def test_a_finished_spoken_turn_becomes_a_turn(
 
 
 async def test_reply_events_become_speech_frames_and_actions_go_to_the_client(
-    redis_client: aioredis.Redis, session_bridge: SessionBridge
+    redis_client: aioredis.Redis, session_link: SessionLink
 ) -> None:
-    turn_bridge = RedisTurnBridge(session_bridge)
+    turn_processor = TurnProcessor(session_link)
     action = ActionEvent(
         session_id="s1",
         response_id="t1",
@@ -116,7 +116,7 @@ async def test_reply_events_become_speech_frames_and_actions_go_to_the_client(
         action=WindowOpen(window_id="w1", app="notes", title="Notes"),
     )
     down, _ = await run_test(
-        Pipeline([BusInjector(redis_client, turn_bridge), turn_bridge]),
+        Pipeline([BusInjector(redis_client, turn_processor), turn_processor]),
         frames_to_send=[
             BusEvents(
                 [
@@ -136,13 +136,13 @@ async def test_reply_events_become_speech_frames_and_actions_go_to_the_client(
 
 
 async def test_barge_in_stops_the_reply_and_tells_the_routers(
-    redis_client: aioredis.Redis, session_bridge: SessionBridge
+    redis_client: aioredis.Redis, session_link: SessionLink
 ) -> None:
     interrupts = redis_client.pubsub(ignore_subscribe_messages=True)
     await interrupts.subscribe(keys.INTERRUPTS_CHANNEL)
-    turn_bridge = RedisTurnBridge(session_bridge)
+    turn_processor = TurnProcessor(session_link)
     down, _ = await run_test(
-        Pipeline([BusInjector(redis_client, turn_bridge), turn_bridge]),
+        Pipeline([BusInjector(redis_client, turn_processor), turn_processor]),
         frames_to_send=[
             BusEvents([text("t1", 0, "Here is a long story.")]),
             UserStartedSpeakingFrame(),
@@ -164,9 +164,9 @@ async def test_barge_in_stops_the_reply_and_tells_the_routers(
 
 
 async def test_a_delegated_result_waits_while_the_user_speaks(
-    redis_client: aioredis.Redis, session_bridge: SessionBridge
+    redis_client: aioredis.Redis, session_link: SessionLink
 ) -> None:
-    turn_bridge = RedisTurnBridge(session_bridge)
+    turn_processor = TurnProcessor(session_link)
     queued = TaskStatusEvent(
         session_id="s1",
         response_id="task-1",
@@ -176,7 +176,7 @@ async def test_a_delegated_result_waits_while_the_user_speaks(
         label="the GPU research",
     )
     down, _ = await run_test(
-        Pipeline([BusInjector(redis_client, turn_bridge), turn_bridge]),
+        Pipeline([BusInjector(redis_client, turn_processor), turn_processor]),
         frames_to_send=[
             BusEvents([queued]),
             UserStartedSpeakingFrame(),
@@ -204,9 +204,9 @@ async def test_a_delegated_result_waits_while_the_user_speaks(
 
 
 async def test_progress_is_spoken_at_most_once_per_interval(
-    redis_client: aioredis.Redis, session_bridge: SessionBridge
+    redis_client: aioredis.Redis, session_link: SessionLink
 ) -> None:
-    turn_bridge = RedisTurnBridge(session_bridge, progress_interval=3600)
+    turn_processor = TurnProcessor(session_link, progress_interval=3600)
 
     def progress(seq: int) -> TaskStatusEvent:
         return TaskStatusEvent(
@@ -220,19 +220,19 @@ async def test_progress_is_spoken_at_most_once_per_interval(
         )
 
     down, _ = await run_test(
-        Pipeline([BusInjector(redis_client, turn_bridge), turn_bridge]),
+        Pipeline([BusInjector(redis_client, turn_processor), turn_processor]),
         frames_to_send=[BusEvents([progress(0)]), BusEvents([progress(1)])],
     )
     assert spoken(down) == ["<start>", "Still working on the GPU research.", "<end>"]
 
 
 async def test_replayed_and_live_copies_of_an_event_are_spoken_once(
-    redis_client: aioredis.Redis, session_bridge: SessionBridge
+    redis_client: aioredis.Redis, session_link: SessionLink
 ) -> None:
-    turn_bridge = RedisTurnBridge(session_bridge)
+    turn_processor = TurnProcessor(session_link)
     chunk = text("t1", 0, "Only once.")
     down, _ = await run_test(
-        Pipeline([BusInjector(redis_client, turn_bridge), turn_bridge]),
+        Pipeline([BusInjector(redis_client, turn_processor), turn_processor]),
         frames_to_send=[BusEvents([chunk]), BusEvents([chunk, done("t1", 1)])],
     )
     assert spoken(down) == ["<start>", "Only once.", "<end>"]

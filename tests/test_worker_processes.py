@@ -14,12 +14,12 @@ import pytest
 import redis.asyncio as aioredis
 from rq import Worker
 
-from shared import keys
-from shared.connection import stream_entries
+from shared.bus import keys
+from shared.bus.connection import stream_entries
+from shared.bus.task_queue import TaskQueue, fetch_job
+from shared.bus.task_recovery import recover_lost_task
+from shared.bus.tasks import TaskRecord, create_task_record, load_session_tasks
 from shared.messages import BOT_EVENT, ResponseDone, TaskStatusEvent, TextChunk
-from shared.task_queue import TaskQueue, fetch_job
-from shared.task_recovery import recover_lost_task
-from shared.tasks import TaskRecord, create_task_record, load_session_tasks
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
 from tests.processes import service_env, start_service, stop_services

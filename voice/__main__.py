@@ -8,10 +8,10 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from shared.connection import connect_redis, wait_for_redis
+from shared.bus.connection import connect_redis, wait_for_redis
+from shared.bus.session_link import SessionLink
 from shared.settings import RedactSecrets, Settings, configure_logging
 from voice.access import is_loopback
-from voice.bridge import SessionBridge
 from voice.console import default_session_id, run_console
 from voice.sessions import IssuerSource
 
@@ -36,8 +36,8 @@ async def console_main(settings: Settings, session_id: str, profile: str) -> int
     redis = connect_redis(settings.redis_url)
     try:
         await wait_for_redis(redis, settings.redis_url, timeout=15)
-        async with SessionBridge(redis, session_id, profile) as bridge:
-            return await run_console(bridge)
+        async with SessionLink(redis, session_id, profile) as link:
+            return await run_console(link)
     finally:
         await redis.aclose()
 
@@ -62,14 +62,14 @@ async def bot(runner_args: object) -> None:
     )
     redis = connect_redis(settings.redis_url)
     try:
-        async with SessionBridge(redis, session_id, profile) as bridge:
-            user_aggregator, turn_bridge = user_turns_to_redis(bridge, SileroVADAnalyzer())
+        async with SessionLink(redis, session_id, profile) as link:
+            user_aggregator, turn_processor = user_turns_to_redis(link, SileroVADAnalyzer())
             tts = make_tts(settings)
             pipeline = build_pipeline(
                 transport.input(),
                 make_stt(settings),
                 user_aggregator,
-                turn_bridge,
+                turn_processor,
                 tts,
                 transport.output(),
             )

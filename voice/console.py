@@ -1,6 +1,6 @@
 """The text front end: type turns, watch the bot's reply stream in, sentence by sentence.
 
-It goes through the same `SessionBridge` as the voice pipeline, so it exercises the real path.
+It goes through the same `SessionLink` as the voice pipeline, so it exercises the real path.
 """
 
 import asyncio
@@ -12,6 +12,7 @@ from typing import TextIO
 from redis.exceptions import RedisError
 
 from shared.actions import AnyAction
+from shared.bus.session_link import SPOKEN_BUS_DOWN, SessionLink
 from shared.messages import (
     ActionEvent,
     AnyBotEvent,
@@ -20,7 +21,6 @@ from shared.messages import (
     TextChunk,
     new_id,
 )
-from voice.bridge import SPOKEN_BUS_DOWN, SessionBridge
 
 log = logging.getLogger(__name__)
 
@@ -139,20 +139,20 @@ class ConsolePrinter:
 
 
 async def run_console(
-    bridge: SessionBridge, source: TextIO = sys.stdin, out: TextIO = sys.stdout
+    link: SessionLink, source: TextIO = sys.stdin, out: TextIO = sys.stdout
 ) -> int:
     """Send each input line as a turn until the input ends; 0 if every reply came, else 1."""
     printer = ConsolePrinter(out)
     interactive = source.isatty()
 
     async def print_events() -> None:
-        async for event in bridge.events():
+        async for event in link.events():
             printer.show(event)
 
     printing = asyncio.create_task(print_events())
     lines = _read_lines_in_background(source, asyncio.get_running_loop())
     sent: set[str] = set()
-    out.write(f"hybridbot console, session {bridge.session_id}. Type a request; Ctrl-D quits.\n")
+    out.write(f"hybridbot console, session {link.session_id}. Type a request; Ctrl-D quits.\n")
     try:
         while True:
             if interactive:
@@ -164,7 +164,7 @@ async def run_console(
             if not line.strip():
                 continue
             try:
-                turn = await bridge.send_turn(line)
+                turn = await link.send_turn(line)
             except (RedisError, OSError) as exc:
                 log.warning("turn not sent: %s", exc)
                 out.write(f"bot> {SPOKEN_BUS_DOWN}\n")

@@ -1,6 +1,6 @@
-"""One voice session's Pipecat pipeline: speech in, the Redis bridge as its brain, speech out.
+"""One voice session's Pipecat pipeline: speech in, the routers (over Redis) its brain, speech out.
 
-`transport.input() → STT → user aggregator (Silero VAD) → RedisTurnBridge → TTS →
+`transport.input() → STT → user aggregator (Silero VAD) → TurnProcessor → TTS →
 transport.output()`. There is no LLM processor: the routers answer over Redis.
 """
 
@@ -13,38 +13,38 @@ from pipecat.processors.aggregators.llm_response_universal import (
 )
 from pipecat.processors.frame_processor import FrameProcessor
 
-from voice.bridge import SessionBridge
-from voice.turn_bridge import RedisTurnBridge
+from shared.bus.session_link import SessionLink
+from voice.turn_processor import TurnProcessor
 
 
 def user_turns_to_redis(
-    bridge: SessionBridge, vad_analyzer: VADAnalyzer | None = None
-) -> tuple[FrameProcessor, RedisTurnBridge]:
-    """The user aggregator (turn detection) and the bridge it hands finished turns to."""
+    link: SessionLink, vad_analyzer: VADAnalyzer | None = None
+) -> tuple[FrameProcessor, TurnProcessor]:
+    """The user aggregator (turn detection) and the processor it hands finished turns to."""
     context = LLMContext()
     pair = LLMContextAggregatorPair(
         context,
         user_params=LLMUserAggregatorParams(vad_analyzer=vad_analyzer),
     )
     user_aggregator = pair.user()
-    turn_bridge = RedisTurnBridge(bridge)
+    turn_processor = TurnProcessor(link)
 
     @user_aggregator.event_handler("on_user_turn_stopped")
     async def on_user_turn_stopped(_aggregator: object, _strategy: object, message: object) -> None:
-        await turn_bridge.send_turn(getattr(message, "content", "") or "")
+        await turn_processor.send_turn(getattr(message, "content", "") or "")
 
-    return user_aggregator, turn_bridge
+    return user_aggregator, turn_processor
 
 
 def build_pipeline(
     input_processor: FrameProcessor,
     stt: FrameProcessor | None,
     user_aggregator: FrameProcessor,
-    turn_bridge: RedisTurnBridge,
+    turn_processor: TurnProcessor,
     tts: FrameProcessor | None,
     output_processor: FrameProcessor,
 ) -> Pipeline:
-    """The session's pipeline; without STT, only typed text reaches the bridge; without TTS,
+    """The session's pipeline; without STT, only typed text reaches the routers; without TTS,
     replies reach the client as text only (the RTVI server messages)."""
-    stages = [input_processor, stt, user_aggregator, turn_bridge, tts, output_processor]
+    stages = [input_processor, stt, user_aggregator, turn_processor, tts, output_processor]
     return Pipeline([stage for stage in stages if stage is not None])

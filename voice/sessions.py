@@ -22,21 +22,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from shared import keys
-from shared.connection import connect_redis, text
+from shared.bus.connection import connect_redis
+from shared.bus.sessions import nonce_is_current, rotate_nonce, set_nonce, signing_secret
 from shared.messages import ProfileName
 from shared.settings import SESSION_TOKEN_PREFIX, Settings
 
 TOKEN_SEPARATOR = "~"
 """In no session id or profile name."""
-SESSION_TTL_SECONDS = 30 * 24 * 3600
-"""A session token can resume its session for this long after its last use."""
-ROTATE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-return 1
-"""
-"""Swap the session's current nonce for a new one only if the presented one is current."""
 
 
 @dataclass(frozen=True)
@@ -66,11 +58,7 @@ class SessionIssuer:
     async def from_settings(cls, redis: aioredis.Redis, settings: Settings) -> "SessionIssuer":
         if settings.voice_session_secret is not None:
             return cls(redis, settings.voice_session_secret.get_secret_value().encode())
-        await redis.set(keys.VOICE_SESSION_SECRET, secrets.token_hex(32), nx=True)
-        stored = await redis.get(keys.VOICE_SESSION_SECRET)
-        if stored is None:
-            raise RuntimeError(f"{keys.VOICE_SESSION_SECRET} vanished right after it was set")
-        return cls(redis, text(stored).encode())
+        return cls(redis, await signing_secret(redis))
 
     def _sign(self, session_id: str, profile: str, nonce: str) -> str:
         message = f"{session_id}\0{profile}\0{nonce}".encode()
@@ -94,7 +82,7 @@ class SessionIssuer:
         """A new session, with a fresh id, for `profile`."""
         session_id = f"voice-{secrets.token_hex(16)}"
         nonce = secrets.token_hex(8)
-        await self.redis.set(keys.session_nonce(session_id), nonce, ex=SESSION_TTL_SECONDS)
+        await set_nonce(self.redis, session_id, nonce)
         return SessionGrant(session_id, profile, self._token(session_id, profile, nonce))
 
     async def current(self, token: str | None) -> SessionGrant | None:
@@ -103,7 +91,7 @@ class SessionIssuer:
         if verified is None:
             return None
         session_id, profile, nonce = verified
-        if await self.redis.get(keys.session_nonce(session_id)) != nonce:
+        if not await nonce_is_current(self.redis, session_id, nonce):
             return None
         return SessionGrant(session_id, profile, token or "")
 
@@ -122,10 +110,7 @@ class SessionIssuer:
         if verified is not None:
             session_id, session_profile, nonce = verified
             fresh = secrets.token_hex(8)
-            rotated = await self.redis.eval(
-                ROTATE, 1, keys.session_nonce(session_id), nonce, fresh, SESSION_TTL_SECONDS
-            )
-            if rotated == 1:
+            if await rotate_nonce(self.redis, session_id, nonce, fresh):
                 token = self._token(session_id, session_profile, fresh)
                 return SessionGrant(session_id, session_profile, token)
         return await self.issue(profile)

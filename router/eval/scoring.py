@@ -172,7 +172,7 @@ def score_tier0(cases: list[Case]) -> dict[str, float | None]:
     on an idle screen; no model is involved."""
     from router.tier0 import Tier0
     from router.tools import fast_tools
-    from router.ui import UiState
+    from shared.bus.screen import UiState
 
     tier0 = Tier0(fast_tools(delegation=True))
     answered = right = 0

@@ -8,6 +8,7 @@ from router.tools import (
     profiles,
     soundtrack,
     sprites,
+    timers,
     views,
     windows,
     youtube,
@@ -23,6 +24,7 @@ FAMILIES = {
     "views": views,
     "profiles": profiles,
     "calculator": calculator,
+    "timers": timers,
     "misc": misc,
 }
 

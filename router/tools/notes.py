@@ -13,9 +13,10 @@ from pydantic import BaseModel, Field
 
 from router.tools.registry import ToolContext, ToolError, phrase, tool
 from router.tools.spoken import NUMBER, whole_number
-from router.ui import UiState, change_ui, load_ui
-from shared import keys
 from shared.actions import AnyAction, NoteRemoved, NoteShow, NotesList
+from shared.bus import notes as notes_store
+from shared.bus.notes import Note
+from shared.bus.screen import UiState, change_ui, load_ui
 from shared.messages import new_id
 
 MAX_NOTE_CHARS = 20_000
@@ -26,32 +27,13 @@ PAGE_SIZE = 50
 """Titles per `list_notes` (and matches per `search_notes`) answer: what the model is handed."""
 
 
-class Note(BaseModel):
-    """One stored note."""
-
-    id: str
-    title: str
-    text: str = ""
-    created_at: float
-    updated_at: float
-    number: int = 0
-    """Creation number from a Redis counter (0: a note stored before notes were numbered)."""
-
-    @property
-    def creation_order(self) -> tuple[int, float, str]:
-        """A total order: the creation number, then the time and the id, so ties never fall
-        back on the order Redis happens to return a hash in."""
-        return (self.number, self.created_at, self.id)
-
-
 async def load_notes(ctx: ToolContext) -> list[Note]:
     """The profile's notes, oldest first (the order "note 3" counts in)."""
-    raw = await ctx.redis.hvals(keys.profile_notes(ctx.profile))
-    return sorted((Note.model_validate_json(item) for item in raw), key=lambda n: n.creation_order)
+    return await notes_store.load_notes(ctx.redis, ctx.profile)
 
 
 async def save_note(ctx: ToolContext, note: Note) -> None:
-    await ctx.redis.hset(keys.profile_notes(ctx.profile), note.id, note.model_dump_json())
+    await notes_store.save_note(ctx.redis, ctx.profile, note)
 
 
 def find_by_title(notes: list[Note], title: str) -> Note:
@@ -221,7 +203,7 @@ async def create_note(args: CreateNoteArgs, ctx: ToolContext) -> str:
     if any(n.title.casefold() == title.casefold() for n in notes):
         raise ToolError(f"a note called {title!r} already exists")
     now = time.time()
-    number = await ctx.redis.incr(keys.profile_note_counter(ctx.profile))
+    number = await notes_store.next_note_number(ctx.redis, ctx.profile)
     note = Note(
         id=new_id(), title=title, text=args.text, created_at=now, updated_at=now, number=number
     )
@@ -317,7 +299,7 @@ async def rename_note(args: RenameNoteArgs, ctx: ToolContext) -> str:
 )
 async def delete_note(args: NoteRef, ctx: ToolContext) -> str:
     _notes, note = await _target(ctx, args)
-    await ctx.redis.hdel(keys.profile_notes(ctx.profile), note.id)
+    await notes_store.delete_note(ctx.redis, ctx.profile, note.id)
 
     def close_it(state: UiState) -> list[AnyAction]:
         if state.current_note_id == note.id:

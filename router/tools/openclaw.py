@@ -10,17 +10,17 @@ import time
 from pydantic import BaseModel, Field
 
 from router.tools.registry import ToolContext, ToolError, tool
-from shared import keys
-from shared.events import ResponsePublisher
-from shared.messages import new_id
-from shared.tasks import (
+from shared.bus.responses import ResponsePublisher
+from shared.bus.tasks import (
     FINISHED,
     TaskRecord,
     create_task_record,
     load_session_tasks,
     load_task,
+    request_cancel,
     update_task,
 )
+from shared.messages import new_id
 
 
 def task_id_for(ctx: ToolContext) -> str:
@@ -109,7 +109,7 @@ async def openclaw_task_status(args: WhichTaskArgs, ctx: ToolContext) -> str:
 @tool("Cancel a running delegated OpenClaw task (default: the latest).")
 async def cancel_openclaw_task(args: WhichTaskArgs, ctx: ToolContext) -> str:
     task = _pick(await load_session_tasks(ctx.redis, ctx.session_id), args.which, True)
-    await ctx.redis.sadd(keys.task_cancel_requests(ctx.session_id), task.task_id)
+    await request_cancel(ctx.redis, ctx.session_id, task.task_id)
     if ctx.task_queue is not None and await ctx.task_queue.cancel_if_queued(task):
         await update_task(ctx.redis, task, status="cancelled")
         publisher = ResponsePublisher(ctx.redis, ctx.session_id, task.task_id, "task", durable=True)

@@ -5,28 +5,22 @@ import time
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from router.tools.registry import ToolContext, ToolError, phrase, tool
-from router.ui import UiState, change_ui
-from shared import keys
 from shared.actions import AnyAction, ProfileSwitch
-from shared.connection import text_map
+from shared.bus import profiles as profile_store
+from shared.bus.notes import count_notes
+from shared.bus.profiles import Profile
+from shared.bus.screen import UiState, change_ui
 from shared.messages import ProfileName
 
 MAX_PROFILES = 50
 
 
-class Profile(BaseModel):
-    name: str
-    description: str = ""
-    created_at: float
-
-
 async def load_profiles(ctx: ToolContext) -> dict[str, Profile]:
     """Known profiles by name; the profile in use is registered on first sight."""
-    raw = text_map(await ctx.redis.hgetall(keys.PROFILES))
-    profiles = {name: Profile.model_validate_json(value) for name, value in raw.items()}
+    profiles = await profile_store.load_profiles(ctx.redis)
     if ctx.profile not in profiles:
         profiles[ctx.profile] = Profile(name=ctx.profile, created_at=time.time())
-        await ctx.redis.hsetnx(keys.PROFILES, ctx.profile, profiles[ctx.profile].model_dump_json())
+        await profile_store.add_profile(ctx.redis, profiles[ctx.profile])
     return profiles
 
 
@@ -80,7 +74,7 @@ async def switch_profile(args: SwitchArgs, ctx: ToolContext) -> str:
         if len(profiles) >= MAX_PROFILES:
             raise ToolError("there are too many profiles already")
         created = Profile(name=name, created_at=time.time())
-        await ctx.redis.hsetnx(keys.PROFILES, name, created.model_dump_json())
+        await profile_store.add_profile(ctx.redis, created)
 
     def change(state: UiState) -> list[AnyAction]:
         state.profile = name
@@ -112,8 +106,8 @@ async def describe_profile(args: DescribeArgs, ctx: ToolContext) -> str:
     profile = profiles[name]
     if args.description is not None:
         profile = profile.model_copy(update={"description": args.description})
-        await ctx.redis.hset(keys.PROFILES, name, profile.model_dump_json())
-    notes = await ctx.redis.hlen(keys.profile_notes(name))
+        await profile_store.save_profile(ctx.redis, profile)
+    notes = await count_notes(ctx.redis, name)
     about = f" {profile.description}." if profile.description else ""
     return f"Profile {name}: {notes} note{'s' if notes != 1 else ''}.{about}"
 

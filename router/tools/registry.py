@@ -15,10 +15,10 @@ from typing import Any, get_type_hints
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ValidationError
 
-from router.ui import UiState
-from shared.events import ResponsePublisher
+from shared.bus.responses import ResponsePublisher
+from shared.bus.screen import UiState
+from shared.bus.task_queue import TaskQueue
 from shared.settings import Settings
-from shared.task_queue import TaskQueue
 
 log = logging.getLogger(__name__)
 
@@ -107,23 +107,19 @@ class Tool:
         }
 
 
-BOUNDS = frozenset({"maxLength", "minLength", "maximum", "minimum"})
-"""Limits the argument model enforces anyway: a value out of bounds comes back to the model as
-a validation error it can correct, so offering them costs tokens every turn and decides nothing
-(a limit the model should know, like a volume's 0-100, is in the field's description)."""
-
-
 def _compact(schema: Any) -> Any:
-    """The schema without what the model does not need to decide (titles, bounds, empty
+    """The schema without what pydantic adds that the model does not need (titles, null
     defaults, `anyOf [X, null]` for optional fields): it goes out with every turn, and every
-    prompt token costs a local model's cold prefill ~50 ms on a CPU."""
+    prompt token costs a local model's cold prefill ~50 ms on a CPU. Bounds and empty defaults
+    stay: without them (390 fewer tokens) a small local model called tools less often, 59.4 %
+    against 73.4 % tool accuracy on the eval sample (see the README's local models section)."""
     if isinstance(schema, list):
         return [_compact(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
     compacted: dict[str, Any] = {}
     for key, value in schema.items():
-        if key == "title" or key in BOUNDS or (key == "default" and not value):
+        if key == "title" or (key == "default" and value is None):
             continue
         if key == "properties":
             compacted[key] = {name: _compact(_drop_null_option(p)) for name, p in value.items()}

@@ -7,8 +7,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from router.tools.registry import ToolContext, ToolError, phrase, tool
 from router.tools.spoken import NUMBER, whole_number
-from router.ui import UiState, change_ui
 from shared.actions import AnyAction, SoundtrackControl, SoundtrackPlay, SoundtrackVolume
+from shared.bus.screen import UiState, change_ui
 
 MOODS = ("calm", "focus", "happy", "energetic", "sad", "epic", "lofi", "jazz", "ambient", "sleep")
 

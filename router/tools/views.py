@@ -3,8 +3,8 @@
 from pydantic import BaseModel, Field, field_validator
 
 from router.tools.registry import ToolContext, phrase, tool
-from router.ui import UiState, change_ui
 from shared.actions import AnyAction, ViewSwitch
+from shared.bus.screen import UiState, change_ui
 
 VIEWS = ("desktop", "notes", "media", "focus", "gallery", "minimal")
 

@@ -9,7 +9,6 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from router.tools.registry import ToolContext, ToolError, phrase, tool
-from router.ui import UiState, Window, change_ui, load_ui
 from shared.actions import (
     AnyAction,
     Layout,
@@ -20,6 +19,7 @@ from shared.actions import (
     WindowSetState,
     WindowState,
 )
+from shared.bus.screen import UiState, Window, change_ui, load_ui
 
 APPS = {
     "notes": "Notes",

@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field
 
 from router.tools.registry import ToolContext, ToolError, phrase, tool
 from router.tools.spoken import NUMBER, whole_number
-from router.ui import UiState, YoutubeState, change_ui
 from shared.actions import AnyAction, YoutubeControl, YoutubePlay, YoutubeSeek
+from shared.bus.screen import UiState, YoutubeState, change_ui
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ import redis.asyncio as aioredis
 from pipecat.frames.frames import Frame, SystemFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from shared import keys
+from shared.bus import keys
 from shared.messages import AnyBotEvent
-from voice.turn_bridge import RedisTurnBridge
+from voice.turn_processor import TurnProcessor
 
 WAIT_TIMEOUT = 10.0
 
@@ -30,18 +30,18 @@ class WaitUntil(SystemFrame):
 
 
 class BusInjector(FrameProcessor):
-    """Placed before the bridge: publishes `BusEvents` and waits until the bridge took them."""
+    """Placed before the link: publishes `BusEvents` and waits until the link took them."""
 
-    def __init__(self, redis: aioredis.Redis, turn_bridge: RedisTurnBridge) -> None:
+    def __init__(self, redis: aioredis.Redis, turn_processor: TurnProcessor) -> None:
         super().__init__()
         self.redis = redis
-        self.turn_bridge = turn_bridge
+        self.turn_processor = turn_processor
 
     def _taken(self, event: AnyBotEvent) -> bool:
-        bridge = self.turn_bridge
+        link = self.turn_processor
         return (
-            event.response_id in bridge.dropped
-            or bridge.last_seq.get(event.response_id, -1) >= event.seq
+            event.response_id in link.dropped
+            or link.last_seq.get(event.response_id, -1) >= event.seq
         )
 
     async def _wait(self, condition: Callable[[], Awaitable[bool]]) -> None:

@@ -1,10 +1,10 @@
 """A voice session's link to the routers: turns out on the stream, bot events in from pub/sub.
 
 Events that must not be missed (task results, notices) are also in the session's durable inbox:
-on connect the bridge first replays what this session has not heard yet, then goes live, and
+on connect the link first replays what this session has not heard yet, then goes live, and
 remembers in Redis which ones it delivered, so a session that reconnects hears each once.
 Live events (turn replies, actions) are also in a short "recent" stream: when the subscription
-breaks (Redis restarted) the bridge resubscribes and replays the ones it missed meanwhile.
+breaks (Redis restarted) the link resubscribes and replays the ones it missed meanwhile.
 The text console uses it today; the Pipecat pipeline's processors wrap the same class.
 """
 
@@ -19,11 +19,11 @@ from pydantic import ValidationError
 from redis.asyncio.client import PubSub
 from redis.asyncio.connection import Connection
 
-from shared import keys
-from shared.connection import log_outage, stream_entries, text, until_redis_answers
+from shared.bus import keys
+from shared.bus.connection import log_outage, stream_entries, text, until_redis_answers
+from shared.bus.turns import publish_interrupt, publish_turn
 from shared.dropped import drop
 from shared.messages import BOT_EVENT, AnyBotEvent, Interrupt, UserTurn
-from shared.turns import publish_interrupt, publish_turn
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ stream's length."""
 
 class ResubscribeAwarePubSub(PubSub):
     """redis-py's PubSub, counting the times it re-subscribed by itself after a reconnect:
-    messages published while it was away are gone from pub/sub, so the bridge must replay."""
+    messages published while it was away are gone from pub/sub, so the link must replay."""
 
     resubscribed = 0
 
@@ -46,7 +46,7 @@ class ResubscribeAwarePubSub(PubSub):
         await super().on_connect(connection)
 
 
-class SessionBridge:
+class SessionLink:
     """Subscribes to one session's events; publishes that session's turns."""
 
     def __init__(self, redis: aioredis.Redis, session_id: str, profile: str = "default") -> None:
@@ -145,7 +145,7 @@ class SessionBridge:
 
     async def events(self) -> AsyncIterator[AnyBotEvent]:
         """Missed inbox events, then bot events as they arrive; malformed ones are logged and
-        skipped, and an inbox event is delivered once. If Redis goes away, the bridge
+        skipped, and an inbox event is delivered once. If Redis goes away, the link
         resubscribes when it is back and replays the inbox events it missed meanwhile."""
         async for missed in self.missed_events():
             yield missed
@@ -198,7 +198,7 @@ class SessionBridge:
         return True
 
     async def _missed_live_events(self) -> AsyncIterator[AnyBotEvent]:
-        """Live events published since this bridge joined that it has not heard, oldest first
+        """Live events published since this link joined that it has not heard, oldest first
         (read with retries: Redis may still be coming back)."""
         reply = await until_redis_answers().call_with_retry(
             lambda: self.redis.xrange(

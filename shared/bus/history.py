@@ -5,9 +5,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from shared import keys
-from shared.commands import Commands
-from shared.connection import text
+from shared.bus import keys
+from shared.bus.commands import Commands
+from shared.bus.connection import text
 from shared.settings import Settings
 
 Message = dict[str, Any]

@@ -12,10 +12,10 @@ from typing import Literal
 
 import redis.asyncio as aioredis
 
-from shared import keys
-from shared.events import ResponsePublisher
-from shared.task_queue import TaskQueue
-from shared.tasks import FINISHED, end_lease, load_task, update_task
+from shared.bus import keys
+from shared.bus.responses import ResponsePublisher
+from shared.bus.task_queue import TaskQueue
+from shared.bus.tasks import FINISHED, end_lease, load_task, update_task
 
 log = logging.getLogger(__name__)
 

@@ -79,7 +79,7 @@ def session_inbox_heard(session_id: str) -> str:
 
 
 def session_recent(session_id: str) -> str:
-    """Capped, short-lived stream of the session's live (non-inbox) events, so a voice bridge
+    """Capped, short-lived stream of the session's live (non-inbox) events, so a voice session link
     that lost its subscription for a moment (a Redis restart) replays what it missed."""
     return f"bot:{{{session_id}}}:recent"
 

@@ -1,0 +1,159 @@
+"""Countdown timers: set, cancel and list them, and announce each once when it ends (by
+whichever router replica sees it due first)."""
+
+import asyncio
+import logging
+import re
+import time
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
+
+from router.tools.misc import NoArgs, duration
+from router.tools.registry import ToolContext, ToolError, phrase, tool
+from router.tools.spoken import NUMBER, whole_number
+from shared.actions import AnyAction, TimerEnd, TimerStart
+from shared.bus.responses import ResponsePublisher
+from shared.bus.screen import Timer, UiState, change_ui, load_ui
+from shared.bus.timers import DueTimer, claim_due_timers, schedule_timer, unschedule_timer
+from shared.messages import new_id
+
+log = logging.getLogger(__name__)
+
+MAX_TIMERS = 10
+MAX_TIMER_SECONDS = 24 * 3600
+CHECK_INTERVAL_SECONDS = 0.5
+"""How late a timer may be announced, at most, beyond Redis and publish time."""
+
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600}
+
+
+def _timer(match: re.Match[str], _ui: object) -> dict[str, object] | None:
+    amount = whole_number(match["n"])
+    if not amount:
+        return None
+    arguments: dict[str, object] = {"seconds": amount * _UNIT_SECONDS[match["unit"].rstrip("s")]}
+    if match["label"]:
+        arguments["label"] = match["label"]
+    return arguments
+
+
+class TimerArgs(BaseModel):
+    seconds: int = Field(ge=1, le=MAX_TIMER_SECONDS, description="Duration in seconds")
+    label: str = Field(default="timer", max_length=60, description="e.g. 'pasta'")
+
+
+class CancelTimerArgs(BaseModel):
+    label: str | None = Field(default=None, max_length=60, description="Omit for the latest")
+
+
+@tool(
+    "Start a countdown timer.",
+    phrasings=(
+        phrase(
+            rf"(?:set |start )?(?:a |an )?(?:(?P<label>[a-z]{{3,12}}) )?timer for (?P<n>{NUMBER}) "
+            r"(?P<unit>seconds?|minutes?|hours?)",
+            _timer,
+        ),
+    ),
+)
+async def set_timer(args: TimerArgs, ctx: ToolContext) -> str:
+    timer = Timer(
+        id=new_id(), label=args.label.strip() or "timer", ends_at=time.time() + args.seconds
+    )
+
+    def start(state: UiState) -> list[AnyAction]:
+        if len(state.timers) >= MAX_TIMERS:
+            raise ToolError("too many timers are running")
+        state.timers.append(timer)
+        return [TimerStart(timer_id=timer.id, label=timer.label, ends_at=timer.ends_at)]
+
+    await change_ui(ctx.publisher, start)
+    due = DueTimer(session_id=ctx.session_id, timer_id=timer.id, label=timer.label)
+    await schedule_timer(ctx.redis, due, timer.ends_at)
+    name = "Timer" if timer.label == "timer" else f"{timer.label.capitalize()} timer"
+    return f"{name} set for {duration(args.seconds)}."
+
+
+@tool(
+    "Cancel a running timer.",
+    phrasings=(
+        phrase(
+            r"(?:cancel|stop) (?:the|my) (?:(?P<label>[a-z]{3,12}) )?timer",
+            lambda m, _ui: {"label": m["label"]} if m["label"] else {},
+        ),
+    ),
+)
+async def cancel_timer(args: CancelTimerArgs, ctx: ToolContext) -> str:
+    cancelled: Timer | None = None
+
+    def cancel(state: UiState) -> list[AnyAction]:
+        nonlocal cancelled
+        if not state.timers:
+            raise ToolError("no timer is running")
+        wanted = (args.label or "").casefold().strip()
+        matches = [t for t in state.timers if not wanted or wanted in t.label.casefold()]
+        if not matches:
+            raise ToolError(f"no {args.label} timer is running")
+        cancelled = matches[-1]
+        state.timers = [t for t in state.timers if t.id != cancelled.id]
+        return [TimerEnd(timer_id=cancelled.id, cancelled=True)]
+
+    await change_ui(ctx.publisher, cancel)
+    assert cancelled is not None
+    due = DueTimer(session_id=ctx.session_id, timer_id=cancelled.id, label=cancelled.label)
+    await unschedule_timer(ctx.redis, due)
+    return f"Cancelled the {cancelled.label} timer."
+
+
+@tool("List running timers and the time left on each.")
+async def list_timers(args: NoArgs, ctx: ToolContext) -> str:
+    state = await load_ui(ctx.redis, ctx.session_id)
+    now = time.time()
+    running = [t for t in state.timers if t.ends_at > now]
+    if not running:
+        return "No timers are running."
+    return "Timers: " + "; ".join(
+        f"{t.label}, {duration(round(t.ends_at - now))} left" for t in running
+    )
+
+
+TOOLS = [set_timer, cancel_timer, list_timers]
+
+
+async def announce_due_timers(redis: aioredis.Redis, now: float | None = None) -> int:
+    """Announce every timer due by `now`; ZREM decides which replica announces. Returns count."""
+    announced = 0
+    for due in await claim_due_timers(redis, now if now is not None else time.time()):
+        publisher = ResponsePublisher(
+            redis, due.session_id, f"timer-{due.timer_id}", origin="notice", durable=True
+        )
+
+        def end(state: UiState, timer_id: str = due.timer_id) -> list[AnyAction]:
+            state.timers = [t for t in state.timers if t.id != timer_id]
+            return [TimerEnd(timer_id=timer_id, cancelled=False)]
+
+        # The screen change is its own (non-durable) response: actions are state the client
+        # re-reads, while the spoken notice must reach the user even after a reconnect.
+        await change_ui(
+            ResponsePublisher(redis, due.session_id, f"timer-{due.timer_id}-screen"), end
+        )
+        label = "" if due.label.casefold() == "timer" else f"{due.label} "
+        await publisher.text(f"Your {label}timer is done.")
+        await publisher.done()
+        announced += 1
+    return announced
+
+
+async def run_timer_announcer(redis: aioredis.Redis, stop: asyncio.Event) -> None:
+    """Check for due timers until `stop` is set."""
+    while not stop.is_set():
+        try:
+            await announce_due_timers(redis)
+        except RedisError as exc:
+            log.warning("timer check failed: %s", exc)
+        try:
+            await asyncio.wait_for(stop.wait(), CHECK_INTERVAL_SECONDS)
+        except TimeoutError:
+            pass

@@ -1,0 +1,47 @@
+"""A profile's notes (`bot:profile:{profile}:notes`, note id → JSON), numbered as created."""
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel
+
+from shared.bus import keys
+
+
+class Note(BaseModel):
+    """One stored note."""
+
+    id: str
+    title: str
+    text: str = ""
+    created_at: float
+    updated_at: float
+    number: int = 0
+    """Creation number from a Redis counter (0: a note stored before notes were numbered)."""
+
+    @property
+    def creation_order(self) -> tuple[int, float, str]:
+        """A total order: the creation number, then the time and the id, so ties never fall
+        back on the order Redis happens to return a hash in."""
+        return (self.number, self.created_at, self.id)
+
+
+async def load_notes(redis: aioredis.Redis, profile: str) -> list[Note]:
+    """The profile's notes, oldest first (the order "note 3" counts in)."""
+    raw = await redis.hvals(keys.profile_notes(profile))
+    return sorted((Note.model_validate_json(item) for item in raw), key=lambda n: n.creation_order)
+
+
+async def save_note(redis: aioredis.Redis, profile: str, note: Note) -> None:
+    await redis.hset(keys.profile_notes(profile), note.id, note.model_dump_json())
+
+
+async def delete_note(redis: aioredis.Redis, profile: str, note_id: str) -> None:
+    await redis.hdel(keys.profile_notes(profile), note_id)
+
+
+async def next_note_number(redis: aioredis.Redis, profile: str) -> int:
+    """The creation number of the profile's next note."""
+    return int(await redis.incr(keys.profile_note_counter(profile)))
+
+
+async def count_notes(redis: aioredis.Redis, profile: str) -> int:
+    return int(await redis.hlen(keys.profile_notes(profile)))
