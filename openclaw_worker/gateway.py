@@ -3,6 +3,12 @@
 Connect fast, read without a timeout (the gateway can be silent for minutes while its tools
 run; the caller owns the overall deadline), and tell the caller whether a failure is safe to
 retry: only when the gateway cannot have started the agent (no connection, or 429/502/503/504).
+
+Why not the `AsyncOpenAI` client the router uses for the same protocol: its retries and read
+timeout can be switched off (`max_retries=0`, `timeout=None`), but it reads an SSE line of any
+length, and this stream carries text the gateway fetched from the web: a line over 1 MB is
+refused here before it is held in memory. That bound, and knowing whether any byte arrived
+(which decides whether a retry could run the agent twice), are why this reads the stream itself.
 """
 
 import json

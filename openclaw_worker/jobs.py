@@ -17,7 +17,7 @@ from rq.job import Job
 from openclaw_worker.gateway import GatewayError, OpenClawGateway, is_known_error_text
 from shared.bus.connection import connect_redis
 from shared.bus.history import SessionHistory
-from shared.bus.responses import ResponsePublisher
+from shared.bus.responses import DurableResponse
 from shared.bus.task_queue import RefusedJob, TaskQueue, task_arguments
 from shared.bus.task_recovery import recover_lost_task, superseded
 from shared.bus.tasks import (
@@ -97,7 +97,7 @@ class TaskRunner:
             return "failed"
         if record.status in FINISHED:
             return record.status
-        publisher = ResponsePublisher(self.redis, session_id, task_id, origin="task", durable=True)
+        publisher = DurableResponse(self.redis, session_id, task_id, origin="task")
         if await cancel_requested(self.redis, session_id, task_id):
             return await self._cancelled(record, publisher)
         record = await update_task(
@@ -121,7 +121,7 @@ class TaskRunner:
             self.redis, record.session_id, record.task_id, self.settings.task_lease_seconds
         )
 
-    async def _run_started(self, record: TaskRecord, publisher: ResponsePublisher) -> TaskStatus:
+    async def _run_started(self, record: TaskRecord, publisher: DurableResponse) -> TaskStatus:
         session_id, task_id = record.session_id, record.task_id
         await publisher.status("started", record.label)
         history = await self.history.load(session_id)
@@ -143,7 +143,7 @@ class TaskRunner:
     async def _answer(
         self,
         record: TaskRecord,
-        publisher: ResponsePublisher,
+        publisher: DurableResponse,
         messages: list[dict[str, Any]],
         spoken: list[str],
     ) -> None:
@@ -234,7 +234,7 @@ class TaskRunner:
         await self.history.append(record.session_id, [message])
 
     async def _failed(
-        self, record: TaskRecord, publisher: ResponsePublisher, exc: GatewayError, spoken: list[str]
+        self, record: TaskRecord, publisher: DurableResponse, exc: GatewayError, spoken: list[str]
     ) -> TaskStatus:
         log.warning(
             "task failed session=%s task=%s error=%s", record.session_id, record.task_id, exc
@@ -247,7 +247,7 @@ class TaskRunner:
         await update_task(self.redis, record, status="failed", error=exc.reason)
         return "failed"
 
-    async def _cancelled(self, record: TaskRecord, publisher: ResponsePublisher) -> TaskStatus:
+    async def _cancelled(self, record: TaskRecord, publisher: DurableResponse) -> TaskStatus:
         log.info("task cancelled session=%s task=%s", record.session_id, record.task_id)
         await publisher.status("cancelled", record.label, f"Cancelled {record.label}.")
         await publisher.done("cancelled")

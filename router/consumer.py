@@ -25,7 +25,7 @@ from shared.bus.connection import (
     log_outage,
     until_redis_answers,
 )
-from shared.bus.responses import ResponsePublisher
+from shared.bus.responses import LiveResponse
 from shared.bus.turns import (
     TURN_FIELD,
     TurnGroup,
@@ -285,7 +285,7 @@ class TurnConsumer:
         addressee = _addressee_of(fields.get(TURN_FIELD))
         finishing = Commands()
         if addressee is not None:
-            publisher = ResponsePublisher(self.redis, *addressee)
+            publisher = LiveResponse(self.redis, *addressee)
             await publisher.text(spoken)
             publisher.done_in(finishing, "bad_turn")
             close_turn_in(finishing, *addressee)

@@ -22,7 +22,7 @@ from router.tools.registry import ToolContext, ToolRegistry
 from shared.bus.commands import Commands
 from shared.bus.history import SessionHistory
 from shared.bus.journal import TurnJournal
-from shared.bus.responses import ResponsePublisher
+from shared.bus.responses import LiveResponse
 from shared.bus.screen import load_ui
 from shared.bus.task_queue import TaskQueue
 from shared.bus.turns import count_turn_this_minute
@@ -116,9 +116,7 @@ class TurnInterrupted(Exception):
 class SentencePublisher:
     """Feeds model text deltas in, publishes each complete sentence at once."""
 
-    def __init__(
-        self, publisher: ResponsePublisher, report: TurnReport, interrupts: Interrupts
-    ) -> None:
+    def __init__(self, publisher: LiveResponse, report: TurnReport, interrupts: Interrupts) -> None:
         self.publisher = publisher
         self.report = report
         self.interrupts = interrupts
@@ -249,7 +247,7 @@ class TurnAnswerer:
         A later `attempt` (the turn was taken over) continues from the turn's journal and
         numbers its events after the earlier attempts'."""
         report = TurnReport(turn)
-        publisher = ResponsePublisher(self.redis, turn.session_id, turn.turn_id)
+        publisher = LiveResponse(self.redis, turn.session_id, turn.turn_id)
         publisher.seq = (attempt - 1) * TAKEOVER_SEQ_STEP
         speech = SentencePublisher(publisher, report, self.interrupts)
         journal = TurnJournal(self.redis, turn.session_id, turn.turn_id)
@@ -353,7 +351,7 @@ class TurnAnswerer:
     async def _respond(
         self,
         turn: UserTurn,
-        publisher: ResponsePublisher,
+        publisher: LiveResponse,
         speech: SentencePublisher,
         report: TurnReport,
         new_messages: list[dict[str, Any]],

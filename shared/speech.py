@@ -3,6 +3,10 @@
 TTS wants whole sentences; the user wants the first one as soon as the model has produced it.
 `SentenceSplitter` releases a sentence on the token that ends it, waiting for one more
 character only where a full stop is ambiguous (a number, an abbreviation, an initial).
+
+Pipecat's sentence aggregation does the same inside a voice pipeline, but the router and the
+OpenClaw worker speak through Redis, not Pipecat, and must not need the voice stack installed;
+both paths use this one module, so a reply sounds the same whichever path produced it.
 """
 
 import re
@@ -103,9 +107,19 @@ _URL = re.compile(r"\b(?:https?://|www\.)(?:www\.)?([^/\s:?#]+)[^\s]*", re.I)
 _JSON_LIKE = re.compile(r"^\s*[\[{].*\"\s*:", re.S)
 
 
+_SPOKEN_OPERATORS = (
+    (re.compile(r"(?<=\d)\s*[*×]\s*(?=-?\d)"), " times "),
+    (re.compile(r"(?<=\d)\s*=\s*(?=-?\d)"), " equals "),
+)
+"""Arithmetic a model writes ("17*23 = 391"), said as words; `*` would otherwise be read out
+or taken for markdown emphasis."""
+
+
 def to_speech(text: str) -> str:
     """What TTS can say of one sentence: markdown, markup tags and JSON dropped, a URL said as
-    its site's name ("https://www.example.com/a?b" → "example.com")."""
+    its site's name ("https://www.example.com/a?b" → "example.com"), arithmetic in words."""
+    for operator, words in _SPOKEN_OPERATORS:
+        text = operator.sub(words, text)
     text = _URL.sub(lambda match: match[1], text)
     text = _TAG.sub(" ", strip_markdown(text))
     if _JSON_LIKE.match(text):

@@ -18,7 +18,7 @@ from router.tools import fast_tools
 from router.tools.registry import ToolContext
 from shared.actions import AnyAction
 from shared.bus.local_redis import LocalRedis
-from shared.bus.responses import ResponsePublisher
+from shared.bus.responses import LiveResponse
 from shared.bus.screen import UiState, load_ui
 from shared.bus.session_link import SessionLink
 from shared.messages import ActionEvent, AnyBotEvent, ResponseDone, TextChunk
@@ -259,7 +259,7 @@ class ToolHarness:
         self.redis = redis_client
         self.listener = listener
         self.registry = fast_tools()
-        self.publisher = ResponsePublisher(redis_client, listener.link.session_id, "turn-1")
+        self.publisher = LiveResponse(redis_client, listener.link.session_id, "turn-1")
         self.ctx = ToolContext(
             redis=redis_client,
             session_id=listener.link.session_id,

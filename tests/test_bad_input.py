@@ -16,7 +16,7 @@ from openclaw_worker.jobs import run_task_async
 from shared.bus import keys
 from shared.bus.connection import stream_entries
 from shared.bus.history import SessionHistory
-from shared.bus.responses import ResponsePublisher
+from shared.bus.responses import LiveResponse
 from shared.settings import Settings
 from tests.conftest import model_settings
 from tests.fakes.openai_server import FakeOpenAI, echo_model
@@ -65,7 +65,7 @@ async def test_garbage_on_a_sessions_channel_and_inbox_is_skipped(
     await redis_client.publish(channel, "{not json")
     await redis_client.publish(channel, json.dumps({"v": 1, "type": "text", "seq": 0}))
     await redis_client.publish(channel, json.dumps({"v": 2, "type": "done"}))
-    publisher = ResponsePublisher(redis_client, "s1", "r-good")
+    publisher = LiveResponse(redis_client, "s1", "r-good")
     await publisher.text("Still working.")
     await publisher.done()
 

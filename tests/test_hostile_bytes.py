@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from shared.bus import keys
 from shared.bus.connection import connect_redis
-from shared.bus.responses import ResponsePublisher
+from shared.bus.responses import DurableResponse
 from shared.bus.session_link import SessionLink
 from shared.bus.turns import TURN_FIELD
 from tests.conftest import Listener, RedisAtUrl
@@ -74,7 +74,7 @@ async def test_a_bad_inbox_entry_is_skipped_and_the_rest_replayed(
     raw.xadd(keys.session_inbox("s1"), {keys.EVENT_FIELD: BAD})
     raw.xadd(keys.session_inbox("s1"), {BAD: b"{}"})
     client = connect_redis(redis_at_url.url)
-    await ResponsePublisher(client, "s1", "task-1", origin="task", durable=True).text("Hi.")
+    await DurableResponse(client, "s1", "task-1", origin="task").text("Hi.")
     try:
         async with SessionLink(client, "s1") as link:
             listener = Listener(link)

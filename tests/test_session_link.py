@@ -4,7 +4,7 @@ import asyncio
 
 import redis.asyncio as aioredis
 
-from shared.bus.responses import ResponsePublisher
+from shared.bus.responses import DurableResponse
 from shared.bus.session_link import SessionLink
 from shared.messages import AnyBotEvent, TextChunk
 
@@ -23,13 +23,13 @@ async def next_events(link: SessionLink, count: int) -> list[AnyBotEvent]:
 
 
 async def test_missed_task_results_are_replayed_once(redis_client: aioredis.Redis) -> None:
-    away = ResponsePublisher(redis_client, "s1", "task-1", origin="task", durable=True)
+    away = DurableResponse(redis_client, "s1", "task-1", origin="task")
     await away.text("The answer arrived while you were away.")
     await away.done()
 
     async with SessionLink(redis_client, "s1") as link:
         replayed = await next_events(link, 2)
-        live = ResponsePublisher(redis_client, "s1", "task-2", origin="task", durable=True)
+        live = DurableResponse(redis_client, "s1", "task-2", origin="task")
         await live.text("And this one while you listened.")
         (heard_live,) = await next_events(link, 1)
 

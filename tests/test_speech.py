@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared.speech import SentenceSplitter, SpeechFilter, strip_markdown
+from shared.speech import SentenceSplitter, SpeechFilter, strip_markdown, to_speech
 
 
 def split(*deltas: str) -> list[list[str]]:
@@ -88,3 +88,16 @@ def test_nothing_unspeakable_reaches_speech_whichever_path_writes_it() -> None:
         "The best card is the 4090.",
         "Version 3.5 is out.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("written", "spoken"),
+    [
+        ("17*23 = 391", "17 times 23 equals 391"),
+        ("12 × 7 = 84.", "12 times 7 equals 84."),
+        ("It is **bold** and *soft*.", "It is bold and soft."),
+        ("x = 5 and a*b", "x = 5 and a*b"),
+    ],
+)
+def test_arithmetic_is_said_in_words(written: str, spoken: str) -> None:
+    assert to_speech(written) == spoken

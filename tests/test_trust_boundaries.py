@@ -20,7 +20,7 @@ from rq.job import JobStatus
 
 from shared.bus import keys
 from shared.bus.local_redis import free_port
-from shared.bus.responses import ResponsePublisher
+from shared.bus.responses import DurableResponse
 from shared.bus.task_queue import fetch_job, openclaw_queue
 from shared.bus.tasks import TASK_JOB
 from tests.conftest import RedisAtUrl
@@ -213,7 +213,7 @@ async def test_a_session_is_resumed_only_with_its_current_token(
         _, _, victim = http("POST", base + "/session", {"profile": "alice"})
         sid = victim["session_id"]
         assert len(sid.removeprefix("voice-")) == 32 and victim["profile"] == "alice"
-        result = ResponsePublisher(client, sid, "task-1", origin="task", durable=True)
+        result = DurableResponse(client, sid, "task-1", origin="task")
         await result.text("Your private research result.")
         await result.done()
         inbox_before = await client.xrange(keys.session_inbox(sid))

@@ -10,7 +10,7 @@ import time
 from pydantic import BaseModel, Field
 
 from router.tools.registry import ToolContext, ToolError, tool
-from shared.bus.responses import ResponsePublisher
+from shared.bus.responses import DurableResponse
 from shared.bus.tasks import (
     FINISHED,
     TaskRecord,
@@ -85,9 +85,9 @@ async def bot_openclaw_task(args: DelegateArgs, ctx: ToolContext) -> str:
         status = existing.status if existing else "unknown"
         return f"{record.label} was already started; it is {status}."
     await ctx.task_queue.enqueue(record)
-    await ResponsePublisher(
-        ctx.redis, ctx.session_id, record.task_id, origin="task", durable=True
-    ).status("queued", record.label)
+    await DurableResponse(ctx.redis, ctx.session_id, record.task_id, origin="task").status(
+        "queued", record.label
+    )
     return (
         f"Started {record.label} in the background. Tell the user in a few words that you are on "
         "it and will say the answer when it is ready."
@@ -112,7 +112,7 @@ async def cancel_openclaw_task(args: WhichTaskArgs, ctx: ToolContext) -> str:
     await request_cancel(ctx.redis, ctx.session_id, task.task_id)
     if ctx.task_queue is not None and await ctx.task_queue.cancel_if_queued(task):
         await update_task(ctx.redis, task, status="cancelled")
-        publisher = ResponsePublisher(ctx.redis, ctx.session_id, task.task_id, "task", durable=True)
+        publisher = DurableResponse(ctx.redis, ctx.session_id, task.task_id, "task")
         await publisher.status("cancelled", task.label, f"Cancelled {task.label}.")
         await publisher.done("cancelled")
     return f"Cancelling {task.label}."

@@ -15,7 +15,7 @@ from typing import Any, get_type_hints
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ValidationError
 
-from shared.bus.responses import ResponsePublisher
+from shared.bus.responses import LiveResponse
 from shared.bus.screen import UiState
 from shared.bus.task_queue import TaskQueue
 from shared.settings import Settings
@@ -35,7 +35,7 @@ class ToolContext:
     session_id: str
     profile: str
     """The user profile acted for; switching profile changes it for the rest of the turn."""
-    publisher: ResponsePublisher
+    publisher: LiveResponse
     """The turn's response, for action events in order with its speech."""
     settings: Settings
     timezone: str = "UTC"

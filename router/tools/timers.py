@@ -14,7 +14,7 @@ from router.tools.misc import NoArgs, duration
 from router.tools.registry import ToolContext, ToolError, phrase, tool
 from router.tools.spoken import NUMBER, whole_number
 from shared.actions import AnyAction, TimerEnd, TimerStart
-from shared.bus.responses import ResponsePublisher
+from shared.bus.responses import DurableResponse, LiveResponse
 from shared.bus.screen import Timer, UiState, change_ui, load_ui
 from shared.bus.timers import DueTimer, claim_due_timers, schedule_timer, unschedule_timer
 from shared.messages import new_id
@@ -126,9 +126,7 @@ async def announce_due_timers(redis: aioredis.Redis, now: float | None = None) -
     """Announce every timer due by `now`; ZREM decides which replica announces. Returns count."""
     announced = 0
     for due in await claim_due_timers(redis, now if now is not None else time.time()):
-        publisher = ResponsePublisher(
-            redis, due.session_id, f"timer-{due.timer_id}", origin="notice", durable=True
-        )
+        publisher = DurableResponse(redis, due.session_id, f"timer-{due.timer_id}", origin="notice")
 
         def end(state: UiState, timer_id: str = due.timer_id) -> list[AnyAction]:
             state.timers = [t for t in state.timers if t.id != timer_id]
@@ -136,9 +134,7 @@ async def announce_due_timers(redis: aioredis.Redis, now: float | None = None) -
 
         # The screen change is its own (non-durable) response: actions are state the client
         # re-reads, while the spoken notice must reach the user even after a reconnect.
-        await change_ui(
-            ResponsePublisher(redis, due.session_id, f"timer-{due.timer_id}-screen"), end
-        )
+        await change_ui(LiveResponse(redis, due.session_id, f"timer-{due.timer_id}-screen"), end)
         label = "" if due.label.casefold() == "timer" else f"{due.label} "
         await publisher.text(f"Your {label}timer is done.")
         await publisher.done()

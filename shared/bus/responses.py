@@ -37,7 +37,8 @@ def live_event_commands(session_id: str, message: str) -> list[tuple[str | int, 
 
 
 class ResponsePublisher:
-    """Sends the events of one response (a turn's reply, a task's result, a notice)."""
+    """Sends the events of one response (a turn's reply, a task's result, a notice), numbered
+    in order; `LiveResponse` and `DurableResponse` say how each event goes out."""
 
     def __init__(
         self,
@@ -45,20 +46,14 @@ class ResponsePublisher:
         session_id: str,
         response_id: str,
         origin: Literal["turn", "task", "notice"] = "turn",
-        durable: bool = False,
     ) -> None:
         self.redis = redis
         self.session_id = session_id
         self.response_id = response_id
         self.origin = origin
-        self.durable = durable
         self.seq = 0
         self.spoken: list[str] = []
         """Every text chunk sent, so the caller can record what the user heard."""
-
-    @property
-    def channel(self) -> str:
-        return keys.session_events(self.session_id)
 
     def _fields(self, seq: int) -> dict[str, Any]:
         return {
@@ -69,49 +64,7 @@ class ResponsePublisher:
         }
 
     async def _publish(self, make: Callable[[dict[str, Any]], BotEvent]) -> None:
-        if not self.durable:
-            event = make(self._fields(self.seq))
-        else:
-            seq_key = keys.session_response_seq(self.session_id)
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.hincrby(seq_key, self.response_id, 1)
-                pipe.expire(seq_key, keys.INBOX_TTL_SECONDS)
-                next_seq, _ = await pipe.execute()
-            event = make(self._fields(next_seq - 1))
-            inbox = keys.session_inbox(self.session_id)
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.xadd(
-                    inbox,
-                    {keys.EVENT_FIELD: event.model_dump_json()},
-                    maxlen=keys.INBOX_MAXLEN,
-                    approximate=True,
-                )
-                pipe.expire(inbox, keys.INBOX_TTL_SECONDS)
-                inbox_id, _ = await pipe.execute()
-            event = event.model_copy(update={"inbox_id": inbox_id})
-        message = event.model_dump_json()
-        if self.durable:
-            await self.redis.publish(self.channel, message)
-        else:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for command in live_event_commands(self.session_id, message):
-                    pipe.execute_command(*command)
-                await pipe.execute()
-        self.seq = event.seq + 1
-
-    def action_events(self, actions: list[AnyAction]) -> list[str]:
-        """JSON of action events numbered from the current position, for the caller to publish
-        inside its own transaction; call `advance` once they are published. Actions are state
-        the client can re-read, so they are never durable."""
-        if self.durable:
-            raise ValueError("action events go out on pub/sub only; use a non-durable publisher")
-        return [
-            ActionEvent(**self._fields(self.seq + i), action=action).model_dump_json()
-            for i, action in enumerate(actions)
-        ]
-
-    def advance(self, published: int) -> None:
-        self.seq += published
+        raise NotImplementedError
 
     async def text(self, text: str) -> None:
         """Publish one speakable chunk."""
@@ -124,19 +77,71 @@ class ResponsePublisher:
             lambda fields: TaskStatusEvent(**fields, status=status, label=label, message=message)
         )
 
-    def _done_event(self, fields: dict[str, Any], error: str | None) -> ResponseDone:
-        return ResponseDone(**fields, outcome="error" if error else "ok", error=error)
-
     async def done(self, error: str | None = None) -> None:
         """Publish the end of the response; `error` names why it ended early, if it did."""
-        await self._publish(lambda fields: self._done_event(fields, error))
+        await self._publish(lambda fields: _done_event(fields, error))
+
+
+def _done_event(fields: dict[str, Any], error: str | None) -> ResponseDone:
+    return ResponseDone(**fields, outcome="error" if error else "ok", error=error)
+
+
+class LiveResponse(ResponsePublisher):
+    """A turn's reply (the user is listening): pub/sub, plus the session's short recent stream
+    for a link that was reconnecting. Numbered here; its actions and its done event can go out
+    inside the caller's own transaction."""
+
+    async def _publish(self, make: Callable[[dict[str, Any]], BotEvent]) -> None:
+        event = make(self._fields(self.seq))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for command in live_event_commands(self.session_id, event.model_dump_json()):
+                pipe.execute_command(*command)
+            await pipe.execute()
+        self.seq += 1
+
+    def action_events(self, actions: list[AnyAction]) -> list[str]:
+        """JSON of action events numbered from the current position, for the caller to publish
+        inside its own transaction; call `advance` once they are published."""
+        return [
+            ActionEvent(**self._fields(self.seq + i), action=action).model_dump_json()
+            for i, action in enumerate(actions)
+        ]
+
+    def advance(self, published: int) -> None:
+        self.seq += published
 
     def done_in(self, commands: Commands, error: str | None = None) -> None:
-        """Queue the end of a (non-durable) response on the caller's commands, so the done
-        event goes out together with the writes that finish the response, or not at all."""
-        if self.durable:
-            raise ValueError("a durable response's done event needs its own sequence number")
-        event = self._done_event(self._fields(self.seq), error)
+        """Queue the end of the response on the caller's commands, so the done event goes out
+        together with the writes that finish the response, or not at all."""
+        event = _done_event(self._fields(self.seq), error)
         for command in live_event_commands(self.session_id, event.model_dump_json()):
             commands.add(*command)
         self.seq += 1
+
+
+class DurableResponse(ResponsePublisher):
+    """A task's result or a notice, which may land while no voice session listens: appended to
+    the session's inbox first, then published. Its sequence numbers come from Redis, because
+    several processes (the router that queued a task, the worker that runs it, a worker that
+    retries it) add events to the same response."""
+
+    async def _publish(self, make: Callable[[dict[str, Any]], BotEvent]) -> None:
+        seq_key = keys.session_response_seq(self.session_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hincrby(seq_key, self.response_id, 1)
+            pipe.expire(seq_key, keys.INBOX_TTL_SECONDS)
+            next_seq, _ = await pipe.execute()
+        event = make(self._fields(next_seq - 1))
+        inbox = keys.session_inbox(self.session_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(
+                inbox,
+                {keys.EVENT_FIELD: event.model_dump_json()},
+                maxlen=keys.INBOX_MAXLEN,
+                approximate=True,
+            )
+            pipe.expire(inbox, keys.INBOX_TTL_SECONDS)
+            inbox_id, _ = await pipe.execute()
+        event = event.model_copy(update={"inbox_id": inbox_id})
+        await self.redis.publish(keys.session_events(self.session_id), event.model_dump_json())
+        self.seq = event.seq + 1

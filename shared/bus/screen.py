@@ -11,7 +11,10 @@ from redis.exceptions import WatchError
 
 from shared.actions import AnyAction, Layout, WindowState
 from shared.bus import keys
-from shared.bus.responses import ResponsePublisher, live_event_commands
+from shared.bus.responses import (
+    LiveResponse,
+    live_event_commands,
+)
 
 UI_TTL_SECONDS = 7 * 24 * 3600
 """A session's screen state outlives short disconnects, not abandoned sessions."""
@@ -92,7 +95,7 @@ async def load_ui(redis: aioredis.Redis, session_id: str) -> UiState:
     return UiState.model_validate_json(raw) if raw else UiState()
 
 
-async def change_ui(publisher: ResponsePublisher, change: UiChange) -> UiState:
+async def change_ui(publisher: LiveResponse, change: UiChange) -> UiState:
     """Apply `change` to the session's screen state and publish the actions it returns as part
     of `publisher`'s response, in one transaction: both happen or neither. `change` may raise
     (a ToolError, say) to change nothing.

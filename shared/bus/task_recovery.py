@@ -13,7 +13,7 @@ from typing import Literal
 import redis.asyncio as aioredis
 
 from shared.bus import keys
-from shared.bus.responses import ResponsePublisher
+from shared.bus.responses import DurableResponse
 from shared.bus.task_queue import TaskQueue
 from shared.bus.tasks import FINISHED, end_lease, load_task, update_task
 
@@ -39,7 +39,7 @@ async def recover_lost_task(
     if not await redis.set(claim, "1", nx=True, ex=CLAIM_TTL_SECONDS):
         return "ignored"
     await end_lease(redis, session_id, task_id)
-    publisher = ResponsePublisher(redis, session_id, task_id, origin="task", durable=True)
+    publisher = DurableResponse(redis, session_id, task_id, origin="task")
     if queue is not None and record.attempts < max_attempts:
         message = f"The worker on {record.label} stopped, so I'm starting it again."
         record = await update_task(redis, record, status="queued", error="worker_lost")
