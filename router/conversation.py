@@ -167,6 +167,28 @@ def _assistant_message(reply: ModelReply) -> dict[str, Any]:
     return message
 
 
+@dataclass
+class TurnInProgress:
+    """One turn while it is answered: what the user said, where the reply goes, what the turn
+    has done so far (its journal and the messages it adds to history)."""
+
+    turn: UserTurn
+    attempt: int
+    """1, or the attempt that took the turn over from a router that died."""
+    publisher: LiveResponse
+    report: TurnReport
+    speech: SentencePublisher
+    journal: TurnJournal
+    new_messages: list[dict[str, Any]]
+    """The user's message, then the model's steps and tool results: the exchange for history."""
+    tools: ToolContext | None = None
+    """What its tools may touch; made once the screen state is read."""
+
+    @property
+    def text(self) -> str:
+        return self.turn.text.strip()
+
+
 class TurnAnswerer:
     """Answers turns; one instance serves every session of a router process."""
 
@@ -246,19 +268,12 @@ class TurnAnswerer:
         is finished with all of them or not at all, and then another attempt continues it.
         A later `attempt` (the turn was taken over) continues from the turn's journal and
         numbers its events after the earlier attempts'."""
-        report = TurnReport(turn)
-        publisher = LiveResponse(self.redis, turn.session_id, turn.turn_id)
-        publisher.seq = (attempt - 1) * TAKEOVER_SEQ_STEP
-        speech = SentencePublisher(publisher, report, self.interrupts)
-        journal = TurnJournal(self.redis, turn.session_id, turn.turn_id)
-        new_messages: list[dict[str, Any]] = [{"role": "user", "content": turn.text}]
+        current = self._start(turn, attempt)
         try:
             async with asyncio.timeout(self.settings.turn_deadline_seconds):
-                report.error = await self._respond(
-                    turn, publisher, speech, report, new_messages, journal, attempt
-                )
+                current.report.error = await self._respond(current)
         except TurnInterrupted:
-            report.error = "interrupted"
+            current.report.error = "interrupted"
         except TimeoutError:
             log.warning(
                 "turn deadline passed session=%s turn=%s after %.0f s",
@@ -266,26 +281,155 @@ class TurnAnswerer:
                 turn.turn_id,
                 self.settings.turn_deadline_seconds,
             )
-            report.error = "turn_deadline"
-            await speech.say(SPOKEN_DEADLINE)
+            current.report.error = "turn_deadline"
+            await current.speech.say(SPOKEN_DEADLINE)
         except Exception:
             log.exception("turn failed session=%s turn=%s", turn.session_id, turn.turn_id)
-            report.error = "internal_error"
-            await speech.say(SPOKEN_INTERNAL_ERROR)
+            current.report.error = "internal_error"
+            await current.speech.say(SPOKEN_INTERNAL_ERROR)
+        return await self._finish(current, commit)
+
+    def _start(self, turn: UserTurn, attempt: int) -> "TurnInProgress":
+        publisher = LiveResponse(self.redis, turn.session_id, turn.turn_id)
+        publisher.seq = (attempt - 1) * TAKEOVER_SEQ_STEP
+        report = TurnReport(turn)
+        return TurnInProgress(
+            turn=turn,
+            attempt=attempt,
+            publisher=publisher,
+            report=report,
+            speech=SentencePublisher(publisher, report, self.interrupts),
+            journal=TurnJournal(self.redis, turn.session_id, turn.turn_id),
+            new_messages=[{"role": "user", "content": turn.text}],
+        )
+
+    async def _respond(self, current: "TurnInProgress") -> str | None:
+        """Refuse, act locally, or run the model/tool loop; return an error reason, or None
+        when the turn ended normally."""
+        refusal = await self._refusal(current)
+        if refusal is not None:
+            return refusal
+        # Only a taken-over turn can have a journal: a first attempt need not read one.
+        steps = await current.journal.load() if current.attempt > 1 else []
+        if steps:
+            current.report.resumed_steps = len(steps)
+            log.warning(
+                "resuming turn session=%s turn=%s after %d model steps of an earlier attempt",
+                current.turn.session_id,
+                current.turn.turn_id,
+                len(steps),
+            )
+        ui = await load_ui(self.redis, current.turn.session_id)
+        current.tools = self._tool_context(current, ui.profile)
+        local = self.tier0.decide(current.text, ui) if self.tier0 and not steps else None
+        if local is not None:
+            await self._act_locally(local, current)
+            return None
+        if self.model is None:
+            await current.speech.say(f"{SPOKEN_NO_MODEL} {NO_MODEL_HINT}")
+            return "no_model"
+        return await self._model_loop(current, self.model, steps)
+
+    async def _refusal(self, current: "TurnInProgress") -> str | None:
+        """A short spoken refusal of a turn not to be taken in (empty, too long, too fast)."""
+        if not current.text:
+            await current.speech.say(SPOKEN_EMPTY)
+            return "empty_turn"
+        if len(current.text) > self.settings.max_turn_chars:
+            await current.speech.say(SPOKEN_TOO_LONG)
+            return "turn_too_long"
+        if current.attempt == 1 and await self._over_rate(current.turn.session_id):
+            await current.speech.say(SPOKEN_SLOW_DOWN)
+            return "rate_limited"
+        return None
+
+    def _tool_context(self, current: "TurnInProgress", screen_profile: str | None) -> ToolContext:
+        turn = current.turn
+        return ToolContext(
+            redis=self.redis,
+            session_id=turn.session_id,
+            profile=screen_profile or turn.profile,
+            publisher=current.publisher,
+            settings=self.settings,
+            timezone=turn.timezone or self.settings.default_timezone,
+            task_queue=self.task_queue,
+            user_words=current.text,
+        )
+
+    async def _model_loop(
+        self, current: "TurnInProgress", model: PrimaryModel, steps: list[dict[str, Any]]
+    ) -> str | None:
+        """Model → tools → model until the model answers without a tool call, within
+        BOT_MAX_TOOL_ROUNDS; a resumed turn starts after its journaled steps."""
+        if self._warming is not None and not self._warming.done():
+            # The prompt is being read into the server's cache: wait for that (within the turn's
+            # deadline) rather than make the server read it twice at once.
+            await asyncio.shield(self._warming)
+        report, speech = current.report, current.speech
+        current.new_messages += steps
+        messages = [
+            {"role": "system", "content": self.system_prompt},
+            *await self.history.load(current.turn.session_id),
+            *current.new_messages,
+        ]
+        calls = _calls_of_last_step(steps)
+        for _ in range(self.settings.max_tool_rounds + 1):
+            if not calls:
+                report.model_calls += 1
+                try:
+                    reply = await model.stream_reply(messages, self.tools.schemas(), speech.feed)
+                except ModelError as exc:
+                    log.warning(
+                        "model failed session=%s turn=%s error=%s",
+                        current.turn.session_id,
+                        current.turn.turn_id,
+                        exc,
+                    )
+                    await speech.say(exc.spoken)
+                    if exc.reason == "model_unavailable":
+                        self.warm_up_soon()  # its cache is cold again once it is back
+                    return exc.reason
+                if report.first_token_at is None:
+                    report.first_token_at = reply.first_token_at
+                assistant = _assistant_message(reply)
+                messages.append(assistant)
+                current.new_messages.append(assistant)
+                if not reply.tool_calls:
+                    return None
+                calls = reply.tool_calls
+                await current.journal.save_steps(current.new_messages[1:])
+                await speech.flush()
+            for call in calls:
+                result = await self._run_tool(call, current)
+                tool_message = {"role": "tool", "tool_call_id": call.id, "content": result}
+                messages.append(tool_message)
+                current.new_messages.append(tool_message)
+            calls = []
+        await speech.say(SPOKEN_TOO_MANY_STEPS)
+        return "too_many_tool_rounds"
+
+    async def _finish(
+        self, current: "TurnInProgress", commit: Callable[[Commands], Awaitable[bool]] | None
+    ) -> TurnReport:
+        """The done event, the history of what the user heard and the journal's removal, in
+        one step with the router's ack."""
+        report = current.report
         if report.error != "interrupted":
-            await speech.flush()
+            await current.speech.flush()
+        new_messages = current.new_messages
         if report.error in REFUSED:
             new_messages = []
         elif report.error:
             # Keep only what the user actually heard: a half-finished tool exchange is not valid
             # history for the next model call.
             new_messages = new_messages[:1]
-            if publisher.spoken:
-                new_messages.append({"role": "assistant", "content": " ".join(publisher.spoken)})
+            if current.publisher.spoken:
+                heard = " ".join(current.publisher.spoken)
+                new_messages.append({"role": "assistant", "content": heard})
         finishing = Commands()
-        self.history.append_in(finishing, turn.session_id, new_messages)
-        journal.delete_in(finishing)
-        publisher.done_in(finishing, report.error)
+        self.history.append_in(finishing, current.turn.session_id, new_messages)
+        current.journal.delete_in(finishing)
+        current.publisher.done_in(finishing, report.error)
         if commit is None:
             await finishing.run(self.redis)
         else:
@@ -298,41 +442,29 @@ class TurnAnswerer:
         return await count_turn_this_minute(self.redis, session_id) > self.settings.turns_per_minute
 
     async def _run_tool(
-        self,
-        call: ToolCallRequest,
-        context: ToolContext,
-        journal: TurnJournal,
-        report: TurnReport,
-        route: str = "",
+        self, call: ToolCallRequest, current: "TurnInProgress", route: str = ""
     ) -> str:
         """Run one tool call once per turn: an earlier attempt's result is reused."""
-        report.tools.append(f"{route}{call.name}")
-        result = journal.result_of(call.id)
+        assert current.tools is not None, "tools run only after the turn's context is made"
+        current.report.tools.append(f"{route}{call.name}")
+        result = current.journal.result_of(call.id)
         if result is not None:
             log.info("tool call already ran; reusing its result call=%s", call.id)
             return result
-        result = await self.tools.call(call.name, call.arguments, context, call.id)
-        await journal.save_result(call.id, result)
+        result = await self.tools.call(call.name, call.arguments, current.tools, call.id)
+        await current.journal.save_result(call.id, result)
         return result
 
-    async def _act_locally(
-        self,
-        call: Tier0Call,
-        context: ToolContext,
-        speech: SentencePublisher,
-        new_messages: list[dict[str, Any]],
-        journal: TurnJournal,
-        report: TurnReport,
-    ) -> None:
+    async def _act_locally(self, call: Tier0Call, current: "TurnInProgress") -> None:
         """Run a tier-0 tool call and speak its template reply; history records it exactly as
         if the model had made the call, so the next model turn has the full context."""
-        call_id = f"tier0_{context.publisher.response_id}"
+        call_id = f"tier0_{current.publisher.response_id}"
         arguments = json.dumps(call.arguments)
         request = ToolCallRequest(call_id, call.tool, arguments)
-        result = await self._run_tool(request, context, journal, report, route="tier0:")
+        result = await self._run_tool(request, current, route="tier0:")
         reply = call.spoken(result)
-        await speech.say(reply)
-        new_messages += [
+        await current.speech.say(reply)
+        current.new_messages += [
             {
                 "role": "assistant",
                 "content": None,
@@ -347,100 +479,3 @@ class TurnAnswerer:
             {"role": "tool", "tool_call_id": call_id, "content": result},
             {"role": "assistant", "content": reply},
         ]
-
-    async def _respond(
-        self,
-        turn: UserTurn,
-        publisher: LiveResponse,
-        speech: SentencePublisher,
-        report: TurnReport,
-        new_messages: list[dict[str, Any]],
-        journal: TurnJournal,
-        attempt: int,
-    ) -> str | None:
-        """Run the model/tool loop; return an error reason, or None when it ended normally."""
-        text = turn.text.strip()
-        if not text:
-            await speech.say(SPOKEN_EMPTY)
-            return "empty_turn"
-        if len(text) > self.settings.max_turn_chars:
-            await speech.say(SPOKEN_TOO_LONG)
-            return "turn_too_long"
-        if attempt == 1 and await self._over_rate(turn.session_id):
-            await speech.say(SPOKEN_SLOW_DOWN)
-            return "rate_limited"
-        # Only a taken-over turn can have a journal: a first attempt need not read one.
-        steps = await journal.load() if attempt > 1 else []
-        if steps:
-            report.resumed_steps = len(steps)
-            log.warning(
-                "resuming turn session=%s turn=%s after %d model steps of an earlier attempt",
-                turn.session_id,
-                turn.turn_id,
-                len(steps),
-            )
-        ui = await load_ui(self.redis, turn.session_id)
-        context = ToolContext(
-            redis=self.redis,
-            session_id=turn.session_id,
-            profile=ui.profile or turn.profile,
-            publisher=publisher,
-            settings=self.settings,
-            timezone=turn.timezone or self.settings.default_timezone,
-            task_queue=self.task_queue,
-            user_words=text,
-        )
-        local = self.tier0.decide(text, ui) if self.tier0 and not steps else None
-        if local is not None:
-            await self._act_locally(local, context, speech, new_messages, journal, report)
-            return None
-        if self.model is None:
-            await speech.say(f"{SPOKEN_NO_MODEL} {NO_MODEL_HINT}")
-            return "no_model"
-        if self._warming is not None and not self._warming.done():
-            # The prompt is being read into the server's cache: wait for that (within the turn's
-            # deadline) rather than make the server read it twice at once.
-            await asyncio.shield(self._warming)
-        new_messages += steps
-        messages = [
-            {"role": "system", "content": self.system_prompt},
-            *await self.history.load(turn.session_id),
-            *new_messages,
-        ]
-        calls = _calls_of_last_step(steps)
-        for _ in range(self.settings.max_tool_rounds + 1):
-            if not calls:
-                report.model_calls += 1
-                try:
-                    reply = await self.model.stream_reply(
-                        messages, self.tools.schemas(), speech.feed
-                    )
-                except ModelError as exc:
-                    log.warning(
-                        "model failed session=%s turn=%s error=%s",
-                        turn.session_id,
-                        turn.turn_id,
-                        exc,
-                    )
-                    await speech.say(exc.spoken)
-                    if exc.reason == "model_unavailable":
-                        self.warm_up_soon()  # its cache is cold again once it is back
-                    return exc.reason
-                if report.first_token_at is None:
-                    report.first_token_at = reply.first_token_at
-                assistant = _assistant_message(reply)
-                messages.append(assistant)
-                new_messages.append(assistant)
-                if not reply.tool_calls:
-                    return None
-                calls = reply.tool_calls
-                await journal.save_steps(new_messages[1:])
-                await speech.flush()
-            for call in calls:
-                result = await self._run_tool(call, context, journal, report)
-                tool_message = {"role": "tool", "tool_call_id": call.id, "content": result}
-                messages.append(tool_message)
-                new_messages.append(tool_message)
-            calls = []
-        await speech.say(SPOKEN_TOO_MANY_STEPS)
-        return "too_many_tool_rounds"
