@@ -118,7 +118,7 @@ class TaskRunner:
         if await superseded(self.redis, record.session_id, record.task_id, record.attempts):
             raise TaskSuperseded
         await renew_lease(
-            self.redis, record.session_id, record.task_id, self.settings.task_lease_seconds
+            self.redis, record.session_id, record.task_id, self.settings.bot_task_lease_seconds
         )
 
     async def _run_started(self, record: TaskRecord, publisher: DurableResponse) -> TaskStatus:
@@ -153,7 +153,7 @@ class TaskRunner:
         speech = SpeechFilter()
         last_heard = loop.time()
         deadline = loop.time() + self.settings.openclaw_task_timeout
-        renew_every = self.settings.task_lease_seconds / 3
+        renew_every = self.settings.bot_task_lease_seconds / 3
         next_renewal = loop.time() + renew_every
 
         async def speak(sentence: str) -> None:
@@ -289,7 +289,9 @@ def on_work_horse_killed(job: Job, _pid: int, _status: int, _usage: object) -> N
         redis = connect_redis(settings.redis_url)
         try:
             queue = TaskQueue(settings.redis_url, settings.openclaw_task_timeout)
-            await recover_lost_task(redis, queue, settings.task_max_attempts, session_id, task_id)
+            await recover_lost_task(
+                redis, queue, settings.bot_task_max_attempts, session_id, task_id
+            )
         finally:
             await redis.aclose()
 

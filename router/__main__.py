@@ -21,8 +21,8 @@ def build_consumer(settings: Settings) -> TurnConsumer:
         redis,
         TurnAnswerer.from_settings(redis, settings),
         name=consumer_name(),
-        concurrency=settings.router_concurrency,
-        reclaim_idle_ms=settings.turn_reclaim_idle_ms,
+        concurrency=settings.bot_router_concurrency,
+        reclaim_idle_ms=settings.bot_turn_reclaim_idle_ms,
     )
 
 

@@ -270,7 +270,7 @@ class TurnAnswerer:
         numbers its events after the earlier attempts'."""
         current = self._start(turn, attempt)
         try:
-            async with asyncio.timeout(self.settings.turn_deadline_seconds):
+            async with asyncio.timeout(self.settings.bot_turn_deadline):
                 current.report.error = await self._respond(current)
         except TurnInterrupted:
             current.report.error = "interrupted"
@@ -279,7 +279,7 @@ class TurnAnswerer:
                 "turn deadline passed session=%s turn=%s after %.0f s",
                 turn.session_id,
                 turn.turn_id,
-                self.settings.turn_deadline_seconds,
+                self.settings.bot_turn_deadline,
             )
             current.report.error = "turn_deadline"
             await current.speech.say(SPOKEN_DEADLINE)
@@ -335,7 +335,7 @@ class TurnAnswerer:
         if not current.text:
             await current.speech.say(SPOKEN_EMPTY)
             return "empty_turn"
-        if len(current.text) > self.settings.max_turn_chars:
+        if len(current.text) > self.settings.bot_max_turn_chars:
             await current.speech.say(SPOKEN_TOO_LONG)
             return "turn_too_long"
         if current.attempt == 1 and await self._over_rate(current.turn.session_id):
@@ -351,7 +351,7 @@ class TurnAnswerer:
             profile=screen_profile or turn.profile,
             publisher=current.publisher,
             settings=self.settings,
-            timezone=turn.timezone or self.settings.default_timezone,
+            timezone=turn.timezone or self.settings.bot_default_timezone,
             task_queue=self.task_queue,
             user_words=current.text,
         )
@@ -373,7 +373,7 @@ class TurnAnswerer:
             *current.new_messages,
         ]
         calls = _calls_of_last_step(steps)
-        for _ in range(self.settings.max_tool_rounds + 1):
+        for _ in range(self.settings.bot_max_tool_rounds + 1):
             if not calls:
                 report.model_calls += 1
                 try:
@@ -439,7 +439,10 @@ class TurnAnswerer:
 
     async def _over_rate(self, session_id: str) -> bool:
         """Count the turn in its session's current minute; True past BOT_TURNS_PER_MINUTE."""
-        return await count_turn_this_minute(self.redis, session_id) > self.settings.turns_per_minute
+        return (
+            await count_turn_this_minute(self.redis, session_id)
+            > self.settings.bot_turns_per_minute
+        )
 
     async def _run_tool(
         self, call: ToolCallRequest, current: "TurnInProgress", route: str = ""

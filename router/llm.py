@@ -112,19 +112,19 @@ class PrimaryModel:
                 api_key=token.get_secret_value() if token else LOCAL_SERVER_KEY,
                 base_url=settings.openclaw_api_url.rstrip("/") + "/v1",
                 timeout=settings.openclaw_task_timeout,
-                max_retries=settings.model_max_retries,
+                max_retries=settings.bot_model_max_retries,
             )
-            return cls(client, f"openclaw/{settings.openclaw_agent_id}", settings.max_tokens)
+            return cls(client, f"openclaw/{settings.openclaw_agent_id}", settings.bot_max_tokens)
         if not settings.primary_model_configured:
             return None
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
         client = AsyncOpenAI(
             api_key=key or LOCAL_SERVER_KEY,
             base_url=settings.openai_base_url,
-            timeout=settings.model_timeout_seconds,
-            max_retries=settings.model_max_retries,
+            timeout=settings.bot_model_timeout,
+            max_retries=settings.bot_model_max_retries,
         )
-        return cls(client, settings.bot_hybrid_primary_model, settings.max_tokens)
+        return cls(client, settings.bot_hybrid_primary_model, settings.bot_max_tokens)
 
     async def warm_up(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> None:
         """One request of a single token with the full prompt and tools, so a prefix-caching

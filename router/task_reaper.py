@@ -22,7 +22,7 @@ async def reap_lost_tasks(redis: aioredis.Redis, queue: TaskQueue, settings: Set
     handled = 0
     for session_id, task_id in await expired_leases(redis):
         outcome = await recover_lost_task(
-            redis, queue, settings.task_max_attempts, session_id, task_id
+            redis, queue, settings.bot_task_max_attempts, session_id, task_id
         )
         handled += outcome != "ignored"
     return handled
@@ -32,7 +32,7 @@ async def run_task_reaper(
     redis: aioredis.Redis, queue: TaskQueue, settings: Settings, stop: asyncio.Event
 ) -> None:
     """Look for lost tasks a few times per lease until `stop` is set."""
-    interval = max(0.2, min(settings.task_lease_seconds / 3, 5.0))
+    interval = max(0.2, min(settings.bot_task_lease_seconds / 3, 5.0))
     while not stop.is_set():
         try:
             await reap_lost_tasks(redis, queue, settings)

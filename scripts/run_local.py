@@ -131,7 +131,7 @@ def run_stack(redis_url: str, settings: Settings) -> int:
     console's prompt appears once the router is consuming, and a service that cannot start
     says why here, not only in its log."""
     env = {**os.environ, "REDIS_URL": redis_url}
-    voice = settings.run_voice
+    voice = settings.voice
     port = str(settings.voice_port)
     started_at = time.time()
     router = start_service("router", env)

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Literal
 from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,111 +35,103 @@ NO_MODEL_HINT = (
 class Settings(BaseSettings):
     """All environment variables read by hybridbot services (a `.env` file is read too)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        alias_generator=str.upper,
+        populate_by_name=True,
+    )
+    """Each field is read from the variable of its name in capitals (errors name it so too)."""
 
-    bot_hybrid_llm: bool | None = Field(default=None, validation_alias="BOT_HYBRID_LLM")
+    bot_hybrid_llm: bool | None = None
     """Hybrid mode on/off; unset means on exactly when OPENCLAW_API_URL is set."""
-    bot_hybrid_primary_model: str = Field(
-        default="gpt-4o-mini", validation_alias="BOT_HYBRID_PRIMARY_MODEL"
-    )
+    bot_hybrid_primary_model: str = "gpt-4o-mini"
     """The fast primary model's name; swapping models is this one variable."""
-    openclaw_api_url: str | None = Field(default=None, validation_alias="OPENCLAW_API_URL")
+    openclaw_api_url: str | None = None
     """OpenClaw gateway base URL; enables the bridge tool."""
-    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_api_key: SecretStr | None = None
     """Key for the primary model's endpoint (any value for local servers)."""
-    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    openai_base_url: str | None = None
     """Any OpenAI-compatible server; unset means OpenAI."""
-    openclaw_api_token: SecretStr | None = Field(
-        default=None, validation_alias="OPENCLAW_API_TOKEN"
-    )
+    openclaw_api_token: SecretStr | None = None
     """Gateway token, sent as `Authorization: Bearer`; unset sends no header."""
-    openclaw_agent_id: str = Field(default="default", validation_alias="OPENCLAW_AGENT_ID")
+    openclaw_agent_id: str = "default"
     """The OpenClaw agent that runs delegated tasks (model `openclaw/<id>`)."""
-    openclaw_task_timeout: float = Field(default=600.0, validation_alias="OPENCLAW_TASK_TIMEOUT")
+    openclaw_task_timeout: float = 600.0
     """Overall deadline of one delegated task, in seconds; RQ's job timeout is set above it."""
-    openclaw_connect_timeout: float = Field(
-        default=5.0, validation_alias="OPENCLAW_CONNECT_TIMEOUT"
-    )
+    openclaw_connect_timeout: float = 5.0
     """Seconds to connect to the gateway; reads are open-ended (it can be silent for minutes)."""
-    openclaw_progress_after: float = Field(default=15.0, validation_alias="OPENCLAW_PROGRESS_AFTER")
+    openclaw_progress_after: float = 15.0
     """Seconds of silence from the gateway before a "still working on it" progress event."""
-    openclaw_max_attempts: int = Field(default=3, validation_alias="OPENCLAW_MAX_ATTEMPTS")
+    openclaw_max_attempts: int = 3
     """Tries of a task that failed before any byte arrived (refused, 429/502/503/504)."""
-    task_lease_seconds: float = Field(default=15.0, validation_alias="BOT_TASK_LEASE_SECONDS")
+    bot_task_lease_seconds: float = 15.0
     """A running task's worker renews its lease this often (a third of it); a lease that ends
     unrenewed means the worker died, and the task is run again or reported failed."""
-    task_max_attempts: int = Field(default=2, validation_alias="BOT_TASK_MAX_ATTEMPTS")
+    bot_task_max_attempts: int = 2
     """Runs of a task whose worker died before it is reported failed (1: never run again)."""
-    redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+    redis_url: str = "redis://127.0.0.1:6379/0"
     """The Redis that carries turns, events, history and jobs."""
 
-    history_ttl_seconds: int = Field(default=24 * 3600, validation_alias="BOT_HISTORY_TTL")
+    bot_history_ttl: int = 24 * 3600
     """A session's history expires after this much idle time."""
-    history_max_messages: int = Field(default=40, validation_alias="BOT_HISTORY_MAX_MESSAGES")
+    bot_history_max_messages: int = 40
     """Messages kept per session; older ones are trimmed to bound prompt size and latency."""
-    history_max_bytes: int = Field(default=32_000, validation_alias="BOT_HISTORY_MAX_BYTES")
+    bot_history_max_bytes: int = 32_000
     """History sent to the model is at most this many bytes (the newest messages that fit);
     one stored message is at most a quarter of it."""
-    bot_tier0: bool = Field(default=True, validation_alias="BOT_TIER0")
+    bot_tier0: bool = True
     """Act on the commonest unambiguous commands locally, with no model call (tier 0)."""
-    max_tool_rounds: int = Field(default=4, validation_alias="BOT_MAX_TOOL_ROUNDS")
+    bot_max_tool_rounds: int = 4
     """Model → tools → model round trips allowed in one turn."""
-    max_turn_chars: int = Field(default=2000, validation_alias="BOT_MAX_TURN_CHARS")
+    bot_max_turn_chars: int = 2000
     """Longer turns are refused with a spoken reply, and not kept in history."""
-    turn_deadline_seconds: float = Field(default=20.0, validation_alias="BOT_TURN_DEADLINE")
+    bot_turn_deadline: float = 20.0
     """A whole turn (every model call and tool of it) ends by then with a spoken apology."""
-    max_tokens: int = Field(default=400, validation_alias="BOT_MAX_TOKENS")
+    bot_max_tokens: int = 400
     """`max_tokens` of every model request: a spoken reply is a few sentences."""
-    turns_per_minute: int = Field(default=30, validation_alias="BOT_TURNS_PER_MINUTE")
+    bot_turns_per_minute: int = 30
     """Turns one session may send per minute; more are answered "slow down" and not kept."""
-    model_timeout_seconds: float = Field(default=30.0, validation_alias="BOT_MODEL_TIMEOUT")
+    bot_model_timeout: float = 30.0
     """Per-request timeout for the primary model."""
-    model_max_retries: int = Field(default=2, validation_alias="BOT_MODEL_MAX_RETRIES")
+    bot_model_max_retries: int = 2
     """Retries (with backoff) on 429, 5xx, timeouts and refused connections."""
-    turn_reclaim_idle_ms: int = Field(default=30_000, validation_alias="BOT_TURN_RECLAIM_IDLE_MS")
+    bot_turn_reclaim_idle_ms: int = 30_000
     """A turn pending this long without a heartbeat is taken over by another router."""
-    router_concurrency: int = Field(default=32, validation_alias="BOT_ROUTER_CONCURRENCY")
+    bot_router_concurrency: int = 32
     """Turns one router process answers at the same time."""
-    youtube_api_key: SecretStr | None = Field(default=None, validation_alias="YOUTUBE_API_KEY")
+    youtube_api_key: SecretStr | None = None
     """YouTube Data API key; set, "play X" is resolved to a video id, unset the client searches."""
-    youtube_api_url: str = Field(
-        default="https://www.googleapis.com/youtube/v3", validation_alias="YOUTUBE_API_URL"
-    )
+    youtube_api_url: str = "https://www.googleapis.com/youtube/v3"
     """YouTube Data API base URL (overridable for tests and proxies)."""
-    default_timezone: str = Field(default="UTC", validation_alias="BOT_DEFAULT_TIMEZONE")
+    bot_default_timezone: str = "UTC"
     """Time zone for "what time is it" when the client does not send one."""
-    voice_stt: Literal["openai", "whisper", "none"] | None = Field(
-        default=None, validation_alias="VOICE_STT"
-    )
+    voice_stt: Literal["openai", "whisper", "none"] | None = None
     """Speech to text; unset: `openai` when OPENAI_API_KEY is set, else `none` (typed text only)."""
-    voice_tts: Literal["openai", "piper", "kokoro", "espeak", "none"] | None = Field(
-        default=None, validation_alias="VOICE_TTS"
-    )
+    voice_tts: Literal["openai", "piper", "kokoro", "espeak", "none"] | None = None
     """Text to speech; unset: `openai` when OPENAI_API_KEY is set, else `espeak` when the
     espeak-ng program is installed, else `none` (replies shown as text only)."""
-    voice_access_tokens: SecretStr | None = Field(
-        default=None, validation_alias="VOICE_ACCESS_TOKEN"
-    )
+    voice_access_token: SecretStr | None = None
     """Credentials for the voice service's HTTP and WebRTC signalling routes, comma-separated
     (one per person or device); required when it listens beyond loopback."""
-    voice_allow_anonymous: bool = Field(default=False, validation_alias="VOICE_ALLOW_ANONYMOUS")
+    voice_allow_anonymous: bool = False
     """Serve a non-loopback address with no access token (loudly logged): only behind a proxy
     that authenticates."""
-    voice_allowed_origins: str = Field(default="", validation_alias="VOICE_ALLOWED_ORIGINS")
+    voice_allowed_origins: str = ""
     """Other origins whose pages may call the voice service, comma-separated (default: only
     its own origin)."""
-    voice_session_secret: SecretStr | None = Field(
-        default=None, validation_alias="VOICE_SESSION_SECRET"
-    )
+    voice_session_secret: SecretStr | None = None
     """Key that signs session tokens; unset, one is generated once and kept in Redis."""
-    voice_port: int = Field(default=7860, validation_alias="VOICE_PORT")
+    voice_port: int = 7860
     """Port of the voice service's web server, for `make run` and its health check."""
-    run_voice: Literal["text", "webrtc", ""] = Field(default="", validation_alias="VOICE")
+    voice: Literal["text", "webrtc", ""] = ""
     """What `make run` starts: the console only (`text`), the browser service only (`webrtc`),
     or both (unset)."""
-    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    log_level: str = "INFO"
 
     @field_validator(
+        "bot_hybrid_llm",
         "openclaw_api_url",
         "openclaw_api_token",
         "openai_base_url",
@@ -147,18 +139,14 @@ class Settings(BaseSettings):
         "youtube_api_key",
         "voice_stt",
         "voice_tts",
-        "voice_access_tokens",
+        "voice_access_token",
         "voice_session_secret",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
-        """`VAR=` in a .env file or compose means unset, not an empty URL."""
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("bot_hybrid_llm", mode="before")
-    @classmethod
-    def _blank_flag_is_unset(cls, value: object) -> object:
+        """`VAR=` in a .env file or compose means unset, not an empty URL (also a blank value,
+        or one passed in code, which pydantic-settings' `env_ignore_empty` would let through)."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @property
@@ -185,9 +173,9 @@ class Settings(BaseSettings):
     @property
     def access_tokens(self) -> list[str]:
         """The voice service's access credentials (VOICE_ACCESS_TOKEN, comma-separated)."""
-        if self.voice_access_tokens is None:
+        if self.voice_access_token is None:
             return []
-        return [t.strip() for t in self.voice_access_tokens.get_secret_value().split(",") if t]
+        return [t.strip() for t in self.voice_access_token.get_secret_value().split(",") if t]
 
     @property
     def allowed_origins(self) -> list[str]:

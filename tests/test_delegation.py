@@ -519,4 +519,4 @@ async def test_an_answer_too_long_to_read_out_is_cut_and_said_so(
     assert result.chunks[-1] == SPOKEN_CUT
     assert len(result.text) <= MAX_ANSWER_CHARS + len(SPOKEN_CUT) + len(result.chunks)
     history = await SessionHistory.from_settings(redis_at_url.client, Settings()).load("s1")
-    assert sum(len(json.dumps(m)) for m in history) <= Settings().history_max_bytes
+    assert sum(len(json.dumps(m)) for m in history) <= Settings().bot_history_max_bytes

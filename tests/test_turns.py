@@ -158,7 +158,7 @@ async def test_a_trickling_model_is_cut_off_by_the_turn_deadline(
     assert (
         response.chunks[-1] == "Sorry, that took me too long. Please try again, or ask more simply."
     )
-    assert fake_model.requests[0]["max_tokens"] == settings.max_tokens
+    assert fake_model.requests[0]["max_tokens"] == settings.bot_max_tokens
 
 
 async def test_a_session_that_sends_too_fast_is_asked_to_slow_down(

@@ -59,9 +59,9 @@ class SessionHistory:
         """The history as BOT_HISTORY_TTL, BOT_HISTORY_MAX_MESSAGES and _MAX_BYTES say."""
         return cls(
             redis,
-            settings.history_ttl_seconds,
-            settings.history_max_messages,
-            settings.history_max_bytes,
+            settings.bot_history_ttl,
+            settings.bot_history_max_messages,
+            settings.bot_history_max_bytes,
         )
 
     async def load(self, session_id: str) -> list[Message]:

@@ -40,10 +40,10 @@ class TurnJournal:
         return json.loads(stored.get(STEPS_FIELD, "[]"))
 
     async def _write(self, field: str, value: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.key, field, value)
-            pipe.expire(self.key, keys.TURN_JOURNAL_TTL_SECONDS)
-            await pipe.execute()
+        write = Commands()
+        write.add("HSET", self.key, field, value)
+        write.add("EXPIRE", self.key, keys.TURN_JOURNAL_TTL_SECONDS)
+        await write.run(self.redis)
 
     async def save_steps(self, steps: list[Message]) -> None:
         """Record the model steps taken so far (the whole list: it is a few messages)."""

@@ -93,10 +93,10 @@ class LiveResponse(ResponsePublisher):
 
     async def _publish(self, make: Callable[[dict[str, Any]], BotEvent]) -> None:
         event = make(self._fields(self.seq))
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for command in live_event_commands(self.session_id, event.model_dump_json()):
-                pipe.execute_command(*command)
-            await pipe.execute()
+        sending = Commands()
+        for command in live_event_commands(self.session_id, event.model_dump_json()):
+            sending.add(*command)
+        await sending.run(self.redis)
         self.seq += 1
 
     def action_events(self, actions: list[AnyAction]) -> list[str]:
@@ -127,21 +127,19 @@ class DurableResponse(ResponsePublisher):
 
     async def _publish(self, make: Callable[[dict[str, Any]], BotEvent]) -> None:
         seq_key = keys.session_response_seq(self.session_id)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hincrby(seq_key, self.response_id, 1)
-            pipe.expire(seq_key, keys.INBOX_TTL_SECONDS)
-            next_seq, _ = await pipe.execute()
-        event = make(self._fields(next_seq - 1))
+        numbering = Commands()
+        numbering.add("HINCRBY", seq_key, self.response_id, 1)
+        numbering.add("EXPIRE", seq_key, keys.INBOX_TTL_SECONDS)
+        next_seq, _ = await numbering.run(self.redis)
+        event = make(self._fields(int(next_seq) - 1))
         inbox = keys.session_inbox(self.session_id)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(
-                inbox,
-                {keys.EVENT_FIELD: event.model_dump_json()},
-                maxlen=keys.INBOX_MAXLEN,
-                approximate=True,
-            )
-            pipe.expire(inbox, keys.INBOX_TTL_SECONDS)
-            inbox_id, _ = await pipe.execute()
+        appending = Commands()
+        appending.add(
+            "XADD", inbox, "MAXLEN", "~", keys.INBOX_MAXLEN, "*", keys.EVENT_FIELD,
+            event.model_dump_json(),
+        )  # fmt: skip
+        appending.add("EXPIRE", inbox, keys.INBOX_TTL_SECONDS)
+        inbox_id, _ = await appending.run(self.redis)
         event = event.model_copy(update={"inbox_id": inbox_id})
         await self.redis.publish(keys.session_events(self.session_id), event.model_dump_json())
         self.seq = event.seq + 1

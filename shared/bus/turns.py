@@ -176,10 +176,10 @@ def last_router_heartbeat(client: redis.Redis, host: str) -> float | None:
 async def count_turn_this_minute(redis: aioredis.Redis, session_id: str) -> int:
     """Count one more turn of the session in the current minute; returns the minute's count."""
     key = keys.session_turn_rate(session_id, int(time.time() // 60))
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, 120)
-        count, _ = await pipe.execute()
+    counting = Commands()
+    counting.add("INCR", key)
+    counting.add("EXPIRE", key, 120)
+    count, _ = await counting.run(redis)
     return int(count)
 
 
