@@ -5,17 +5,14 @@ import os
 import socket
 import sys
 
-import redis
-from redis.backoff import ExponentialWithJitterBackoff
-from redis.retry import Retry
 from rq import Worker
 
 # Imported here, before RQ forks a work horse per job, so each job starts with it loaded
 # (importing it in every horse cost ~0.2 s a task).
 import openclaw_worker.jobs
-from shared.bus.connection import OUTAGE_BACKOFF_CAP_SECONDS
+from shared.bus.connection import connect_blocking
 from shared.bus.task_queue import JOB_SERIALIZER, openclaw_queue
-from shared.settings import Settings, configure_logging, log_startup, redact_url
+from shared.settings import Settings, configure_logging, log_startup
 
 log = logging.getLogger("openclaw_worker")
 
@@ -25,27 +22,13 @@ def worker_name() -> str:
     return f"openclaw-{socket.gethostname()}-{os.getpid()}"
 
 
-def connect(url: str, timeout: float = 60.0) -> redis.Redis:
-    """A bytes-mode client (what RQ expects), once Redis answers."""
-    connection = redis.Redis.from_url(url, health_check_interval=15, socket_connect_timeout=5)
-    retry = Retry(
-        ExponentialWithJitterBackoff(base=0.1, cap=OUTAGE_BACKOFF_CAP_SECONDS),
-        max(1, round(timeout / OUTAGE_BACKOFF_CAP_SECONDS)),
-    )
-    retry.call_with_retry(
-        connection.ping,
-        lambda exc: log.warning("redis not reachable at %s (%s); retrying", redact_url(url), exc),
-    )
-    return connection
-
-
 def main() -> None:
     settings = Settings()
     configure_logging(settings)
     log_startup("openclaw_worker", settings, uses_primary_model=False)
     if settings.openclaw_api_url is None:
         sys.exit("OPENCLAW_API_URL is not set: an OpenClaw worker has nothing to call.")
-    connection = connect(settings.redis_url)
+    connection = connect_blocking(settings.redis_url)
     # RQ's Worker forks a work horse per job (~20 ms), negligible next to an OpenClaw task, and
     # isolates tasks from each other. SIGTERM is a warm shutdown: the current job finishes.
     # Jobs are JSON and only task jobs run (TaskJob): the queue is data, not code.

@@ -32,6 +32,10 @@ def start_service(
         return subprocess.Popen([sys.executable, *command[1:]], env=env, stdout=out, stderr=out)
 
 
+ROUTER_CONSUMING = "consuming stream="
+"""What a router logs once it reads turns (`TurnGroup` names the stream)."""
+
+
 def service_env(redis_url: str, **values: str) -> dict[str, str]:
     return {**os.environ, "REDIS_URL": redis_url, "LOG_LEVEL": "INFO", **values}
 

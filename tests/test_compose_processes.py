@@ -19,7 +19,7 @@ from shared.bus.tasks import TaskRecord, load_session_tasks
 from shared.messages import ResponseDone, TaskStatusEvent
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say, delegating_model
-from tests.processes import start_service, stop_services, wait_for
+from tests.processes import ROUTER_CONSUMING, start_service, stop_services, wait_for
 
 SESSIONS = 6
 TURNS_PER_SESSION = 3
@@ -75,7 +75,7 @@ async def test_two_routers_three_workers_a_burst_and_a_sigterm_mid_task(
 
             async def both_routers_reading() -> bool:
                 logs = [(tmp_path / f"router{i}.log").read_text() for i in range(2)]
-                return all("consuming stream=" in log for log in logs)
+                return all(ROUTER_CONSUMING in log for log in logs)
 
             await wait_for(both_routers_reading)
 

@@ -17,9 +17,14 @@ from shared.bus import keys
 from shared.messages import ResponseDone
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import CallTools, FakeOpenAI, Hang, Reply, Say
-from tests.processes import service_env, start_service, stop_services, wait_for, wait_for_log
-
-CONSUMING = "consuming stream="
+from tests.processes import (
+    ROUTER_CONSUMING,
+    service_env,
+    start_service,
+    stop_services,
+    wait_for,
+    wait_for_log,
+)
 
 
 @pytest.fixture
@@ -52,7 +57,7 @@ async def test_a_router_killed_mid_turn_is_taken_over_and_its_tool_runs_once(
         doomed = start_service("router", env, tmp_path / "doomed.log")
         processes = [doomed]
         try:
-            await wait_for_log(tmp_path / "doomed.log", CONSUMING)
+            await wait_for_log(tmp_path / "doomed.log", ROUTER_CONSUMING)
             session = await listen("s1")
             turn = await session.link.send_turn("note that I need milk")
 
@@ -97,7 +102,7 @@ async def test_200_turns_50_sessions_2_routers_one_killed_and_restarted(
         processes = list(routers)
         try:
             for log in logs:
-                await wait_for_log(log, CONSUMING)
+                await wait_for_log(log, ROUTER_CONSUMING)
             sessions = [await listen(f"load{i}") for i in range(SESSIONS)]
             sent: dict[str, list[str]] = defaultdict(list)
             for round_ in range(TURNS_PER_SESSION):

@@ -19,7 +19,14 @@ from shared.bus.tasks import TASK_JOB
 from shared.bus.turns import TURN_FIELD
 from tests.conftest import Listener, RedisAtUrl
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, echo_model
-from tests.processes import hybrid_env, start_service, stop_services, wait_for, wait_for_log
+from tests.processes import (
+    ROUTER_CONSUMING,
+    hybrid_env,
+    start_service,
+    stop_services,
+    wait_for,
+    wait_for_log,
+)
 
 EXAMPLES = 300
 SESSION = "fuzzed"
@@ -114,7 +121,7 @@ async def test_random_input_on_every_boundary_stops_nothing(
         )
         services = [start_service(name, env, log) for name, log in logs.items()]
         try:
-            await wait_for_log(logs["router"], "consuming stream=")
+            await wait_for_log(logs["router"], ROUTER_CONSUMING)
             # The voice side's own client, as the voice service makes it.
             link = await SessionLink(connect_redis(redis_at_url.url), SESSION).__aenter__()
             session = Listener(link)

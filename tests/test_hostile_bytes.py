@@ -15,7 +15,14 @@ from shared.bus.session_link import SessionLink
 from shared.bus.turns import TURN_FIELD
 from tests.conftest import Listener, RedisAtUrl
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, echo_model
-from tests.processes import hybrid_env, start_service, stop_services, wait_for, wait_for_log
+from tests.processes import (
+    ROUTER_CONSUMING,
+    hybrid_env,
+    start_service,
+    stop_services,
+    wait_for,
+    wait_for_log,
+)
 
 BAD = b"\xff\xfe"
 
@@ -40,7 +47,7 @@ async def test_bad_bytes_on_every_router_boundary_never_stop_it(
         )
         router = start_service("router", env, log)
         try:
-            await wait_for_log(log, "consuming stream=")
+            await wait_for_log(log, ROUTER_CONSUMING)
             session = await listen("s1")
             assert (await session.ask("warm up")).text == "You said: warm up"
 

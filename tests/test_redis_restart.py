@@ -17,6 +17,7 @@ from shared.bus.session_link import SPOKEN_BUS_DOWN
 from shared.messages import ResponseDone
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say, delegating_model
 from tests.processes import (
+    ROUTER_CONSUMING,
     RedisServer,
     cpu_seconds,
     hybrid_env,
@@ -62,7 +63,7 @@ async def test_redis_killed_and_restarted_under_load(
         worker = start_service("openclaw_worker", env, tmp_path / "worker.log")
         services = [router, worker]
         try:
-            await wait_for_log(tmp_path / "router.log", "consuming stream=")
+            await wait_for_log(tmp_path / "router.log", ROUTER_CONSUMING)
             sessions = [await listen(f"r{i}") for i in range(SESSIONS)]
             accepted: list[tuple[int, str]] = []
             refused = 0

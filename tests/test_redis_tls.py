@@ -15,7 +15,14 @@ import trustme
 from shared.bus.connection import connect_redis
 from tests.conftest import require
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say, delegating_model
-from tests.processes import RedisServer, service_env, start_service, stop_services, wait_for_log
+from tests.processes import (
+    ROUTER_CONSUMING,
+    RedisServer,
+    service_env,
+    start_service,
+    stop_services,
+    wait_for_log,
+)
 
 REDIS_PASSWORD = "redis-pass-Zq8v1"
 MODEL_KEY = "sk-model-key-Xy9w2"
@@ -66,7 +73,7 @@ async def test_services_work_over_tls_with_a_password_and_log_no_secret(
         logs = {name: tmp_path / f"{name}.log" for name in ("router", "openclaw_worker")}
         services = [start_service(name, env, log) for name, log in logs.items()]
         try:
-            await wait_for_log(logs["router"], "consuming stream=")
+            await wait_for_log(logs["router"], ROUTER_CONSUMING)
             session = await listen("s1")
             hello = await session.ask("hello")
             research = await session.ask("research TLS", timeout=30)

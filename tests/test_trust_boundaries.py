@@ -26,6 +26,7 @@ from shared.bus.tasks import TASK_JOB
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import FakeOpenClaw
 from tests.processes import (
+    ROUTER_CONSUMING,
     serves_page,
     service_env,
     start_service,
@@ -113,7 +114,7 @@ async def test_start_up_logs_at_debug_hold_no_secret_in_any_form(
     services = {name: tmp_path / f"{name}.log" for name in ("router", "openclaw_worker")}
     started = [start_service(name, env, log) for name, log in services.items()]
     try:
-        await wait_for_log(services["router"], "consuming stream=", timeout=60)
+        await wait_for_log(services["router"], ROUTER_CONSUMING, timeout=60)
         await wait_for_log(services["openclaw_worker"], "Listening on", timeout=60)
     finally:
         stop_services(started)

@@ -10,6 +10,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry as BlockingRetry
 
 from shared.settings import redact_url
 
@@ -99,14 +100,21 @@ def connect_and_ping(url: str, timeout: float) -> redis.Redis:
     return client
 
 
+def _outage_backoff() -> ExponentialWithJitterBackoff:
+    return ExponentialWithJitterBackoff(base=0.1, cap=OUTAGE_BACKOFF_CAP_SECONDS)
+
+
+def _attempts_within(timeout: float) -> int:
+    """Tries that take about `timeout` seconds at the backoff's longest wait."""
+    return max(1, round(timeout / OUTAGE_BACKOFF_CAP_SECONDS))
+
+
 def until_redis_answers(attempts: int = -1) -> Retry:
     """redis-py's own Retry, for the few loops that must outlive an outage longer than one
     command's retries (a Redis restart): jittered backoff up to 2 s between tries, forever by
     default. Connection and timeout errors are retried; any other error is raised."""
     return Retry(
-        ExponentialWithJitterBackoff(base=0.1, cap=OUTAGE_BACKOFF_CAP_SECONDS),
-        attempts,
-        supported_errors=(RedisConnectionError, RedisTimeoutError),
+        _outage_backoff(), attempts, supported_errors=(RedisConnectionError, RedisTimeoutError)
     )
 
 
@@ -122,7 +130,17 @@ def log_outage(what: str) -> Callable[[Exception], Awaitable[None]]:
 async def wait_for_redis(client: aioredis.Redis, url: str, timeout: float = 60.0) -> None:
     """Block until Redis answers PING, logging while it does not; raise after about `timeout`
     seconds of tries."""
-    attempts = max(1, round(timeout / OUTAGE_BACKOFF_CAP_SECONDS))
-    await until_redis_answers(attempts).call_with_retry(
+    await until_redis_answers(_attempts_within(timeout)).call_with_retry(
         client.ping, log_outage(f"start-up, {redact_url(url)}")
     )
+
+
+def connect_blocking(url: str, timeout: float = 60.0) -> redis.Redis:
+    """A plain (bytes, blocking) client, what RQ expects, once Redis answers PING: tried with
+    the same backoff as `wait_for_redis` for about `timeout` seconds."""
+    client = redis.Redis.from_url(url, health_check_interval=15, socket_connect_timeout=5)
+    BlockingRetry(_outage_backoff(), _attempts_within(timeout)).call_with_retry(
+        client.ping,
+        lambda exc: log.warning("start-up, %s: redis not answering (%s)", redact_url(url), exc),
+    )
+    return client

@@ -26,6 +26,12 @@ from shared.messages import (
 )
 
 
+def queue_live_event(commands: Commands, session_id: str, message: str) -> None:
+    """Queue the commands that send a live event on `commands`."""
+    for command in live_event_commands(session_id, message):
+        commands.add(*command)
+
+
 def live_event_commands(session_id: str, message: str) -> list[tuple[str | int, ...]]:
     """The commands that send a live event: publish it, and add it to the recent stream."""
     recent = keys.session_recent(session_id)
@@ -94,8 +100,7 @@ class LiveResponse(ResponsePublisher):
     async def _publish(self, make: Callable[[dict[str, Any]], BotEvent]) -> None:
         event = make(self._fields(self.seq))
         sending = Commands()
-        for command in live_event_commands(self.session_id, event.model_dump_json()):
-            sending.add(*command)
+        queue_live_event(sending, self.session_id, event.model_dump_json())
         await sending.run(self.redis)
         self.seq += 1
 
@@ -114,8 +119,7 @@ class LiveResponse(ResponsePublisher):
         """Queue the end of the response on the caller's commands, so the done event goes out
         together with the writes that finish the response, or not at all."""
         event = _done_event(self._fields(self.seq), error)
-        for command in live_event_commands(self.session_id, event.model_dump_json()):
-            commands.add(*command)
+        queue_live_event(commands, self.session_id, event.model_dump_json())
         self.seq += 1
 
 
