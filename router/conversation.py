@@ -23,7 +23,7 @@ from shared.bus.commands import Commands
 from shared.bus.history import SessionHistory
 from shared.bus.journal import TurnJournal
 from shared.bus.responses import LiveResponse
-from shared.bus.screen import load_ui
+from shared.bus.stores import Stores
 from shared.bus.task_queue import TaskQueue
 from shared.bus.turns import count_turn_this_minute
 from shared.messages import UserTurn
@@ -208,6 +208,7 @@ class TurnAnswerer:
         self.tools = tools
         self.task_queue = task_queue
         self.history = SessionHistory.from_settings(redis, settings)
+        self.stores = Stores.over(redis)
         self.system_prompt = system_prompt(delegation=task_queue is not None)
         # Openclaw mode is the revert path: the original behaviour, every turn through OpenClaw.
         local_route = settings.bot_tier0 and settings.mode is not Mode.OPENCLAW
@@ -319,7 +320,7 @@ class TurnAnswerer:
                 current.turn.turn_id,
                 len(steps),
             )
-        ui = await load_ui(self.redis, current.turn.session_id)
+        ui = await self.stores.screens.load(current.turn.session_id)
         current.tools = self._tool_context(current, ui.profile)
         local = self.tier0.decide(current.text, ui) if self.tier0 and not steps else None
         if local is not None:
@@ -346,14 +347,15 @@ class TurnAnswerer:
     def _tool_context(self, current: "TurnInProgress", screen_profile: str | None) -> ToolContext:
         turn = current.turn
         return ToolContext(
-            redis=self.redis,
+            stores=self.stores,
             session_id=turn.session_id,
             profile=screen_profile or turn.profile,
             publisher=current.publisher,
-            settings=self.settings,
             timezone=turn.timezone or self.settings.bot_default_timezone,
             task_queue=self.task_queue,
             user_words=current.text,
+            youtube_api_key=self.settings.youtube_api_key,
+            youtube_api_url=self.settings.youtube_api_url,
         )
 
     async def _model_loop(

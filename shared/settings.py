@@ -25,6 +25,8 @@ class Mode(StrEnum):
     """Every turn through OpenClaw's own model: the original, slow behaviour (revert path)."""
 
 
+YOUTUBE_API_URL = "https://www.googleapis.com/youtube/v3"
+
 NO_MODEL_HINT = (
     "Set OPENAI_API_KEY for OpenAI, or point OPENAI_BASE_URL at a local OpenAI-compatible server "
     "(llama.cpp: http://127.0.0.1:8080/v1, vLLM: http://127.0.0.1:8000/v1, "
@@ -103,7 +105,7 @@ class Settings(BaseSettings):
     """Turns one router process answers at the same time."""
     youtube_api_key: SecretStr | None = None
     """YouTube Data API key; set, "play X" is resolved to a video id, unset the client searches."""
-    youtube_api_url: str = "https://www.googleapis.com/youtube/v3"
+    youtube_api_url: str = YOUTUBE_API_URL
     """YouTube Data API base URL (overridable for tests and proxies)."""
     bot_default_timezone: str = "UTC"
     """Time zone for "what time is it" when the client does not send one."""

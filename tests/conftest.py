@@ -21,6 +21,7 @@ from shared.bus.local_redis import LocalRedis
 from shared.bus.responses import LiveResponse
 from shared.bus.screen import UiState, load_ui
 from shared.bus.session_link import SessionLink
+from shared.bus.stores import Stores
 from shared.messages import ActionEvent, AnyBotEvent, ResponseDone, TextChunk
 from shared.settings import Settings
 from tests.fakes.openai_server import FakeOpenAI
@@ -253,19 +254,16 @@ async def listen(redis_client: aioredis.Redis) -> AsyncIterator:
 class ToolHarness:
     """Calls fast tools as the router would, for one session, and sees what the client sees."""
 
-    def __init__(
-        self, redis_client: aioredis.Redis, listener: Listener, settings: Settings
-    ) -> None:
+    def __init__(self, redis_client: aioredis.Redis, listener: Listener) -> None:
         self.redis = redis_client
         self.listener = listener
         self.registry = fast_tools()
         self.publisher = LiveResponse(redis_client, listener.link.session_id, "turn-1")
         self.ctx = ToolContext(
-            redis=redis_client,
+            stores=Stores.over(redis_client),
             session_id=listener.link.session_id,
             profile=listener.link.profile,
             publisher=self.publisher,
-            settings=settings,
         )
 
     async def __call__(self, tool_name: str, /, **arguments: object) -> str:
@@ -291,7 +289,7 @@ class ToolHarness:
 async def tools(redis_client: aioredis.Redis, listen) -> ToolHarness:
     """`await tools("open_window", app="notes")` runs a tool for session s1, profile alice."""
     listener = await listen("s1", profile="alice")
-    return ToolHarness(redis_client, listener, Settings(_env_file=None))
+    return ToolHarness(redis_client, listener)
 
 
 @dataclass

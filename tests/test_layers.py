@@ -127,3 +127,19 @@ def test_no_import_cycles_between_modules() -> None:
     for name in graph:
         if name not in state:
             visit(name, [])
+
+
+def test_tools_get_stores_not_the_redis_client_or_the_settings() -> None:
+    """A tool reaches Redis through a store and reads only the settings ToolContext names."""
+    from dataclasses import fields
+    from typing import get_type_hints
+
+    import redis.asyncio as aioredis
+
+    from router.tools.registry import ToolContext
+    from shared.settings import Settings
+
+    hints = get_type_hints(ToolContext)
+    assert not [f.name for f in fields(ToolContext) if hints[f.name] in (aioredis.Redis, Settings)]
+    for path in sorted((ROOT / "router" / "tools").glob("*.py")):
+        assert "shared.settings.Settings" not in imported(path), path

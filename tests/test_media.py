@@ -7,6 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from pydantic import SecretStr
 
 from shared.actions import (
     SoundtrackPlay,
@@ -15,7 +16,6 @@ from shared.actions import (
     YoutubePlay,
     YoutubeSeek,
 )
-from shared.settings import Settings
 from tests.conftest import ToolHarness
 
 
@@ -85,9 +85,8 @@ async def test_play_by_url_needs_no_search(tools: ToolHarness) -> None:
 async def test_play_with_an_api_key_resolves_the_video(
     tools: ToolHarness, youtube_api: FakeYoutubeApi
 ) -> None:
-    tools.ctx.settings = Settings(
-        _env_file=None, YOUTUBE_API_KEY="yt-key", YOUTUBE_API_URL=youtube_api.url
-    )
+    tools.ctx.youtube_api_key = SecretStr("yt-key")
+    tools.ctx.youtube_api_url = youtube_api.url
     assert await tools("youtube_play", query="lofi") == "Playing lofi hip hop radio on YouTube."
     (action,) = await tools.actions()
     assert isinstance(action, YoutubePlay)
@@ -100,9 +99,8 @@ async def test_a_failing_youtube_api_falls_back_to_the_query(
 ) -> None:
     api = FakeYoutubeApi(status=403)
     try:
-        tools.ctx.settings = Settings(
-            _env_file=None, YOUTUBE_API_KEY="yt-secret", YOUTUBE_API_URL=api.url
-        )
+        tools.ctx.youtube_api_key = SecretStr("yt-secret")
+        tools.ctx.youtube_api_url = api.url
         assert await tools("youtube_play", query="jazz") == "Playing jazz on YouTube."
     finally:
         api.stop()

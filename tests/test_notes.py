@@ -1,12 +1,12 @@
 """Notes tools: CRUD, navigation and content, per profile, with the notes panel kept in step."""
 
 import json
+from dataclasses import replace
 
 import pytest
 import redis.asyncio as aioredis
 
 from router.tools import notes
-from router.tools.registry import ToolContext
 from shared.actions import NoteRemoved, NoteShow, NotesList
 from shared.bus import keys
 from tests.conftest import ToolHarness
@@ -87,9 +87,9 @@ async def test_search_by_words(tools: ToolHarness) -> None:
 
 async def test_notes_belong_to_a_profile(tools: ToolHarness, redis_client: aioredis.Redis) -> None:
     await tools("create_note", title="Alice's plan")
-    bob = ToolContext(redis_client, "s2", "bob", tools.publisher, tools.ctx.settings)
+    bob = replace(tools.ctx, session_id="s2", profile="bob")
     assert await tools.registry.call("list_notes", "{}", bob) == "There are no notes."
-    alice_elsewhere = ToolContext(redis_client, "s9", "alice", tools.publisher, tools.ctx.settings)
+    alice_elsewhere = replace(tools.ctx, session_id="s9")
     assert (
         await tools.registry.call("list_notes", "{}", alice_elsewhere) == "Notes: 1. Alice's plan"
     )

@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel
 
 from router.tools.registry import ToolContext, phrase, tool
-from shared.bus.screen import load_ui
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -46,7 +45,7 @@ async def current_time(args: NoArgs, ctx: ToolContext) -> str:
     phrasings=(phrase(r"what's playing|what is playing|what's playing right now"),),
 )
 async def now_playing(args: NoArgs, ctx: ToolContext) -> str:
-    state = await load_ui(ctx.redis, ctx.session_id)
+    state = await ctx.stores.screens.load(ctx.session_id)
     parts = []
     if state.youtube and state.youtube.status != "stopped":
         parts.append(

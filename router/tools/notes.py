@@ -14,9 +14,8 @@ from pydantic import BaseModel, Field
 from router.tools.registry import ToolContext, ToolError, phrase, tool
 from router.tools.spoken import NUMBER, whole_number
 from shared.actions import AnyAction, NoteRemoved, NoteShow, NotesList
-from shared.bus import notes as notes_store
 from shared.bus.notes import Note
-from shared.bus.screen import UiState, change_ui, load_ui
+from shared.bus.screen import UiState, change_ui
 from shared.messages import new_id
 
 MAX_NOTE_CHARS = 20_000
@@ -29,11 +28,11 @@ PAGE_SIZE = 50
 
 async def load_notes(ctx: ToolContext) -> list[Note]:
     """The profile's notes, oldest first (the order "note 3" counts in)."""
-    return await notes_store.load_notes(ctx.redis, ctx.profile)
+    return await ctx.stores.notes.load(ctx.profile)
 
 
 async def save_note(ctx: ToolContext, note: Note) -> None:
-    await notes_store.save_note(ctx.redis, ctx.profile, note)
+    await ctx.stores.notes.save(ctx.profile, note)
 
 
 def find_by_title(notes: list[Note], title: str) -> Note:
@@ -120,7 +119,7 @@ async def _edit(ctx: ToolContext, notes: list[Note], note: Note, **changes: str)
 
 async def _target(ctx: ToolContext, ref: NoteRef) -> tuple[list[Note], Note]:
     notes = await load_notes(ctx)
-    return notes, resolve(notes, await load_ui(ctx.redis, ctx.session_id), ref)
+    return notes, resolve(notes, await ctx.stores.screens.load(ctx.session_id), ref)
 
 
 ORDINALS = {
@@ -203,7 +202,7 @@ async def create_note(args: CreateNoteArgs, ctx: ToolContext) -> str:
     if any(n.title.casefold() == title.casefold() for n in notes):
         raise ToolError(f"a note called {title!r} already exists")
     now = time.time()
-    number = await notes_store.next_note_number(ctx.redis, ctx.profile)
+    number = await ctx.stores.notes.next_number(ctx.profile)
     note = Note(
         id=new_id(), title=title, text=args.text, created_at=now, updated_at=now, number=number
     )
@@ -299,7 +298,7 @@ async def rename_note(args: RenameNoteArgs, ctx: ToolContext) -> str:
 )
 async def delete_note(args: NoteRef, ctx: ToolContext) -> str:
     _notes, note = await _target(ctx, args)
-    await notes_store.delete_note(ctx.redis, ctx.profile, note.id)
+    await ctx.stores.notes.delete(ctx.profile, note.id)
 
     def close_it(state: UiState) -> list[AnyAction]:
         if state.current_note_id == note.id:

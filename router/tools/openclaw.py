@@ -10,15 +10,9 @@ import time
 from pydantic import BaseModel, Field
 
 from router.tools.registry import ToolContext, ToolError, tool
-from shared.bus.responses import DurableResponse
 from shared.bus.tasks import (
     FINISHED,
     TaskRecord,
-    create_task_record,
-    load_session_tasks,
-    load_task,
-    request_cancel,
-    update_task,
 )
 from shared.messages import new_id
 
@@ -80,14 +74,12 @@ async def bot_openclaw_task(args: DelegateArgs, ctx: ToolContext) -> str:
         task=args.task,
         label=args.label.strip() or _label(args.task),
     )
-    if not await create_task_record(ctx.redis, record):
-        existing = await load_task(ctx.redis, ctx.session_id, record.task_id)
+    if not await ctx.stores.tasks.create(record):
+        existing = await ctx.stores.tasks.load(ctx.session_id, record.task_id)
         status = existing.status if existing else "unknown"
         return f"{record.label} was already started; it is {status}."
     await ctx.task_queue.enqueue(record)
-    await DurableResponse(ctx.redis, ctx.session_id, record.task_id, origin="task").status(
-        "queued", record.label
-    )
+    await ctx.stores.tasks.response(record).status("queued", record.label)
     return (
         f"Started {record.label} in the background. Tell the user in a few words that you are on "
         "it and will say the answer when it is ready."
@@ -96,7 +88,7 @@ async def bot_openclaw_task(args: DelegateArgs, ctx: ToolContext) -> str:
 
 @tool("Say how a delegated OpenClaw task is going (default: the latest).")
 async def openclaw_task_status(args: WhichTaskArgs, ctx: ToolContext) -> str:
-    task = _pick(await load_session_tasks(ctx.redis, ctx.session_id), args.which, False)
+    task = _pick(await ctx.stores.tasks.of_session(ctx.session_id), args.which, False)
     age = _ago(time.time() - task.created_at)
     if task.status in ("queued", "started"):
         state = "waiting for a worker" if task.status == "queued" else "running"
@@ -108,11 +100,11 @@ async def openclaw_task_status(args: WhichTaskArgs, ctx: ToolContext) -> str:
 
 @tool("Cancel a running delegated OpenClaw task (default: the latest).")
 async def cancel_openclaw_task(args: WhichTaskArgs, ctx: ToolContext) -> str:
-    task = _pick(await load_session_tasks(ctx.redis, ctx.session_id), args.which, True)
-    await request_cancel(ctx.redis, ctx.session_id, task.task_id)
+    task = _pick(await ctx.stores.tasks.of_session(ctx.session_id), args.which, True)
+    await ctx.stores.tasks.request_cancel(ctx.session_id, task.task_id)
     if ctx.task_queue is not None and await ctx.task_queue.cancel_if_queued(task):
-        await update_task(ctx.redis, task, status="cancelled")
-        publisher = DurableResponse(ctx.redis, ctx.session_id, task.task_id, "task")
+        await ctx.stores.tasks.update(task, status="cancelled")
+        publisher = ctx.stores.tasks.response(task)
         await publisher.status("cancelled", task.label, f"Cancelled {task.label}.")
         await publisher.done("cancelled")
     return f"Cancelling {task.label}."

@@ -6,8 +6,6 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from router.tools.registry import ToolContext, ToolError, phrase, tool
 from shared.actions import AnyAction, ProfileSwitch
-from shared.bus import profiles as profile_store
-from shared.bus.notes import count_notes
 from shared.bus.profiles import Profile
 from shared.bus.screen import UiState, change_ui
 from shared.messages import ProfileName
@@ -17,10 +15,10 @@ MAX_PROFILES = 50
 
 async def load_profiles(ctx: ToolContext) -> dict[str, Profile]:
     """Known profiles by name; the profile in use is registered on first sight."""
-    profiles = await profile_store.load_profiles(ctx.redis)
+    profiles = await ctx.stores.profiles.load_all()
     if ctx.profile not in profiles:
         profiles[ctx.profile] = Profile(name=ctx.profile, created_at=time.time())
-        await profile_store.add_profile(ctx.redis, profiles[ctx.profile])
+        await ctx.stores.profiles.add(profiles[ctx.profile])
     return profiles
 
 
@@ -74,7 +72,7 @@ async def switch_profile(args: SwitchArgs, ctx: ToolContext) -> str:
         if len(profiles) >= MAX_PROFILES:
             raise ToolError("there are too many profiles already")
         created = Profile(name=name, created_at=time.time())
-        await profile_store.add_profile(ctx.redis, created)
+        await ctx.stores.profiles.add(created)
 
     def change(state: UiState) -> list[AnyAction]:
         state.profile = name
@@ -106,8 +104,8 @@ async def describe_profile(args: DescribeArgs, ctx: ToolContext) -> str:
     profile = profiles[name]
     if args.description is not None:
         profile = profile.model_copy(update={"description": args.description})
-        await profile_store.save_profile(ctx.redis, profile)
-    notes = await count_notes(ctx.redis, name)
+        await ctx.stores.profiles.save(profile)
+    notes = await ctx.stores.notes.count(name)
     about = f" {profile.description}." if profile.description else ""
     return f"Profile {name}: {notes} note{'s' if notes != 1 else ''}.{about}"
 

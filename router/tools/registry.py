@@ -12,13 +12,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, get_type_hints
 
-import redis.asyncio as aioredis
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from shared.bus.responses import LiveResponse
 from shared.bus.screen import UiState
+from shared.bus.stores import Stores
 from shared.bus.task_queue import TaskQueue
-from shared.settings import Settings
+from shared.settings import YOUTUBE_API_URL
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +29,15 @@ class ToolError(Exception):
 
 @dataclass
 class ToolContext:
-    """What a tool may touch while running for one turn."""
+    """What a tool may touch while running for one turn: the stores, the turn's response and
+    the two settings a tool reads, not the Redis client or the whole configuration."""
 
-    redis: aioredis.Redis
+    stores: Stores
     session_id: str
     profile: str
     """The user profile acted for; switching profile changes it for the rest of the turn."""
     publisher: LiveResponse
     """The turn's response, for action events in order with its speech."""
-    settings: Settings
     timezone: str = "UTC"
     task_queue: TaskQueue | None = None
     """Where delegated tasks go; None outside hybrid mode."""
@@ -46,6 +46,9 @@ class ToolContext:
     user_words: str | None = None
     """What the user said this turn, for tools that need the user's own consent; None when a
     tool is called directly (tests, tier 0 acting on the user's exact words)."""
+    youtube_api_key: SecretStr | None = None
+    """Set, "play X" is resolved to a video id; unset, the client searches (YOUTUBE_API_KEY)."""
+    youtube_api_url: str = YOUTUBE_API_URL
 
 
 ToolFunction = Callable[[Any, ToolContext], Awaitable[str]]

@@ -15,8 +15,8 @@ from router.tools.registry import ToolContext, ToolError, phrase, tool
 from router.tools.spoken import NUMBER, whole_number
 from shared.actions import AnyAction, TimerEnd, TimerStart
 from shared.bus.responses import DurableResponse, LiveResponse
-from shared.bus.screen import Timer, UiState, change_ui, load_ui
-from shared.bus.timers import DueTimer, claim_due_timers, schedule_timer, unschedule_timer
+from shared.bus.screen import Timer, UiState, change_ui
+from shared.bus.timers import DueTimer, TimerSchedule
 from shared.messages import new_id
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ async def set_timer(args: TimerArgs, ctx: ToolContext) -> str:
 
     await change_ui(ctx.publisher, start)
     due = DueTimer(session_id=ctx.session_id, timer_id=timer.id, label=timer.label)
-    await schedule_timer(ctx.redis, due, timer.ends_at)
+    await ctx.stores.timers.schedule(due, timer.ends_at)
     name = "Timer" if timer.label == "timer" else f"{timer.label.capitalize()} timer"
     return f"{name} set for {duration(args.seconds)}."
 
@@ -103,13 +103,13 @@ async def cancel_timer(args: CancelTimerArgs, ctx: ToolContext) -> str:
     await change_ui(ctx.publisher, cancel)
     assert cancelled is not None
     due = DueTimer(session_id=ctx.session_id, timer_id=cancelled.id, label=cancelled.label)
-    await unschedule_timer(ctx.redis, due)
+    await ctx.stores.timers.unschedule(due)
     return f"Cancelled the {cancelled.label} timer."
 
 
 @tool("List running timers and the time left on each.")
 async def list_timers(args: NoArgs, ctx: ToolContext) -> str:
-    state = await load_ui(ctx.redis, ctx.session_id)
+    state = await ctx.stores.screens.load(ctx.session_id)
     now = time.time()
     running = [t for t in state.timers if t.ends_at > now]
     if not running:
@@ -125,7 +125,7 @@ TOOLS = [set_timer, cancel_timer, list_timers]
 async def announce_due_timers(redis: aioredis.Redis, now: float | None = None) -> int:
     """Announce every timer due by `now`; ZREM decides which replica announces. Returns count."""
     announced = 0
-    for due in await claim_due_timers(redis, now if now is not None else time.time()):
+    for due in await TimerSchedule(redis).claim_due(now if now is not None else time.time()):
         publisher = DurableResponse(redis, due.session_id, f"timer-{due.timer_id}", origin="notice")
 
         def end(state: UiState, timer_id: str = due.timer_id) -> list[AnyAction]:

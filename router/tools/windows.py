@@ -19,7 +19,7 @@ from shared.actions import (
     WindowSetState,
     WindowState,
 )
-from shared.bus.screen import UiState, Window, change_ui, load_ui
+from shared.bus.screen import UiState, Window, change_ui
 
 APPS = {
     "notes": "Notes",
@@ -252,7 +252,7 @@ async def arrange_windows(args: ArrangeArgs, ctx: ToolContext) -> str:
     phrasings=(phrase(r"what windows are open|(?:list|show me) (?:my |the )?open windows"),),
 )
 async def list_windows(args: NoArgs, ctx: ToolContext) -> str:
-    state = await load_ui(ctx.redis, ctx.session_id)
+    state = await ctx.stores.screens.load(ctx.session_id)
     if not state.windows:
         return "No windows are open."
     focused = state.focused_window

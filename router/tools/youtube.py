@@ -30,14 +30,14 @@ async def resolve_video(ctx: ToolContext, query: str) -> tuple[str | None, str |
     url_match = _VIDEO_URL.search(query)
     if url_match:
         return url_match.group(1), None
-    key = ctx.settings.youtube_api_key
+    key = ctx.youtube_api_key
     if key is None:
         return None, None
     params = {"part": "snippet", "type": "video", "maxResults": "1", "q": query}
     try:
         async with httpx.AsyncClient(timeout=SEARCH_TIMEOUT_SECONDS) as client:
             response = await client.get(
-                f"{ctx.settings.youtube_api_url}/search",
+                f"{ctx.youtube_api_url}/search",
                 params={**params, "key": key.get_secret_value()},
             )
             response.raise_for_status()

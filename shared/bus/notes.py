@@ -24,24 +24,27 @@ class Note(BaseModel):
         return (self.number, self.created_at, self.id)
 
 
-async def load_notes(redis: aioredis.Redis, profile: str) -> list[Note]:
-    """The profile's notes, oldest first (the order "note 3" counts in)."""
-    raw = await redis.hvals(keys.profile_notes(profile))
-    return sorted((Note.model_validate_json(item) for item in raw), key=lambda n: n.creation_order)
+class NoteStore:
+    """Every profile's notes, for the tools that read and change them."""
 
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
 
-async def save_note(redis: aioredis.Redis, profile: str, note: Note) -> None:
-    await redis.hset(keys.profile_notes(profile), note.id, note.model_dump_json())
+    async def load(self, profile: str) -> list[Note]:
+        """The profile's notes, oldest first (the order "note 3" counts in)."""
+        raw = await self._redis.hvals(keys.profile_notes(profile))
+        notes = (Note.model_validate_json(item) for item in raw)
+        return sorted(notes, key=lambda n: n.creation_order)
 
+    async def save(self, profile: str, note: Note) -> None:
+        await self._redis.hset(keys.profile_notes(profile), note.id, note.model_dump_json())
 
-async def delete_note(redis: aioredis.Redis, profile: str, note_id: str) -> None:
-    await redis.hdel(keys.profile_notes(profile), note_id)
+    async def delete(self, profile: str, note_id: str) -> None:
+        await self._redis.hdel(keys.profile_notes(profile), note_id)
 
+    async def next_number(self, profile: str) -> int:
+        """The creation number of the profile's next note."""
+        return int(await self._redis.incr(keys.profile_note_counter(profile)))
 
-async def next_note_number(redis: aioredis.Redis, profile: str) -> int:
-    """The creation number of the profile's next note."""
-    return int(await redis.incr(keys.profile_note_counter(profile)))
-
-
-async def count_notes(redis: aioredis.Redis, profile: str) -> int:
-    return int(await redis.hlen(keys.profile_notes(profile)))
+    async def count(self, profile: str) -> int:
+        return int(await self._redis.hlen(keys.profile_notes(profile)))

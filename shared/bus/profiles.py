@@ -13,16 +13,20 @@ class Profile(BaseModel):
     created_at: float
 
 
-async def load_profiles(redis: aioredis.Redis) -> dict[str, Profile]:
-    """Every known profile by name."""
-    raw = text_map(await redis.hgetall(keys.PROFILES))
-    return {name: Profile.model_validate_json(value) for name, value in raw.items()}
+class ProfileStore:
+    """The known profiles, for the tools that list, create and describe them."""
 
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
 
-async def add_profile(redis: aioredis.Redis, profile: Profile) -> None:
-    """Register a profile unless one of that name exists."""
-    await redis.hsetnx(keys.PROFILES, profile.name, profile.model_dump_json())
+    async def load_all(self) -> dict[str, Profile]:
+        """Every known profile by name."""
+        raw = text_map(await self._redis.hgetall(keys.PROFILES))
+        return {name: Profile.model_validate_json(value) for name, value in raw.items()}
 
+    async def add(self, profile: Profile) -> None:
+        """Register a profile unless one of that name exists."""
+        await self._redis.hsetnx(keys.PROFILES, profile.name, profile.model_dump_json())
 
-async def save_profile(redis: aioredis.Redis, profile: Profile) -> None:
-    await redis.hset(keys.PROFILES, profile.name, profile.model_dump_json())
+    async def save(self, profile: Profile) -> None:
+        await self._redis.hset(keys.PROFILES, profile.name, profile.model_dump_json())

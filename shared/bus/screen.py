@@ -91,8 +91,20 @@ UiChange = Callable[[UiState], list[AnyAction]]
 
 
 async def load_ui(redis: aioredis.Redis, session_id: str) -> UiState:
+    """The session's screen as last changed (a blank screen before any change)."""
     raw = await redis.get(keys.session_ui(session_id))
     return UiState.model_validate_json(raw) if raw else UiState()
+
+
+class ScreenStore:
+    """Sessions' screen state, for the tools that read it (changes go through `change_ui`,
+    which publishes the actions with the change)."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+
+    async def load(self, session_id: str) -> UiState:
+        return await load_ui(self._redis, session_id)
 
 
 async def change_ui(publisher: LiveResponse, change: UiChange) -> UiState:

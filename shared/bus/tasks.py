@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from shared.bus import keys
 from shared.bus.connection import decode_member, raw_members_by_score, text
+from shared.bus.responses import DurableResponse
 from shared.dropped import drop
 from shared.messages import ProfileName, SessionId, TaskStatus
 
@@ -132,3 +133,30 @@ async def expired_leases(redis: aioredis.Redis) -> list[tuple[str, str]]:
             drop("task lease", member)
             await redis.zrem(keys.TASK_LEASES, member)
     return leases
+
+
+class TaskStore:
+    """Delegated tasks as the bridge tools see them: create, look up, cancel."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+
+    async def create(self, record: TaskRecord) -> bool:
+        return await create_task_record(self._redis, record)
+
+    async def load(self, session_id: str, task_id: str) -> TaskRecord | None:
+        return await load_task(self._redis, session_id, task_id)
+
+    async def of_session(self, session_id: str) -> list[TaskRecord]:
+        return await load_session_tasks(self._redis, session_id)
+
+    async def update(self, record: TaskRecord, **changes: object) -> TaskRecord:
+        return await update_task(self._redis, record, **changes)
+
+    async def request_cancel(self, session_id: str, task_id: str) -> None:
+        await request_cancel(self._redis, session_id, task_id)
+
+    def response(self, record: TaskRecord) -> DurableResponse:
+        """Where the task's status and answer are published (durably: the user may reconnect
+        before it is done)."""
+        return DurableResponse(self._redis, record.session_id, record.task_id, origin="task")

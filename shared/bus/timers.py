@@ -23,23 +23,27 @@ class DueTimer(BaseModel):
     label: str
 
 
-async def schedule_timer(redis: aioredis.Redis, due: DueTimer, ends_at: float) -> None:
-    await redis.zadd(keys.TIMERS_DUE, {due.model_dump_json(): ends_at})
+class TimerSchedule:
+    """Running timers by end time: set and cancelled by tools, claimed by the announcer."""
 
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
 
-async def unschedule_timer(redis: aioredis.Redis, due: DueTimer) -> None:
-    await redis.zrem(keys.TIMERS_DUE, due.model_dump_json())
+    async def schedule(self, due: DueTimer, ends_at: float) -> None:
+        await self._redis.zadd(keys.TIMERS_DUE, {due.model_dump_json(): ends_at})
 
+    async def unschedule(self, due: DueTimer) -> None:
+        await self._redis.zrem(keys.TIMERS_DUE, due.model_dump_json())
 
-async def claim_due_timers(redis: aioredis.Redis, now: float, count: int = 50) -> list[DueTimer]:
-    """Timers ended by `now` that this replica removed from the schedule (ZREM decides which
-    replica announces one); a member that cannot be read is removed and dropped."""
-    claimed = []
-    for member in await raw_members_by_score(redis, keys.TIMERS_DUE, now, count):
-        if await redis.zrem(keys.TIMERS_DUE, member) != 1:
-            continue  # another replica announces it
-        try:
-            claimed.append(DueTimer.model_validate_json(decode_member(member) or ""))
-        except ValidationError:
-            drop("timer", member)
-    return claimed
+    async def claim_due(self, now: float, count: int = 50) -> list[DueTimer]:
+        """Timers ended by `now` that this replica removed from the schedule (ZREM decides
+        which replica announces one); a member that cannot be read is removed and dropped."""
+        claimed = []
+        for member in await raw_members_by_score(self._redis, keys.TIMERS_DUE, now, count):
+            if await self._redis.zrem(keys.TIMERS_DUE, member) != 1:
+                continue  # another replica announces it
+            try:
+                claimed.append(DueTimer.model_validate_json(decode_member(member) or ""))
+            except ValidationError:
+                drop("timer", member)
+        return claimed
