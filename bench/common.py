@@ -136,7 +136,7 @@ def start_processes(module: str, count: int, env: dict[str, str]) -> list[subpro
     full_env = {**os.environ, "REDIS_URL": redis_url(), "LOG_LEVEL": "WARNING", **env}
     return [
         subprocess.Popen(
-            [sys.executable, "-m", module],
+            [sys.executable, "-m", *module.split()],
             env=full_env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -92,6 +92,7 @@ async def in_process_baseline(model: FakeOpenAI, env: dict[str, str], samples: i
         await answerer.answer(UserTurn(session_id="inproc", text=text))
         total = (time.perf_counter() - started) * 1000
         overheads.append(total - model_ms_by_text(model).get(text, 0.0))
+    await answerer.close()
     return summary(overheads)
 
 

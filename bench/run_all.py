@@ -10,7 +10,18 @@ from datetime import UTC, datetime
 
 import redis
 
-from bench import first_sentence, headline, memory, overhead, scale, slow_path, tier0
+from bench import (
+    first_sentence,
+    headline,
+    memory,
+    overhead,
+    redis_capacity,
+    router_cpu,
+    scale,
+    slow_path,
+    tier0,
+    voice_latency,
+)
 from bench.common import ROOT, redis_url
 
 BENCHMARK_TIMEOUT_S = 300
@@ -88,8 +99,49 @@ def table(r: dict) -> str:
             f"{t['tier0_decision_ms']['p50']:.3f} / {t['tier0_decision_ms']['p99']:.3f} ms",
         ),
     ]
+    rows += cost_rows(r["router_cpu"], r["voice_latency"], r.get("redis_capacity"))
     lines = ["| benchmark | p50 / p99 (or value) |", "|---|---|"]
     return "\n".join([*lines, *(f"| {name} | {value} |" for name, value in rows)])
+
+
+def cost_rows(c: dict, v: dict, capacity: dict | None) -> list[tuple[str, str]]:
+    """Rows 7-9: what a turn costs the router and Redis, the voice side, one Redis's reach."""
+    names = {
+        "tool": "a tool turn (2 model calls)",
+        "plain": "a plain answer (1 call)",
+        "tier0": "a tier-0 turn",
+        "delegated": "a delegated task (turn + worker)",
+    }
+    rows = [
+        (
+            f"7. router CPU / Redis CPU / Redis commands, {label}",
+            f"{c[kind]['router_cpu_ms']:.2f} ms / {c[kind]['redis_cpu_ms']:.2f} ms / "
+            f"{c[kind]['redis_commands']:.0f}",
+        )
+        for kind, label in names.items()
+    ]
+    rows.append(
+        (
+            "7. 50 sessions at 1 turn/s each, router in its own process",
+            ms(c["paced_50_sessions_ms"]),
+        )
+    )
+    rows += [
+        ("8. voice: typed text → turn on the stream", ms(v["typed_to_stream_ms"])),
+        ("8. voice: spoken turn ended → turn on the stream", ms(v["spoken_to_stream_ms"])),
+        (
+            "8. voice: first text chunk published → first espeak-ng audio frame",
+            ms(v["chunk_to_audio_ms"]) if v["chunk_to_audio_ms"] else "skipped (no espeak-ng)",
+        ),
+    ]
+    if capacity is not None:
+        rows.append(
+            (
+                "9. one Redis at saturation (redis-benchmark, tool-turn mix)",
+                f"{capacity['turns_per_s']:.0f} turns/s",
+            )
+        )
+    return rows
 
 
 async def main() -> dict:
@@ -102,11 +154,14 @@ async def main() -> dict:
         ("slow_path", slow_path),
         ("scale", scale),
         ("memory", memory),
+        ("router_cpu", router_cpu),
+        ("voice_latency", voice_latency),
     ):
         print(f"running {name} ...", flush=True)
         began = time.monotonic()
         results[name] = await asyncio.wait_for(module.run(), BENCHMARK_TIMEOUT_S)
         print(f"  {name}: {time.monotonic() - began:.0f} s", flush=True)
+    results["redis_capacity"] = redis_capacity.run(results["router_cpu"]["tool"]["by_command"])
     results["tier0"] = await tier0.main()
     results["wall_s"] = time.monotonic() - started
     return results

@@ -32,7 +32,7 @@ from shared.bus.turns import (
     close_turn_in,
     earlier_turn_open,
     group_is_missing,
-    turn_was_answered,
+    turn_standing,
 )
 from shared.messages import UserTurn
 
@@ -123,7 +123,7 @@ class TurnConsumer:
             except (RedisConnectionError, RedisTimeoutError):
                 break  # stopped during an outage: nothing more can be read
         await self._drain(grace_seconds)
-        self.answerer.stop_warming()
+        await self.answerer.close()
 
     async def _consume_once(self) -> None:
         """Reclaim and heartbeat when due, then one read of new turns."""
@@ -213,7 +213,8 @@ class TurnConsumer:
             )
             await self._reject(entry_id, fields, reason, "Sorry, I couldn't read that request.")
             return
-        if await turn_was_answered(self.redis, turn):
+        answered, earlier_open = await turn_standing(self.redis, turn)
+        if answered:
             log.warning("duplicate entry of an answered turn acked entry=%s", entry_id)
             # Its open mark was set again with the duplicate: clear it, or the session's later
             # turns would wait behind a turn nobody will answer again.
@@ -225,7 +226,8 @@ class TurnConsumer:
         heartbeat = asyncio.create_task(self._keep_claimed(entry_id))
         self._handling.add(entry_id)
         try:
-            await self._wait_for_earlier_turns(turn)
+            if earlier_open:
+                await self._wait_for_earlier_turns(turn)
             report = await self.answerer.answer(
                 turn,
                 commit=lambda finishing: self._commit(finishing, entry_id, turn),

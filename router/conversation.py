@@ -23,9 +23,10 @@ from shared.bus.commands import Commands
 from shared.bus.history import SessionHistory
 from shared.bus.journal import TurnJournal
 from shared.bus.responses import LiveResponse
+from shared.bus.screen import UiState, read_ui_in, ui_from
 from shared.bus.stores import Stores
 from shared.bus.task_queue import TaskQueue
-from shared.bus.turns import count_turn_this_minute
+from shared.bus.turns import count_turn_in
 from shared.messages import UserTurn
 from shared.settings import NO_MODEL_HINT, Mode, Settings
 from shared.speech import SentenceSplitter, SpeechFilter
@@ -240,9 +241,12 @@ class TurnAnswerer:
         if self._warming is None or self._warming.done():
             self._warming = asyncio.create_task(self.warm_up())
 
-    def stop_warming(self) -> None:
+    async def close(self) -> None:
+        """Stop warming up and close the model client's connections (once turns are done)."""
         if self._warming is not None:
             self._warming.cancel()
+        if self.model is not None:
+            await self.model.close()
 
     @classmethod
     def from_settings(cls, redis: aioredis.Redis, settings: Settings) -> "TurnAnswerer":
@@ -310,6 +314,10 @@ class TurnAnswerer:
         refusal = await self._refusal(current)
         if refusal is not None:
             return refusal
+        turns_this_minute, ui = await self._count_and_look(current)
+        if turns_this_minute > self.settings.bot_turns_per_minute:
+            await current.speech.say(SPOKEN_SLOW_DOWN)
+            return "rate_limited"
         # Only a taken-over turn can have a journal: a first attempt need not read one.
         steps = await current.journal.load() if current.attempt > 1 else []
         if steps:
@@ -320,7 +328,6 @@ class TurnAnswerer:
                 current.turn.turn_id,
                 len(steps),
             )
-        ui = await self.stores.screens.load(current.turn.session_id)
         current.tools = self._tool_context(current, ui.profile)
         local = self.tier0.decide(current.text, ui) if self.tier0 and not steps else None
         if local is not None:
@@ -332,17 +339,24 @@ class TurnAnswerer:
         return await self._model_loop(current, self.model, steps)
 
     async def _refusal(self, current: "TurnInProgress") -> str | None:
-        """A short spoken refusal of a turn not to be taken in (empty, too long, too fast)."""
+        """A short spoken refusal of a turn not to be taken in (empty, too long)."""
         if not current.text:
             await current.speech.say(SPOKEN_EMPTY)
             return "empty_turn"
         if len(current.text) > self.settings.bot_max_turn_chars:
             await current.speech.say(SPOKEN_TOO_LONG)
             return "turn_too_long"
-        if current.attempt == 1 and await self._over_rate(current.turn.session_id):
-            await current.speech.say(SPOKEN_SLOW_DOWN)
-            return "rate_limited"
         return None
+
+    async def _count_and_look(self, current: "TurnInProgress") -> tuple[int, UiState]:
+        """Count a first attempt in its session's minute (0 for a taken-over turn: it was
+        counted) and read the session's screen, in one round trip."""
+        batch = Commands()
+        if current.attempt == 1:
+            count_turn_in(batch, current.turn.session_id)
+        read_ui_in(batch, current.turn.session_id)
+        replies = await batch.run(self.redis)
+        return (int(replies[0]) if current.attempt == 1 else 0), ui_from(replies[-1])
 
     def _tool_context(self, current: "TurnInProgress", screen_profile: str | None) -> ToolContext:
         turn = current.turn
@@ -438,13 +452,6 @@ class TurnAnswerer:
             report.duplicate = not await commit(finishing)
         report.done_at = time.monotonic()
         return report
-
-    async def _over_rate(self, session_id: str) -> bool:
-        """Count the turn in its session's current minute; True past BOT_TURNS_PER_MINUTE."""
-        return (
-            await count_turn_this_minute(self.redis, session_id)
-            > self.settings.bot_turns_per_minute
-        )
 
     async def _run_tool(
         self, call: ToolCallRequest, current: "TurnInProgress", route: str = ""

@@ -11,6 +11,7 @@ from redis.exceptions import WatchError
 
 from shared.actions import AnyAction, Layout, WindowState
 from shared.bus import keys
+from shared.bus.commands import Commands
 from shared.bus.responses import (
     LiveResponse,
     live_event_commands,
@@ -92,7 +93,15 @@ UiChange = Callable[[UiState], list[AnyAction]]
 
 async def load_ui(redis: aioredis.Redis, session_id: str) -> UiState:
     """The session's screen as last changed (a blank screen before any change)."""
-    raw = await redis.get(keys.session_ui(session_id))
+    return ui_from(await redis.get(keys.session_ui(session_id)))
+
+
+def read_ui_in(commands: Commands, session_id: str) -> None:
+    """Queue reading the session's screen (its reply goes to `ui_from`)."""
+    commands.add("GET", keys.session_ui(session_id))
+
+
+def ui_from(raw: str | bytes | None) -> UiState:
     return UiState.model_validate_json(raw) if raw else UiState()
 
 
@@ -117,8 +126,7 @@ async def change_ui(publisher: LiveResponse, change: UiChange) -> UiState:
         while True:
             try:
                 await pipe.watch(key)
-                raw = await pipe.get(key)
-                state = UiState.model_validate_json(raw) if raw else UiState()
+                state = ui_from(await pipe.get(key))
                 actions = change(state)
                 events = publisher.action_events(actions)
                 pipe.multi()

@@ -63,10 +63,22 @@ async def publish_turn(redis: aioredis.Redis, turn: UserTurn) -> str:
 
 async def earlier_turn_open(redis: aioredis.Redis, turn: UserTurn) -> bool:
     """Whether a turn the session sent before this one is still waiting for its answer."""
-    earlier = await redis.zrangebyscore(
-        keys.session_open_turns(turn.session_id), "-inf", f"({turn.sent_at!r}", start=0, num=1
-    )
-    return bool(earlier)
+    return bool(await redis.zrangebyscore(*_opened_before(turn), start=0, num=1))
+
+
+def _opened_before(turn: UserTurn) -> tuple[str, str, str]:
+    """ZRANGEBYSCORE's key and bounds for the session's turns sent before this one."""
+    return keys.session_open_turns(turn.session_id), "-inf", f"({turn.sent_at!r}"
+
+
+async def turn_standing(redis: aioredis.Redis, turn: UserTurn) -> tuple[bool, bool]:
+    """(whether the turn was answered already, whether an earlier turn of its session is still
+    open), read in one round trip: the two questions a router asks of every turn it reads."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.exists(keys.turn_finished(turn.session_id, turn.turn_id))
+        pipe.zrangebyscore(*_opened_before(turn), start=0, num=1)
+        answered, earlier = await pipe.execute()
+    return bool(answered), bool(earlier)
 
 
 def close_turn_in(commands: Commands, session_id: str, turn_id: str) -> None:
@@ -74,10 +86,6 @@ def close_turn_in(commands: Commands, session_id: str, turn_id: str) -> None:
     mark that it was answered."""
     commands.add("ZREM", keys.session_open_turns(session_id), turn_id)
     commands.add("SET", keys.turn_finished(session_id, turn_id), "1", "EX", FINISHED_TTL_SECONDS)
-
-
-async def turn_was_answered(redis: aioredis.Redis, turn: UserTurn) -> bool:
-    return bool(await redis.exists(keys.turn_finished(turn.session_id, turn.turn_id)))
 
 
 async def publish_interrupt(redis: aioredis.Redis, interrupt: Interrupt) -> None:
@@ -173,14 +181,12 @@ def last_router_heartbeat(client: redis.Redis, host: str) -> float | None:
     return float(beat) if isinstance(beat, bytes | str) else None
 
 
-async def count_turn_this_minute(redis: aioredis.Redis, session_id: str) -> int:
-    """Count one more turn of the session in the current minute; returns the minute's count."""
+def count_turn_in(commands: Commands, session_id: str) -> None:
+    """Queue counting one more turn of the session in the current minute; the INCR's reply is
+    the minute's count."""
     key = keys.session_turn_rate(session_id, int(time.time() // 60))
-    counting = Commands()
-    counting.add("INCR", key)
-    counting.add("EXPIRE", key, 120)
-    count, _ = await counting.run(redis)
-    return int(count)
+    commands.add("INCR", key)
+    commands.add("EXPIRE", key, 120)
 
 
 async def follow_interrupts(

@@ -115,7 +115,10 @@ class FakeOpenAI:
         model: str = "gpt-4o-mini",
         first_token_delay: float = 0.0,
         token_interval: float = 0.0,
+        record: bool = True,
     ) -> None:
+        self.record = record
+        """False: keep no requests, timings or pieces (a benchmark sends thousands)."""
         self.replies = list(replies or [])
         self.fallback = fallback or (lambda request: Say("ok."))
         self.api_key = api_key
@@ -169,7 +172,8 @@ class FakeOpenAI:
                 self.warm_ups.append(request)
             return Say("ok")
         with self._lock:
-            self.requests.append(request)
+            if self.record:
+                self.requests.append(request)
             if self.replies:
                 return self.replies.pop(0)
         return self.fallback(request)
@@ -213,7 +217,8 @@ class FakeOpenAI:
                 else:
                     self._whole(reply)
                 with fake._lock:
-                    fake.timings.append((started, time.time(), request))
+                    if fake.record:
+                        fake.timings.append((started, time.time(), request))
 
             def _error(
                 self, status: int, message: str, kind: str, headers: dict[str, str] | None = None
@@ -289,7 +294,8 @@ class FakeOpenAI:
                         fake._stopping.wait(fake.token_interval)
                     self._event(chunk({"content": piece}))
                     with fake._lock:
-                        fake.pieces.append((time.time(), piece, request.get("user")))
+                        if fake.record:
+                            fake.pieces.append((time.time(), piece, request.get("user")))
                     tokens += 1
                     if index == 0 and isinstance(reply, Say) and reply.resume is not None:
                         if not self._pause(request, reply.resume):
