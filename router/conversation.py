@@ -184,6 +184,8 @@ class TurnInProgress:
     """The user's message, then the model's steps and tool results: the exchange for history."""
     tools: ToolContext | None = None
     """What its tools may touch; made once the screen state is read."""
+    history_reply: list[Any] = field(default_factory=list)
+    """The session's history as Redis returned it, read with the screen at the turn's start."""
 
     @property
     def text(self) -> str:
@@ -350,13 +352,16 @@ class TurnAnswerer:
 
     async def _count_and_look(self, current: "TurnInProgress") -> tuple[int, UiState]:
         """Count a first attempt in its session's minute (0 for a taken-over turn: it was
-        counted) and read the session's screen, in one round trip."""
+        counted), read the session's screen and its history (kept raw on `current`: a tier-0
+        turn never parses it), in one round trip."""
         batch = Commands()
         if current.attempt == 1:
             count_turn_in(batch, current.turn.session_id)
         read_ui_in(batch, current.turn.session_id)
+        self.history.read_in(batch, current.turn.session_id)
         replies = await batch.run(self.redis)
-        return (int(replies[0]) if current.attempt == 1 else 0), ui_from(replies[-1])
+        current.history_reply = replies[-1]
+        return (int(replies[0]) if current.attempt == 1 else 0), ui_from(replies[-2])
 
     def _tool_context(self, current: "TurnInProgress", screen_profile: str | None) -> ToolContext:
         turn = current.turn
@@ -385,7 +390,7 @@ class TurnAnswerer:
         current.new_messages += steps
         messages = [
             {"role": "system", "content": self.system_prompt},
-            *await self.history.load(current.turn.session_id),
+            *self.history.messages_from(current.history_reply),
             *current.new_messages,
         ]
         calls = _calls_of_last_step(steps)

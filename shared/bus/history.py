@@ -67,9 +67,15 @@ class SessionHistory:
     async def load(self, session_id: str) -> list[Message]:
         """The newest messages that fit in `max_bytes`, starting at a user message; entries
         that are not messages are skipped."""
-        raw = [
-            text(item) for item in await self.redis.lrange(keys.session_history(session_id), 0, -1)
-        ]
+        return self.messages_from(await self.redis.lrange(keys.session_history(session_id), 0, -1))
+
+    def read_in(self, commands: Commands, session_id: str) -> None:
+        """Queue reading the history with other reads (its reply goes to `messages_from`)."""
+        commands.add("LRANGE", keys.session_history(session_id), 0, -1)
+
+    def messages_from(self, reply: list[Any]) -> list[Message]:
+        """What `load` returns, from the reply of an LRANGE of the whole history."""
+        raw = [text(item) for item in reply]
         kept: list[Message] = []
         size = 0
         for item in reversed(raw):
