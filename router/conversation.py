@@ -277,7 +277,7 @@ class TurnAnswerer:
         numbers its events after the earlier attempts'."""
         current = self._start(turn, attempt)
         try:
-            async with asyncio.timeout(self.settings.bot_turn_deadline):
+            async with asyncio.timeout(self.settings.turn_deadline):
                 current.report.error = await self._respond(current)
         except TurnInterrupted:
             current.report.error = "interrupted"
@@ -286,7 +286,7 @@ class TurnAnswerer:
                 "turn deadline passed session=%s turn=%s after %.0f s",
                 turn.session_id,
                 turn.turn_id,
-                self.settings.bot_turn_deadline,
+                self.settings.turn_deadline,
             )
             current.report.error = "turn_deadline"
             await current.speech.say(SPOKEN_DEADLINE)

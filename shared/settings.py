@@ -25,6 +25,8 @@ class Mode(StrEnum):
     """Every turn through OpenClaw's own model: the original, slow behaviour (revert path)."""
 
 
+DEFAULT_TURN_DEADLINE = 20.0
+"""Seconds a turn may take when BOT_TURN_DEADLINE is unset (outside openclaw mode)."""
 YOUTUBE_API_URL = "https://www.googleapis.com/youtube/v3"
 
 NO_MODEL_HINT = (
@@ -89,8 +91,9 @@ class Settings(BaseSettings):
     """Model → tools → model round trips allowed in one turn."""
     bot_max_turn_chars: int = 2000
     """Longer turns are refused with a spoken reply, and not kept in history."""
-    bot_turn_deadline: float = 20.0
-    """A whole turn (every model call and tool of it) ends by then with a spoken apology."""
+    bot_turn_deadline: float | None = None
+    """A whole turn (every model call and tool of it) ends by then with a spoken apology;
+    unset, see `turn_deadline`."""
     bot_max_tokens: int = 400
     """`max_tokens` of every model request: a spoken reply is a few sentences."""
     bot_turns_per_minute: int = 30
@@ -143,6 +146,7 @@ class Settings(BaseSettings):
         "voice_tts",
         "voice_access_token",
         "voice_session_secret",
+        "bot_turn_deadline",
         mode="before",
     )
     @classmethod
@@ -164,6 +168,15 @@ class Settings(BaseSettings):
         if self.openclaw_api_url is None:
             return Mode.DIRECT
         return Mode.HYBRID if self.hybrid_llm else Mode.OPENCLAW
+
+    @property
+    def turn_deadline(self) -> float:
+        """BOT_TURN_DEADLINE; unset, 20 s, or in openclaw mode OPENCLAW_TASK_TIMEOUT: every
+        turn there is two of OpenClaw's 10-30 s inference cycles, which a 20 s deadline would
+        cut off (the revert path would apologise instead of answering)."""
+        if self.bot_turn_deadline is not None:
+            return self.bot_turn_deadline
+        return self.openclaw_task_timeout if self.mode is Mode.OPENCLAW else DEFAULT_TURN_DEADLINE
 
     @property
     def openclaw_headers(self) -> dict[str, str]:

@@ -79,3 +79,15 @@ def test_startup_log_names_the_mode_and_hides_secrets(caplog: pytest.LogCaptureF
 def test_redacted_url_keeps_everything_but_the_password() -> None:
     assert redact_url("redis://user:pw@host:6379/1") == "redis://user:***@host:6379/1"
     assert redact_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+
+
+def test_openclaw_mode_gives_a_turn_the_task_timeout_unless_a_deadline_is_set() -> None:
+    url = "http://claw:18789"
+    assert Settings(_env_file=None, OPENCLAW_API_URL=url, BOT_HYBRID_LLM=False).turn_deadline == 600
+    set_deadline = Settings(
+        _env_file=None, OPENCLAW_API_URL=url, BOT_HYBRID_LLM=False, BOT_TURN_DEADLINE=45
+    )
+    assert set_deadline.turn_deadline == 45
+    assert Settings(_env_file=None, BOT_TURN_DEADLINE="").turn_deadline == 20
+    assert Settings(_env_file=None, OPENCLAW_API_URL=url).turn_deadline == 20
+    assert Settings(_env_file=None).turn_deadline == 20
