@@ -40,11 +40,11 @@ test: local-redis $(WEB_DEPS)
 web: $(WEB_DEPS)
 	cd $(WEB) && npm run build
 
+# make eval                              (tier 0 on both datasets, per family: no model needed)
 # make eval MODEL=gpt-4o-mini            (OpenAI; OPENAI_API_KEY from the environment)
 # make eval MODEL=qwen2.5-72b BASE_URL=http://gpu-box:8000/v1 ARGS="--fail-under 0.9"
 eval: $(STAMP)
-	@[ -n "$(MODEL)" ] || { echo "usage: make eval MODEL=name [BASE_URL=url] [ARGS=...]"; exit 2; }
-	$(BIN)/python -m router.eval $(foreach m,$(MODEL),--model $(m)$(if $(BASE_URL),@$(BASE_URL))) \
+	$(BIN)/python -m router.eval --tier0-min-precision 0.995 $(foreach m,$(MODEL),--model $(m)$(if $(BASE_URL),@$(BASE_URL))) \
 		--markdown eval-report.md --json eval-report.json $(ARGS)
 
 bench: local-redis

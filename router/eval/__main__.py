@@ -3,6 +3,11 @@
 Each `--model` is `NAME` (at `--base-url`, or OpenAI) or `NAME@BASE_URL`; the key comes from
 OPENAI_API_KEY. Prints the side-by-side table; `--json` and `--markdown` write the report;
 `--fail-under 0.9` exits 1 when any model's tool selection accuracy is below 90 %.
+
+Tier 0 (no model) is reported per family on every `--tier0-dataset` (default: the dataset, the
+fresh set written apart from tier 0's rules, and the hold-out set written with it and not looked
+at while the rules were generalised); with no `--model` that is the whole report.
+`--tier0-min-precision 0.995` exits 1 when tier 0 is less precise than that on any of them.
 """
 
 import argparse
@@ -12,8 +17,16 @@ import os
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
-from router.eval.report import markdown_table, percent, terminal_table
+from router.eval.report import (
+    markdown_rows,
+    markdown_table,
+    percent,
+    terminal_table,
+    text_table,
+    tier0_rows,
+)
 from router.eval.runner import run_model
 from router.eval.scoring import load_cases, score, score_tier0
 
@@ -26,7 +39,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--model", action="append", required=True, help="NAME or NAME@BASE_URL")
+    parser.add_argument("--model", action="append", default=[], help="NAME or NAME@BASE_URL")
     parser.add_argument("--base-url", default=os.environ.get("OPENAI_BASE_URL"))
     parser.add_argument("--dataset", type=Path, default=HERE / "dataset.jsonl")
     parser.add_argument("--prices", type=Path, default=HERE / "prices.toml")
@@ -37,6 +50,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="write the metrics as JSON here")
     parser.add_argument("--markdown", type=Path, help="write the report as markdown here")
     parser.add_argument("--fail-under", type=float, help="minimum tool selection accuracy, 0-1")
+    parser.add_argument(
+        "--tier0-dataset",
+        type=Path,
+        action="append",
+        help="datasets tier 0 is scored on (default: dataset, fresh and holdout)",
+    )
+    parser.add_argument("--tier0-min-precision", type=float, help="minimum tier-0 precision, 0-1")
     return parser.parse_args(argv)
 
 
@@ -71,21 +91,50 @@ async def evaluate(args: argparse.Namespace) -> dict[str, dict]:
     return results
 
 
+def tier0_report(datasets: list[Path]) -> dict[str, dict[str, Any]]:
+    """Tier 0's scores on each dataset, by file name."""
+    return {path.name: score_tier0(load_cases(path)) for path in datasets}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    results = asyncio.run(evaluate(args))
-    cases = next(iter(results.values()))["cases"]
-    print(terminal_table(results))
+    default = [HERE / name for name in ("dataset.jsonl", "fresh.jsonl", "holdout.jsonl")]
+    tier0 = tier0_report(args.tier0_dataset or default)
+    tier0_table = tier0_rows(tier0)
+    results = asyncio.run(evaluate(args)) if args.model else {}
+    markdown = ""
+    if results:
+        cases = next(iter(results.values()))["cases"]
+        print(terminal_table(results), end="\n\n")
+        markdown = markdown_table(results, cases) + "\n"
+    print(text_table(tier0_table))
+    for name, scores in tier0.items():
+        for wrong in scores["wrong"]:
+            print(f"tier 0 wrong on {name}: {wrong}")
     if args.json:
-        args.json.write_text(json.dumps({"cases": cases, "models": results}, indent=2))
+        cases = next(iter(results.values()))["cases"] if results else 0
+        report = {"cases": cases, "models": results, "tier0": tier0}
+        args.json.write_text(json.dumps(report, indent=2))
     if args.markdown:
-        args.markdown.write_text(markdown_table(results, cases))
+        args.markdown.write_text(markdown + "## Tier 0\n\n" + markdown_rows(tier0_table))
+    status = 0
     if args.fail_under is not None:
         failing = [m for m, r in results.items() if (r["tool_accuracy"] or 0) < args.fail_under]
         if failing:
             print(f"below --fail-under {args.fail_under}: {', '.join(failing)}", file=sys.stderr)
-            return 1
-    return 0
+            status = 1
+    if args.tier0_min_precision is not None:
+        imprecise = [
+            name
+            for name, scores in tier0.items()
+            if (scores["precision"] or 0) < args.tier0_min_precision
+        ]
+        if imprecise:
+            print(
+                f"tier 0 below {args.tier0_min_precision}: {', '.join(imprecise)}", file=sys.stderr
+            )
+            status = 1
+    return status
 
 
 if __name__ == "__main__":

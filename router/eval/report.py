@@ -58,7 +58,37 @@ def table_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
 
 
 def terminal_table(results: dict[str, dict[str, Any]]) -> str:
-    rows = table_rows(results)
+    return text_table(table_rows(results))
+
+
+def markdown_table(results: dict[str, dict[str, Any]], cases: int) -> str:
+    return f"# Tool-calling accuracy ({cases} cases)\n\n" + markdown_rows(table_rows(results))
+
+
+def tier0_rows(by_dataset: dict[str, dict[str, Any]]) -> list[list[str]]:
+    """Tier 0 per dataset and family: coverage of simple commands, precision of what it
+    answered, and how many it answered of how many cases."""
+    names = list(by_dataset)
+    rows = [["tier 0 (no model)", *(f"{name}: coverage / precision / answered" for name in names)]]
+    families = sorted({f for scores in by_dataset.values() for f in scores["families"]})
+
+    def cell(scores: dict[str, Any] | None) -> str:
+        if scores is None:
+            return ""
+        return (
+            f"{percent(scores['coverage'])} / {percent(scores['precision'])} / "
+            f"{scores['answered']} of {scores['cases']}"
+        )
+
+    rows.append(["all", *(cell(by_dataset[name]) for name in names)])
+    rows += [
+        [f"family: {family}", *(cell(by_dataset[n]["families"].get(family)) for n in names)]
+        for family in families
+    ]
+    return rows
+
+
+def text_table(rows: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
@@ -68,10 +98,6 @@ def terminal_table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def markdown_table(results: dict[str, dict[str, Any]], cases: int) -> str:
-    rows = table_rows(results)
-    lines = [f"# Tool-calling accuracy ({cases} cases)", ""]
-    lines.append("| " + " | ".join(rows[0]) + " |")
-    lines.append("|" + "---|" * len(rows[0]))
-    lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
-    return "\n".join(lines) + "\n"
+def markdown_rows(rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    return "\n".join([*lines, *("| " + " | ".join(row) + " |" for row in rows[1:])]) + "\n"

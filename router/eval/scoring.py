@@ -15,6 +15,9 @@ from router.tools.spoken import spoken_numbers_to_digits
 
 NO_TOOL = "none"
 DELEGATE = "bot_openclaw_task"
+ABSTAIN = "abstain"
+"""The family of cases tier 0 must leave to the model (compound, near-miss, ambiguous on the
+screen), whatever tool a model should call for them."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,15 @@ class Case:
     expect: str
     args: dict[str, Any] = field(default_factory=dict)
     category: str | None = None
+    screen: dict[str, Any] | None = None
+    """The screen the command is said on (a partial `UiState`; default: idle), for commands
+    whose meaning depends on what is playing or open."""
+
+    @property
+    def simple(self) -> bool:
+        """A single command a fast tool carries out: what tier 0 may answer. Abstain cases,
+        chit-chat and delegation are not."""
+        return self.family != ABSTAIN and self.expect not in (NO_TOOL, DELEGATE)
 
 
 @dataclass
@@ -167,19 +179,44 @@ def score(
     }
 
 
-def score_tier0(cases: list[Case]) -> dict[str, float | None]:
-    """How often tier 0 answers (coverage) and how often it is right when it does (precision),
-    on an idle screen; no model is involved."""
+def score_tier0(cases: list[Case]) -> dict[str, Any]:
+    """How often tier 0 answers a simple command (coverage) and how often it is right when it
+    answers anything (precision: an answer to a case that is not simple is wrong), overall and
+    per family, each case on its screen; no model is involved."""
     from router.tier0 import Tier0
     from router.tools import fast_tools
     from shared.bus.screen import UiState
 
     tier0 = Tier0(fast_tools(delegation=True))
-    answered = right = 0
+    tally: dict[str, list[int]] = {}  # family → [cases, simple, simple answered, answered, right]
+    wrong: list[dict[str, Any]] = []
     for case in cases:
-        call = tier0.decide(case.text, UiState())
+        counts = tally.setdefault(case.family, [0, 0, 0, 0, 0])
+        counts[0] += 1
+        counts[1] += case.simple
+        call = tier0.decide(case.text, UiState.model_validate(case.screen or {}))
         if call is None:
             continue
-        answered += 1
-        right += call.tool == case.expect and arguments_match(case.args, call.arguments)
-    return {"coverage": _rate(answered, len(cases)), "precision": _rate(right, answered)}
+        ok = case.simple and call.tool == case.expect and arguments_match(case.args, call.arguments)
+        counts[2] += case.simple
+        counts[3] += 1
+        counts[4] += ok
+        if not ok:
+            wrong.append({"id": case.id, "text": case.text, "tool": call.tool, **call.arguments})
+
+    def rates(counts: list[int]) -> dict[str, Any]:
+        cases_, simple, simple_answered, answered, right = counts
+        return {
+            "cases": cases_,
+            "simple": simple,
+            "answered": answered,
+            "coverage": _rate(simple_answered, simple),
+            "precision": _rate(right, answered),
+        }
+
+    total = [sum(column) for column in zip(*tally.values(), strict=True)] if tally else [0] * 5
+    return {
+        **rates(total),
+        "families": {family: rates(counts) for family, counts in sorted(tally.items())},
+        "wrong": wrong,
+    }
