@@ -18,7 +18,7 @@ from router.tools.registry import Phrasing, Tool, ToolRegistry
 from shared.bus.screen import UiState
 
 _FILLERS = re.compile(
-    r"^(?:(?:uh+|um+|er+|hmm+|hey|hi|ok(?:ay)?|so|please|just|now|"
+    r"^(?:(?:uh+|um+|er+|hmm+|hey|hi|ok(?:ay)?|so|please|just|now|hold on|wait|"
     r"(?:can|could|would|will) you(?: please)?|i want you to|i'd like you to|go ahead and)\s+)+"
 )
 _TRAILING = re.compile(r"(?:\s+(?:please|thanks|thank you|now|for me|right now))+$")

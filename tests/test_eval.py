@@ -185,7 +185,8 @@ def test_two_models_side_by_side(
         ("volume", 30, 30.0, True),
         ("seconds", -10, "-10", True),
         ("expression", "17*23", "17 times 23", True),
-        ("expression", "0.15*80", "15% of 80", False),
+        ("expression", "0.15*80", "15% of 80", True),  # "% of" is a percentage, not modulo
+        ("expression", "0.15*80", "15 % 80", False),
         ("mute", True, "true", True),
         ("mute", True, False, False),
         ("query", "lofi", None, False),
@@ -238,3 +239,30 @@ def test_calls_written_as_text_are_scored_and_reported_as_such(
     assert metrics["family_accuracy"]["notes"] == 1.0
     assert metrics["tool_accuracy_native"] < metrics["tool_accuracy"]
     assert "| tool calls written as text (recovered) | 1 |" in (tmp_path / "report.md").read_text()
+
+
+def test_make_eval_with_no_model_reports_tier0_per_family_on_every_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "report.json"
+    assert main(["--tier0-min-precision", "0.995", "--json", str(report)]) == 0
+    table = capsys.readouterr().out
+    assert "fresh.jsonl: coverage / precision / answered" in table
+    assert "holdout.jsonl" in table and "family: sprites" in table
+    tier0 = json.loads(report.read_text())["tier0"]
+    assert set(tier0) == {"dataset.jsonl", "fresh.jsonl", "holdout.jsonl"}
+    assert tier0["fresh.jsonl"]["families"]["abstain"]["simple"] == 0
+
+
+def test_tier0_scores_each_case_on_its_screen_and_counts_abstain_answers_as_wrong() -> None:
+    from router.eval.scoring import score_tier0
+
+    playing = {"soundtrack": {"track": "rain", "status": "playing"}}
+    cases = [
+        Case("a", "soundtrack", "pause", "soundtrack_control", {"command": "pause"}, None, playing),
+        Case("b", "soundtrack", "pause", "soundtrack_control", {"command": "pause"}),  # idle
+        Case("c", "abstain", "open the browser", "open_window"),  # answered: a miss
+    ]
+    scores = score_tier0(cases)
+    assert (scores["coverage"], scores["precision"]) == (0.5, 0.5)
+    assert [wrong["id"] for wrong in scores["wrong"]] == ["c"]

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from router.eval.scoring import arguments_match, load_cases
+from router.eval.scoring import load_cases, score_tier0
 from router.tier0 import Tier0, normalise
 from router.tools import fast_tools
 from shared.bus.history import SessionHistory
-from shared.bus.screen import SoundtrackState, UiState, YoutubeState
+from shared.bus.screen import SoundtrackState, Timer, UiState, YoutubeState
 from tests.conftest import model_settings
 from tests.fakes.openai_server import FakeOpenAI, Say
 
@@ -17,6 +17,7 @@ IDLE = UiState()
 VIDEO = UiState(youtube=YoutubeState(query="lofi"))
 MUSIC = UiState(soundtrack=SoundtrackState(mood="calm", status="playing"))
 BOTH = UiState(youtube=VIDEO.youtube, soundtrack=MUSIC.soundtrack)
+TIMING = UiState(timers=[Timer(id="t1", label="tea", ends_at=4102444800)])
 
 
 def decide(text: str, ui: UiState = IDLE) -> tuple[str, dict] | None:
@@ -94,6 +95,36 @@ def decide(text: str, ui: UiState = IDLE) -> tuple[str, dict] | None:
         ("pasta timer for 8 minutes", IDLE, ("set_timer", {"seconds": 480, "label": "pasta"})),
         ("cancel the timer", IDLE, ("cancel_timer", {})),
         ("what's playing", IDLE, ("now_playing", {})),
+        # generalised by structure (issue 22): synonyms, number words, relative steps, screens
+        ("lower the music a little", MUSIC, ("soundtrack_volume", {"change": -10})),
+        ("turn the background music up by 20", BOTH, ("soundtrack_volume", {"change": 20})),
+        ("back one track", MUSIC, ("soundtrack_control", {"command": "previous"})),
+        ("make the character disappear", IDLE, ("set_sprite", {"visible": False})),
+        ("bring back my buddy", IDLE, ("set_sprite", {"visible": True})),
+        ("go to the work profile", IDLE, ("switch_profile", {"name": "work"})),
+        ("what apps are open", IDLE, ("list_windows", {})),
+        ("root of 81", IDLE, ("calculator", {"expression": "root of 81"})),
+        ("twelve times thirteen", IDLE, ("calculator", {"expression": "12 times 13"})),
+        ("a hundred divided by four", IDLE, ("calculator", {"expression": "100 divided by 4"})),
+        ("how much time is left on the timer", TIMING, ("list_timers", {})),
+        (
+            "make the browser full screen",
+            IDLE,
+            ("window_action", {"action": "maximize", "window": "browser"}),
+        ),
+        ("carry on playing", VIDEO, ("youtube_control", {"command": "resume"})),
+        ("set a timer for an hour and a half", IDLE, ("set_timer", {"seconds": 5400})),
+        ("start a 30 second tea timer", IDLE, ("set_timer", {"seconds": 30, "label": "tea"})),
+        (
+            "add buy batteries to the shopping note",
+            IDLE,
+            ("append_to_note", {"title": "shopping", "text": "buy batteries"}),
+        ),
+        (
+            "rename note two to ideas",
+            IDLE,
+            ("rename_note", {"number": 2, "new_title": "ideas"}),
+        ),
     ],
 )
 def test_certain_commands_are_decided_locally(said: str, ui: UiState, expected: tuple) -> None:
@@ -115,7 +146,9 @@ def test_certain_commands_are_decided_locally(said: str, ui: UiState, expected: 
         ("volume 140", IDLE),  # out of range: the model explains
         ("open photoshop", IDLE),  # unknown app
         ("what's the capital of france", IDLE),  # conversational
-        ("what's 15 percent of 80", IDLE),  # arithmetic we cannot parse for sure
+        ("what's 15 percent off 80", IDLE),  # a discount, or a typo: not certain arithmetic
+        ("what's the square root of a negative number", IDLE),  # words left over
+        ("the volume of a sphere of radius 3", IDLE),  # a formula, not a sum
         ("research the best gpus", IDLE),  # delegation is the model's call
         ("thanks", IDLE),
         ("make the dragon dance", IDLE),  # no such sprite
@@ -127,6 +160,16 @@ def test_certain_commands_are_decided_locally(said: str, ui: UiState, expected: 
         ("pause the music", BOTH),  # the video or the soundtrack?
         ("play something nice", IDLE),
         ("", IDLE),
+        ("turn it down", BOTH),  # the video or the soundtrack?
+        ("turn the music up", VIDEO),  # the video's music, likely
+        ("mute", VIDEO),
+        ("close it", IDLE),  # no window is open: "it" is something else
+        ("hide the cat", IDLE),  # the robot is on screen: which character?
+        ("how much time is left", VIDEO),  # on the timer, or in the video?
+        ("switch to the next profile", IDLE),
+        ("show me the note after this one", IDLE),  # no note is open
+        ("count down from ten", IDLE),  # not a duration
+        ("what's the volume of a sphere with radius 3", IDLE),
     ],
 )
 def test_anything_doubtful_is_left_to_the_model(said: str, ui: UiState) -> None:
@@ -138,18 +181,13 @@ def test_normalise_trims_fillers_and_politeness() -> None:
     assert normalise("What's 3.5 times 2?") == "what's 3.5 times 2"
 
 
-def test_precision_on_the_eval_dataset_is_at_least_99_5_percent() -> None:
-    cases = load_cases(Path("router/eval/dataset.jsonl"))
-    decided = [(case, TIER0.decide(case.text, IDLE)) for case in cases]
-    answered = [(case, call) for case, call in decided if call is not None]
-    right = [
-        case
-        for case, call in answered
-        if call.tool == case.expect and arguments_match(case.args, call.arguments)
-    ]
-    assert len(right) / len(answered) >= 0.995
-    assert len(answered) / len(cases) >= 0.3
-    assert not [c for c, call in answered if c.expect in ("none", "bot_openclaw_task")]
+@pytest.mark.parametrize("dataset", ["dataset.jsonl", "fresh.jsonl", "holdout.jsonl"])
+def test_precision_on_every_eval_set_is_at_least_99_5_percent(dataset: str) -> None:
+    scores = score_tier0(load_cases(Path("router/eval") / dataset))
+    assert scores["precision"] >= 0.995, scores["wrong"]
+    # Half the simple commands of the set written apart from the rules, and of the others.
+    assert scores["coverage"] >= 0.5
+    assert scores["families"].get("abstain", {"answered": 0})["answered"] == 0
 
 
 async def test_a_tier0_turn_needs_no_model_and_reads_like_a_tool_call_in_history(

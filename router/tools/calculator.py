@@ -79,7 +79,8 @@ _SPOKEN = [
     (r"\bsquared\b", "**2"),
     (r"\bcubed\b", "**3"),
     (r"\bmod(?:ulo)?\b", "%"),
-    (r"\bsquare root of\b", "sqrt "),
+    (r"\b(?:the )?(?:square )?root of\b", "sqrt "),
+    (r"(\d+(?:\.\d+)?) ?(?:percent|%) of\b", r"\1/100*"),
     (r"(\d),(\d{3})\b", r"\1\2"),
 ]
 
@@ -162,15 +163,9 @@ def calculate(expression: str) -> str:
 def _spoken_sum(match: re.Match[str], _ui: object) -> dict[str, str] | None:
     """Arguments for "what's 12 times 7" when it really is arithmetic, else None."""
     expression = spoken_numbers_to_digits(match["expression"])
-    if not re.search(r"\d", expression) or not re.search(
-        r"[-+*/x^%]|times|plus|minus|over|divided", expression
-    ):
+    if not re.search(r"\d", expression) or not re.search(r"[-+*/%]|sqrt", _normalise(expression)):
         return None
-    try:
-        calculate(expression)
-    except ToolError:
-        return None
-    return {"expression": expression}
+    return _calculable(expression)
 
 
 def _say_sum(result: str) -> str:
@@ -186,6 +181,25 @@ def _say_sum(result: str) -> str:
     return f"{' '.join(expression.split())} is {value}."
 
 
+def _bare_sum(match: re.Match[str], ui: object) -> dict[str, str] | None:
+    """Arguments for an utterance that is arithmetic and nothing else ("twelve times
+    thirteen", "seven squared", "root of 81"): every word a number or an operator."""
+    expression = spoken_numbers_to_digits(match["expression"])
+    if not re.fullmatch(r"[\d\s.+\-*/%()]+", re.sub(r"\bsqrt\b", "", _normalise(expression))):
+        return None
+    if not re.search(r"[-+*/%]|sqrt", _normalise(expression)):
+        return None
+    return _calculable(expression)
+
+
+def _calculable(expression: str) -> dict[str, str] | None:
+    try:
+        calculate(expression)
+    except ToolError:
+        return None
+    return {"expression": expression}
+
+
 @tool(
     "Compute arithmetic exactly. Use for any maths, never compute in your head.",
     phrasings=(
@@ -194,6 +208,7 @@ def _say_sum(result: str) -> str:
             _spoken_sum,
             _say_sum,
         ),
+        phrase(r"(?P<expression>[a-z0-9. ]{3,80})", _bare_sum, _say_sum),
     ),
 )
 async def calculator(args: CalculatorArgs, ctx: ToolContext) -> str:

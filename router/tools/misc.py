@@ -42,7 +42,13 @@ async def current_time(args: NoArgs, ctx: ToolContext) -> str:
 
 @tool(
     "Say what is playing on YouTube and the soundtrack.",
-    phrasings=(phrase(r"what's playing|what is playing|what's playing right now"),),
+    phrasings=(
+        phrase(
+            r"(?:what's|whats|what is) (?:playing|on)(?: right now| now)?|what (?:song|music|track"
+            r"|video) is (?:this|playing|on)|what's this (?:song|track|music)"
+            r"|what am i (?:listening to|watching)"
+        ),
+    ),
 )
 async def now_playing(args: NoArgs, ctx: ToolContext) -> str:
     state = await ctx.stores.screens.load(ctx.session_id)

@@ -7,7 +7,7 @@ screen state, so "open the next one" and "add milk to it" work.
 import difflib
 import re
 import time
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -139,9 +139,13 @@ def _numbered(match: re.Match[str], _ui: object) -> dict[str, int] | None:
     return {"number": number} if number else None
 
 
-def _titled(match: re.Match[str], _ui: object) -> dict[str, str] | None:
-    title = match["title"].strip()
-    return None if not title or title.split()[0] in _NOT_A_TITLE else {"title": title}
+def _titled(match: re.Match[str], _ui: object) -> dict[str, Any] | None:
+    """The note named by `title`: a number is the note's number ("rename note two to ...")."""
+    title = match["title"].strip().removeprefix("number ")
+    if not title or title.split()[0] in _NOT_A_TITLE:
+        return None
+    number = whole_number(title)
+    return {"number": number} if number else {"title": title}
 
 
 class CreateNoteArgs(BaseModel):
@@ -173,6 +177,23 @@ DELETE_WORDS = r"\b(delete|remove|erase|trash|discard|get rid of|throw (it |that
 """The user's own turn must say one of these for a note to be deleted."""
 
 
+def _either_title(match: re.Match[str]) -> re.Match[str]:
+    """The match with its title in `title`, whichever of two spellings said it."""
+    if match.groupdict().get("title") is not None:
+        return match
+    again = re.fullmatch(r"(?P<title>.+)", match["title2"])
+    assert again is not None
+    return again
+
+
+def _with_text(target: dict[str, Any] | None, text: str) -> dict[str, Any] | None:
+    return None if target is None else {**target, "text": text.strip()}
+
+
+def _with_new_title(target: dict[str, Any] | None, new_title: str) -> dict[str, Any] | None:
+    return None if target is None else {**target, "new_title": new_title.strip()}
+
+
 def _title_and_text(match: re.Match[str], _ui: object) -> dict[str, str]:
     """ "a note called groceries with milk and eggs" → title "groceries", text "milk and eggs"."""
     arguments = {"title": match["title"].strip()}
@@ -187,7 +208,8 @@ def _title_and_text(match: re.Match[str], _ui: object) -> dict[str, str]:
     "title 'groceries', text 'milk and eggs'.",
     phrasings=(
         phrase(
-            r"(?:create|make|start)(?: me)? a (?:new )?note (?:called|titled|named) "
+            r"(?:(?:create|make|start|add|write)(?: me)? (?:a |another )?)?(?:new )?note "
+            r"(?:called|titled|named) "
             r"(?P<title>[a-z0-9' ]{2,40}?)"
             r"(?:(?: with| saying| that says|:) (?P<text>[a-z0-9' :]{1,200}))?",
             _title_and_text,
@@ -217,6 +239,10 @@ async def create_note(args: CreateNoteArgs, ctx: ToolContext) -> str:
         phrase(r"(?:open|show|list|show me|pull up|bring up|see) (?:all )?(?:of )?my notes"),
         phrase(r"(?:what|which) notes do i have|list (?:the )?notes|show notes"),
         phrase(r"(?:let me see|bring up|pull up) (?:my|the) notes"),
+        phrase(
+            r"(?:read|read out|read me|list|show me|go to|take me to) (?:all )?(?:of )?my"
+            r"(?: list of)? notes|do i have any notes|(?:what|which) notes are there"
+        ),
     ),
 )
 async def list_notes(args: ListNotesArgs, ctx: ToolContext) -> str:
@@ -255,6 +281,24 @@ async def list_notes(args: ListNotesArgs, ctx: ToolContext) -> str:
         phrase(
             r"(?:open|read(?: me)?|show me) (?:my |the )?(?P<title>[a-z0-9' ]{2,40}?) note", _titled
         ),
+        phrase(
+            r"(?:open|read(?: me)?|show me|go to) (?:the |my )?note (?:called|named|titled) "
+            r"(?P<title>[a-z0-9' ]{2,40})",
+            _titled,
+        ),
+        phrase(
+            r"(?:open |show me |go to |read )?(?:the |my )?(?P<which>first|last) note",
+            lambda m, _ui: {"which": m["which"]},
+        ),
+        phrase(
+            r"(?:open |show me |go to |read )?the (?:note|one) (?P<which>after|before) "
+            r"(?:this|this one|the current one)",
+            lambda m, ui: (
+                {"which": "next" if m["which"] == "after" else "previous"}
+                if ui.current_note_id
+                else None
+            ),
+        ),
     ),
 )
 async def open_note(args: NoteRef, ctx: ToolContext) -> str:
@@ -264,7 +308,16 @@ async def open_note(args: NoteRef, ctx: ToolContext) -> str:
     return f"Note {position} of {len(notes)}, {note.title!r}: {note.text or '(empty)'}"
 
 
-@tool("Add text to the end of a note (default: the open note).")
+@tool(
+    "Add text to the end of a note (default: the open note).",
+    phrasings=(
+        phrase(
+            r"(?:add|append|put|write) (?P<text>[a-z0-9' ]{2,120}?) (?:to|on|in|into) "
+            r"(?:the |my )?(?P<title>[a-z0-9' ]{2,40}?) note",
+            lambda m, ui: _with_text(_titled(m, ui), m["text"]),
+        ),
+    ),
+)
 async def append_to_note(args: NoteTextArgs, ctx: ToolContext) -> str:
     notes, note = await _target(ctx, args)
     separator = "\n" if note.text else ""
@@ -274,14 +327,33 @@ async def append_to_note(args: NoteTextArgs, ctx: ToolContext) -> str:
     return f"Added to {note.title!r}."
 
 
-@tool("Replace the whole text of a note (default: the open note).")
+@tool(
+    "Replace the whole text of a note (default: the open note).",
+    phrasings=(
+        phrase(
+            r"(?:replace|change) the text of (?:this|the current|the open) note (?:with|to) "
+            r"(?P<text>[a-z0-9' ]{2,200})",
+            lambda m, ui: {"text": m["text"]} if ui.current_note_id else None,
+        ),
+    ),
+)
 async def replace_note_text(args: NoteTextArgs, ctx: ToolContext) -> str:
     notes, note = await _target(ctx, args)
     await _edit(ctx, notes, note, text=args.text)
     return f"Replaced the text of {note.title!r}."
 
 
-@tool("Rename a note (default: the open note).")
+@tool(
+    "Rename a note (default: the open note).",
+    phrasings=(
+        phrase(
+            r"rename (?:the |my )?(?P<title>[a-z0-9' ]{2,40}?) note to (?P<new>[a-z0-9' ]{2,40})"
+            r"|rename (?:the )?note (?:called |named |titled )?(?P<title2>[a-z0-9' ]{2,40}?) to "
+            r"(?P<new2>[a-z0-9' ]{2,40})",
+            lambda m, ui: _with_new_title(_titled(_either_title(m), ui), m["new"] or m["new2"]),
+        ),
+    ),
+)
 async def rename_note(args: RenameNoteArgs, ctx: ToolContext) -> str:
     notes, note = await _target(ctx, args)
     new_title = args.new_title.strip()
@@ -293,7 +365,14 @@ async def rename_note(args: RenameNoteArgs, ctx: ToolContext) -> str:
 
 @tool(
     "Delete a note (default: the open note).",
-    phrasings=(phrase(rf"delete note (?:number )?(?P<number>{NUMBER})", _numbered),),
+    phrasings=(
+        phrase(rf"(?:delete|remove|erase) note (?:number )?(?P<number>{NUMBER})", _numbered),
+        phrase(
+            r"(?:delete|remove|erase) the note (?:called|named|titled) (?P<title>[a-z0-9' ]{2,40})"
+            r"|(?:delete|remove|erase) (?:my |the )?(?P<title2>[a-z0-9' ]{2,40}?) note",
+            lambda m, ui: _titled(_either_title(m), ui),
+        ),
+    ),
     consent=DELETE_WORDS,
 )
 async def delete_note(args: NoteRef, ctx: ToolContext) -> str:
@@ -309,7 +388,19 @@ async def delete_note(args: NoteRef, ctx: ToolContext) -> str:
     return f"Deleted note {note.title!r}."
 
 
-@tool("Find notes containing some words.")
+@tool(
+    "Find notes containing some words.",
+    phrasings=(
+        phrase(
+            r"(?:search|look through|check) (?:my |the )?notes for (?P<words>[a-z0-9' ]{2,60})"
+            r"|(?:find|look for|show me) (?:the |my |any )?notes (?:that )?(?:mention|mentioning|"
+            r"about|with|containing|that contain|that talk about) (?P<words2>[a-z0-9' ]{2,60})"
+            r"|(?:which|what) notes (?:mention|talk about|are about|contain) "
+            r"(?P<words3>[a-z0-9' ]{2,60})",
+            lambda m, _ui: {"words": (m["words"] or m["words2"] or m["words3"]).strip()},
+        ),
+    ),
+)
 async def search_notes(args: SearchNotesArgs, ctx: ToolContext) -> str:
     words = [w for w in args.words.casefold().split() if w]
     notes = await load_notes(ctx)

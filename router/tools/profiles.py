@@ -50,6 +50,10 @@ class NoArgs(BaseModel):
     pass
 
 
+_NAME = r"(?P<name>(?!(?:a|an|the|my|new|another|other|next|that|this|previous|last)\b)[a-z]{2,20})"
+"""A profile's name: one word, not a word that points at some other profile."""
+
+
 @tool(
     "Switch to another user profile (each has its own notes).",
     phrasings=(
@@ -57,6 +61,14 @@ class NoArgs(BaseModel):
             r"(?:switch|change) to (?P<name>[a-z]{2,20})'s profile"
             r"|(?:switch|change) (?:the )?profile to (?P<other>[a-z]{2,20})",
             lambda m, _ui: {"name": m["name"] or m["other"]},
+        ),
+        phrase(
+            rf"(?:(?:switch|change|go|move|log ?in) (?:over )?to|use) (?:the |my )?{_NAME} profile",
+            lambda m, _ui: {"name": m["name"]},
+        ),
+        phrase(
+            rf"(?:create|make|add|set up) (?:a )?(?:new )?profile (?:called|named|for) {_NAME}",
+            lambda m, _ui: {"name": m["name"], "create": True},
         ),
     ),
 )
@@ -86,7 +98,13 @@ async def switch_profile(args: SwitchArgs, ctx: ToolContext) -> str:
 
 @tool(
     "List the user profiles.",
-    phrasings=(phrase(r"(?:list|show me) (?:the |all )?profiles|what profiles are there"),),
+    phrasings=(
+        phrase(
+            r"(?:list|show me|show) (?:the |all |all the |my )?(?:profiles|users)"
+            r"|(?:what|which) (?:profiles|users) (?:are there|do i have|exist)"
+            r"|who are the users"
+        ),
+    ),
 )
 async def list_profiles(args: NoArgs, ctx: ToolContext) -> str:
     profiles = await load_profiles(ctx)
@@ -95,7 +113,16 @@ async def list_profiles(args: NoArgs, ctx: ToolContext) -> str:
     )
 
 
-@tool("Describe a profile (its notes and description), or set its description.")
+@tool(
+    "Describe a profile (its notes and description), or set its description.",
+    phrasings=(
+        phrase(
+            rf"(?:tell me about|describe) (?:the )?{_NAME} profile",
+            lambda m, _ui: {"name": m["name"]},
+        ),
+        phrase(r"(?:tell me about|describe) (?:my|this|the current) profile"),
+    ),
+)
 async def describe_profile(args: DescribeArgs, ctx: ToolContext) -> str:
     name = _profile_name(args.name) if args.name else ctx.profile
     profiles = await load_profiles(ctx)

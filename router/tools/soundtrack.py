@@ -1,7 +1,8 @@
 """Soundtrack: the background music: play a track or a mood, pause, skip, volume, mute."""
 
 import re
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -40,9 +41,50 @@ def _music_means_soundtrack(match: re.Match[str], ui: UiState) -> dict[str, str]
     return {"command": _BARE[match["command"]]}
 
 
-def _volume(match: re.Match[str], _ui: UiState) -> dict[str, int] | None:
+def _volume(match: re.Match[str], ui: UiState) -> dict[str, int] | None:
     volume = whole_number(match["n"])
-    return {"volume": volume} if volume is not None and 0 <= volume <= 100 else None
+    if volume is None or not 0 <= volume <= 100:
+        return None
+    return _unless_youtube_meant(match, ui, {"volume": volume})
+
+
+def _unless_youtube_meant(
+    match: re.Match[str], ui: UiState, changes: dict[str, Any]
+) -> dict[str, Any] | None:
+    """A volume change names the soundtrack ("the background music"), or means it only while no
+    video is heard: "turn it down" over a playing video may mean the video (a paused one is
+    silent, so then it means the music)."""
+    video_heard = ui.youtube is not None and ui.youtube.status == "playing"
+    if _NAMES_SOUNDTRACK.search(match[0]) or not video_heard:
+        return changes
+    return None
+
+
+def _step(sign: int) -> Callable[[re.Match[str], UiState], dict[str, Any] | None]:
+    """A relative change: a named amount ("up by 20"), else a step of 10."""
+
+    def change(match: re.Match[str], ui: UiState) -> dict[str, Any] | None:
+        amount = whole_number(match["n"]) if match.groupdict().get("n") else STEP
+        if amount is None or not 0 < amount <= 100:
+            return None
+        return _unless_youtube_meant(match, ui, {"change": sign * amount})
+
+    return change
+
+
+STEP = 10
+"""What "louder", "a bit quieter" or "turn it down" change the volume by."""
+_NAMES_SOUNDTRACK = re.compile(r"soundtrack|background")
+_THE_MUSIC = (
+    r"(?:(?:the|this|my) )?(?:background music|soundtrack|music|song|track|tunes|sound|audio"
+    r"|volume|it)"
+)
+_UP = r"(?:turn|crank|bring|pump|put) {m} up|(?:raise|increase|boost) {m}|{m} up|louder"
+_DOWN = r"(?:turn|bring|put) {m} down|(?:lower|decrease|reduce|soften) {m}|{m} down|quieter|softer"
+_A_BIT_WORDS = r"a bit|a little|a little bit|slightly|a touch"
+_A_BIT = rf"(?: (?:{_A_BIT_WORDS}))?"
+_A_BIT_FIRST = rf"(?:(?:{_A_BIT_WORDS}) )?"
+_BY = rf"(?: by (?P<n>{NUMBER})(?: percent)?)?"
 
 
 class PlayArgs(BaseModel):
@@ -74,8 +116,17 @@ class VolumeArgs(BaseModel):
     "Play background music (the soundtrack): a track, a mood, or resume the last one.",
     phrasings=(
         phrase(
-            rf"play (?:some )?(?P<mood>{'|'.join(MOODS)}) music(?: in the background)?",
-            lambda m, _ui: {"mood": m["mood"]},
+            rf"(?:play|put on|start) (?:some |a bit of )?(?P<mood>{'|'.join(MOODS)}) "
+            r"(?:background )?(?:music|songs|tunes)(?: in the background)?"
+            rf"|(?:play|put on) (?:some )?(?P<mood2>{'|'.join(MOODS)}) in the background"
+            rf"|(?:play|put on) (?:some )?something (?P<mood3>{'|'.join(MOODS)})"
+            rf"|i (?:want|need|'d like|would like) (?:some )?(?P<mood4>{'|'.join(MOODS)}) music",
+            lambda m, _ui: {"mood": m["mood"] or m["mood2"] or m["mood3"] or m["mood4"]},
+        ),
+        phrase(
+            r"(?:play|start|put on) (?:the |some )?(?:soundtrack|background music)"
+            r"|(?:play|start) the music",
+            lambda _m, ui: {} if "youtube" not in ui.active_players else None,
         ),
     ),
 )
@@ -110,7 +161,8 @@ async def soundtrack_play(args: PlayArgs, ctx: ToolContext) -> str:
             {"command": "next"},
         ),
         phrase(
-            r"(?:play the )?previous (?:track|song)|go back a (?:track|song)",
+            r"(?:play the )?previous (?:track|song)|(?:go )?back (?:a|one) (?:track|song)"
+            r"|(?:play the )?last (?:track|song)",
             {"command": "previous"},
         ),
         phrase(
@@ -142,16 +194,20 @@ async def soundtrack_control(args: ControlArgs, ctx: ToolContext) -> str:
             rf"(?:set |turn )?(?:the )?(?:music )?volume(?: to| at)? (?P<n>{NUMBER})(?: percent)?",
             _volume,
         ),
-        phrase(r"mute(?: the (?:music|sound|soundtrack))?", {"mute": True}),
-        phrase(r"unmute(?: the (?:music|sound|soundtrack))?", {"mute": False}),
-        phrase(rf"turn (?:it|the (?:music|volume|sound)) (?:up|down) to (?P<n>{NUMBER})", _volume),
         phrase(
-            r"volume up|(?:a bit |a little )?louder|turn (?:it|the (?:music|volume)) up",
-            {"change": 10},
+            rf"mute(?: {_THE_MUSIC})?",
+            lambda m, ui: _unless_youtube_meant(m, ui, {"mute": True}),
         ),
         phrase(
-            r"volume down|(?:a bit |a little )?quieter|turn (?:it|the (?:music|volume)) down",
-            {"change": -10},
+            rf"unmute(?: {_THE_MUSIC})?",
+            lambda m, ui: _unless_youtube_meant(m, ui, {"mute": False}),
+        ),
+        phrase(rf"turn (?:it|the (?:music|volume|sound)) (?:up|down) to (?P<n>{NUMBER})", _volume),
+        phrase(rf"{_A_BIT_FIRST}(?:{_UP.format(m=_THE_MUSIC)}){_A_BIT}{_BY}", _step(1)),
+        phrase(rf"{_A_BIT_FIRST}(?:{_DOWN.format(m=_THE_MUSIC)}){_A_BIT}{_BY}", _step(-1)),
+        phrase(
+            rf"(?:turn|crank) {_THE_MUSIC} (?:all the way|right) up|(?:max|full) volume",
+            lambda m, ui: _unless_youtube_meant(m, ui, {"volume": 100}),
         ),
     ),
 )

@@ -80,9 +80,12 @@ def spoken_numbers_to_digits(text: str) -> str:
     """Every number said in words replaced by digits: "twelve times seven" → "12 times 7"."""
 
     def digits(match: re.Match[str]) -> str:
-        value = parse_number(match.group(0))
+        said = match.group(0)
+        value = parse_number(said)
         if value is None:
-            return match.group(0)
-        return str(int(value)) if value.is_integer() else str(value)
+            return said
+        # NUMBER may take the space after "a hundred": keep it ("100 divided", not "100divided").
+        trailing = said[len(said.rstrip()) :]
+        return (str(int(value)) if value.is_integer() else str(value)) + trailing
 
     return re.sub(rf"\b{NUMBER}\b", lambda m: digits(m) if m.group(0).strip() else m.group(0), text)

@@ -1,8 +1,11 @@
 """Sprites: the assistant's on-screen character: show, hide, switch character or animation."""
 
+import re
+from typing import Any
+
 from pydantic import BaseModel, Field, field_validator
 
-from router.tools.registry import ToolContext, phrase, tool
+from router.tools.registry import Phrasing, ToolContext, phrase, tool
 from shared.actions import AnyAction, SpriteSet
 from shared.bus.screen import UiState, change_ui
 
@@ -35,15 +38,77 @@ class SpriteArgs(BaseModel):
         return _one_of(value, ANIMATIONS, "animation")
 
 
+_NOUN = r"sprite|mascot|character|buddy|avatar|companion|little guy|helper"
+_ANIMATIONS = {
+    "wave": "wave",
+    "wave hello": "wave",
+    "dance": "dance",
+    "do a dance": "dance",
+    "do a little dance": "dance",
+    "jump": "jump",
+    "do a jump": "jump",
+    "jump around": "jump",
+    "sleep": "sleep",
+    "go to sleep": "sleep",
+    "take a nap": "sleep",
+    "think": "think",
+    "talk": "talk",
+    "celebrate": "celebrate",
+    "stand still": "idle",
+    "be idle": "idle",
+}
+_CHARACTER = rf"(?:(?:the|my|your|our) )?(?:{'|'.join(SPRITES)}|{_NOUN})"
+"""The character: a word for it, or the name of a sprite."""
+_ANIMATION = "|".join(sorted(_ANIMATIONS, key=len, reverse=True))
+_VISIBLE_WORDS = {
+    False: r"(?:hide|remove|dismiss|get rid of) {c}|make {c} (?:disappear|go away|invisible)"
+    r"|{c} (?:go away|disappear)|turn off {c}|turn {c} off",
+    True: r"(?:show|unhide|bring back) {c}(?: again| back)?|bring {c} back"
+    r"|make {c} (?:appear|visible|come back)|turn on {c}|turn {c} on",
+}
+
+
+def _on_screen(match: re.Match[str], ui: UiState, changes: dict[str, Any]) -> dict[str, Any] | None:
+    """`changes`, when the character the user named is the one on screen (a sprite's name
+    that is not on screen, "hide the cat" with the robot showing, is left to the model)."""
+    named = _sprite_named(match[0])
+    if named is not None and named != ui.sprite.sprite:
+        return None
+    return changes
+
+
+def _visibility(visible: bool) -> Phrasing:
+    pattern = _VISIBLE_WORDS[visible].format(c=_CHARACTER)
+    return phrase(pattern, lambda m, ui: _on_screen(m, ui, {"visible": visible}))
+
+
+def _animate(match: re.Match[str], _ui: UiState) -> dict[str, Any]:
+    changes: dict[str, Any] = {"animation": _ANIMATIONS[match["animation"]]}
+    named = _sprite_named(match[0].removesuffix(match["animation"]))
+    if named is not None:
+        changes["sprite"] = named  # "make the owl dance" shows the owl, dancing
+    return changes
+
+
+def _sprite_named(said: str) -> str | None:
+    return next((word for word in said.split() if word in SPRITES), None)
+
+
 @tool(
     "Show, hide or change the on-screen sprite character or its animation.",
     phrasings=(
         phrase(
-            rf"make the (?P<sprite>{'|'.join(SPRITES)}) (?P<animation>{'|'.join(ANIMATIONS)})",
-            lambda m, _ui: {"sprite": m["sprite"], "animation": m["animation"]},
+            rf"(?:make|let|have) (?:{_CHARACTER}|it|him|her) (?P<animation>{_ANIMATION})", _animate
         ),
-        phrase(r"hide the sprite", {"visible": False}),
-        phrase(r"show the sprite(?: again)?", {"visible": True}),
+        phrase(rf"(?:can|could) (?:{_CHARACTER}|it) (?P<animation>{_ANIMATION})", _animate),
+        _visibility(False),
+        _visibility(True),
+        phrase(
+            rf"(?:change|switch|turn) (?:(?:the|my|your) )?(?:{_NOUN}) (?:in)?to (?:a |an |the )?"
+            rf"(?P<sprite>{'|'.join(SPRITES)})|(?:use|pick|choose|show me) (?:the |a )?"
+            rf"(?P<sprite2>{'|'.join(SPRITES)}) (?:{_NOUN})",
+            lambda m, _ui: {"sprite": m["sprite"] or m["sprite2"]},
+        ),
     ),
 )
 async def set_sprite(args: SpriteArgs, ctx: ToolContext) -> str:

@@ -5,6 +5,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
@@ -26,17 +27,69 @@ MAX_TIMER_SECONDS = 24 * 3600
 CHECK_INTERVAL_SECONDS = 0.5
 """How late a timer may be announced, at most, beyond Redis and publish time."""
 
-_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600}
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+"""By a unit's first letter: seconds/secs, minutes/mins, hours/hrs."""
+_LABEL = r"(?:(?P<label>(?!new |the |my |another )[a-z]{3,12}) )?"
+
+
+_UNIT = r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?)"
+DURATION = (
+    rf"(?:(?:{NUMBER}|a|an|one)(?: and a half)? {_UNIT}(?: and (?:(?:{NUMBER}|a|an|one) {_UNIT}"
+    rf"|a half))?|half an hour|half a minute)"
+)
+"""A duration as said: "ten minutes", "an hour and a half", "1 hour and 20 minutes"."""
+_PART = re.compile(rf"(?P<n>{NUMBER}|a|an|one)(?P<half> and a half)? (?P<unit>{_UNIT})")
+
+
+def duration_seconds(said: str) -> int | None:
+    """Seconds in a `DURATION`, or None when it is not one."""
+    said = said.strip()
+    if said in ("half an hour", "half a minute"):
+        return 1800 if said.endswith("hour") else 30
+    total = 0.0
+    rest = said
+    for _ in range(2):
+        match = _PART.match(rest)
+        if match is None:
+            return None
+        amount = 1 if match["n"] in ("a", "an", "one") else whole_number(match["n"])
+        if not amount:
+            return None
+        unit = _UNIT_SECONDS[match["unit"][0]]
+        total += (amount + (0.5 if match["half"] else 0)) * unit
+        rest = rest[match.end() :].removeprefix(" and ")
+        if rest == "a half":
+            total += 0.5 * unit
+            rest = ""
+        if not rest:
+            return int(total)
+    return None
 
 
 def _timer(match: re.Match[str], _ui: object) -> dict[str, object] | None:
-    amount = whole_number(match["n"])
-    if not amount:
+    seconds = duration_seconds(match["duration"])
+    if not seconds:
         return None
-    arguments: dict[str, object] = {"seconds": amount * _UNIT_SECONDS[match["unit"].rstrip("s")]}
-    if match["label"]:
+    arguments: dict[str, object] = {"seconds": seconds}
+    if match.groupdict().get("label"):
         arguments["label"] = match["label"]
     return arguments
+
+
+def _plural(match: re.Match[str]) -> re.Match[str]:
+    """The match with its duration in `duration` and units spoken as a duration ("a 30-second
+    timer" → "30 seconds")."""
+    said = match.groupdict().get("duration") or match["duration2"]
+    said = re.sub(r"[ -](second|minute|hour)$", r" \1s", said)
+    label = match.groupdict().get("label") or ""
+    again = re.fullmatch(r"(?P<duration>.+?)\|(?P<label>.*)", f"{said}|{label}")
+    assert again is not None
+    return again
+
+
+def _running(arguments: dict[str, object]) -> Callable[[re.Match[str], UiState], dict | None]:
+    """`arguments` while a timer is running ("how much time is left" means a timer then)."""
+    return lambda _m, ui: dict(arguments) if ui.timers else None
 
 
 class TimerArgs(BaseModel):
@@ -52,9 +105,19 @@ class CancelTimerArgs(BaseModel):
     "Start a countdown timer.",
     phrasings=(
         phrase(
-            rf"(?:set |start )?(?:a |an )?(?:(?P<label>[a-z]{{3,12}}) )?timer for (?P<n>{NUMBER}) "
-            r"(?P<unit>seconds?|minutes?|hours?)",
+            rf"(?:set |start |make |put on )?(?:a |an |the )?{_LABEL}timer (?:for |of )?"
+            rf"(?P<duration>{DURATION})",
             _timer,
+        ),
+        phrase(
+            rf"(?:set|start|make|put on) (?:a |an )?(?P<duration>(?:{NUMBER}|one)[ -]"
+            rf"(?:second|minute|hour)) {_LABEL}timer",
+            lambda m, ui: _timer(_plural(m), ui),
+        ),
+        phrase(
+            rf"(?:remind me|tell me|let me know) in (?P<duration>{DURATION})"
+            rf"|count ?down (?:from |for )?(?P<duration2>{DURATION})",
+            lambda m, ui: _timer(_plural(m), ui),
         ),
     ),
 )
@@ -80,7 +143,8 @@ async def set_timer(args: TimerArgs, ctx: ToolContext) -> str:
     "Cancel a running timer.",
     phrasings=(
         phrase(
-            r"(?:cancel|stop) (?:the|my) (?:(?P<label>[a-z]{3,12}) )?timer",
+            r"(?:cancel|stop|kill|end|delete|remove|clear|turn off) (?:the|my) "
+            r"(?:(?P<label>[a-z]{3,12}) )?timer",
             lambda m, _ui: {"label": m["label"]} if m["label"] else {},
         ),
     ),
@@ -107,7 +171,17 @@ async def cancel_timer(args: CancelTimerArgs, ctx: ToolContext) -> str:
     return f"Cancelled the {cancelled.label} timer."
 
 
-@tool("List running timers and the time left on each.")
+@tool(
+    "List running timers and the time left on each.",
+    phrasings=(
+        phrase(
+            r"how (?:much time|long) is (?:left|remaining) on (?:the|my) (?:[a-z]{3,12} )?timers?"
+            r"|(?:what|which) timers are (?:running|set|on|going)|(?:list|show me|check) "
+            r"(?:the |my |all )?timers?|how (?:much time|long) (?:is )?left on (?:the|my) timer",
+            _running({}),
+        ),
+    ),
+)
 async def list_timers(args: NoArgs, ctx: ToolContext) -> str:
     state = await ctx.stores.screens.load(ctx.session_id)
     now = time.time()

@@ -117,6 +117,15 @@ def _open_app(match: re.Match[str], _ui: UiState) -> dict[str, str] | None:
     return {"app": app} if app else None
 
 
+def _as_app(match: re.Match[str]) -> re.Match[str]:
+    """The match whose `app` and `suffix` groups name the app (either spelling of it)."""
+    if match["app"] is not None:
+        return match
+    again = re.fullmatch(r"(?P<app>.+?)(?P<suffix> app| window)?", match["app2"])
+    assert again is not None
+    return again
+
+
 _ACTIONS = {
     "close": "close",
     "shut": "close",
@@ -135,9 +144,15 @@ def _act_on_that(match: re.Match[str], _ui: UiState) -> dict[str, str]:
     return {"action": _ACTIONS[match["action"]]}
 
 
+def _act_on_it(match: re.Match[str], ui: UiState) -> dict[str, str] | None:
+    """ "Close it" means a window only while one is open (else "it" is something else)."""
+    return _act_on_that(match, ui) if ui.windows else None
+
+
 def _act_on_app(match: re.Match[str], _ui: UiState) -> dict[str, str] | None:
     app = _known_app(match["app"], match["suffix"] or "window")
-    return {"action": _ACTIONS[match["action"]], "window": app} if app else None
+    action = match.groupdict().get("action") or "maximize"
+    return {"action": _ACTIONS[action], "window": app} if app else None
 
 
 class OpenWindowArgs(BaseModel):
@@ -163,9 +178,12 @@ class NoArgs(BaseModel):
     "Open an app window.",
     phrasings=(
         phrase(
-            r"(?:open|launch|start)(?: up)? (?:the |my )?(?P<app>[a-z ]{3,20}?)"
-            r"(?P<suffix> app| window)?",
+            r"(?:open|launch|start|bring up|pull up|fire up|run)(?: up)? (?:the |my )?"
+            r"(?P<app>[a-z ]{3,20}?)(?P<suffix> app| window)?",
             _open_app,
+        ),
+        phrase(
+            r"(?:show me|give me) (?:the |my )?(?P<app>[a-z ]{3,20}?)(?P<suffix> app)", _open_app
         ),
     ),
 )
@@ -191,7 +209,13 @@ async def open_window(args: OpenWindowArgs, ctx: ToolContext) -> str:
             r"(?P<action>close|shut|minimi[sz]e|maximi[sz]e|restore) (?:that|this|the) window",
             _act_on_that,
         ),
-        phrase(r"(?P<action>close|minimi[sz]e|maximi[sz]e) (?:it|that|this)", _act_on_that),
+        phrase(r"(?P<action>close|minimi[sz]e|maximi[sz]e) (?:it|that|this)", _act_on_it),
+        phrase(
+            r"(?:make|put) (?:the |my )?(?P<app>[a-z ]{3,20}?)(?P<suffix> app| window)? "
+            r"(?:full ?screen|maximi[sz]ed|as big as it goes)|full ?screen (?:the |my )?"
+            r"(?P<app2>[a-z ]{3,20}?)(?P<suffix2> app| window)?",
+            lambda m, ui: _act_on_app(_as_app(m), ui),
+        ),
         phrase(
             r"(?P<action>close|shut|minimi[sz]e|maximi[sz]e|restore|focus|switch to) "
             r"(?:the |my )?(?P<app>[a-z ]{3,20}?)(?P<suffix> app| window)?",
@@ -249,7 +273,13 @@ async def arrange_windows(args: ArrangeArgs, ctx: ToolContext) -> str:
 
 @tool(
     "List the open windows.",
-    phrasings=(phrase(r"what windows are open|(?:list|show me) (?:my |the )?open windows"),),
+    phrasings=(
+        phrase(
+            r"(?:what|which) (?:windows|apps|programs|applications) (?:are|do i have) "
+            r"(?:open|running)|(?:list|show me) (?:my |the |all )?(?:open )?(?:windows|apps)"
+            r"(?: that are open)?"
+        ),
+    ),
 )
 async def list_windows(args: NoArgs, ctx: ToolContext) -> str:
     state = await ctx.stores.screens.load(ctx.session_id)

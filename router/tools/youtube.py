@@ -59,6 +59,9 @@ _BARE = {
     "resume": "resume",
     "unpause": "resume",
     "continue": "resume",
+    "carry on": "resume",
+    "keep going": "resume",
+    "keep playing": "resume",
     "play": "resume",
     "next": "next",
     "skip": "next",
@@ -79,8 +82,8 @@ def _query(match: re.Match[str], _ui: UiState) -> dict[str, str]:
 
 def _seconds(sign: int, relative: bool) -> "Callable[[re.Match[str], UiState], dict | None]":
     def build(match: re.Match[str], _ui: UiState) -> dict | None:
-        amount = whole_number(match["n"])
-        if amount is None:
+        amount = 1 if match["n"] in ("a", "an", "one") else whole_number(match["n"])
+        if amount is None or amount <= 0:
             return None
         if match.groupdict().get("unit", "").startswith("minute"):
             amount *= 60
@@ -110,6 +113,11 @@ class SeekArgs(BaseModel):
             _query,
         ),
         phrase(r"(?:youtube|you tube) play (?P<query>[a-z0-9' ]{2,60})", _query),
+        phrase(
+            r"(?:search|look up|find) (?:on )?(?:youtube|you tube) for (?P<query>[a-z0-9' ]{2,60})"
+            r"|(?:search|look up|find) (?P<query2>[a-z0-9' ]{2,60}?) on (?:youtube|you tube)",
+            lambda m, _ui: {"query": (m["query"] or m["query2"]).removeprefix("some ")},
+        ),
     ),
 )
 async def youtube_play(args: PlayArgs, ctx: ToolContext) -> str:
@@ -132,7 +140,13 @@ async def youtube_play(args: PlayArgs, ctx: ToolContext) -> str:
             lambda m, _ui: {"command": _BARE[m["command"]]},
         ),
         phrase(r"(?:play the )?next video|skip (?:this|the) video", {"command": "next"}),
-        phrase(r"(?:play the |go to the )?previous video", {"command": "previous"}),
+        phrase(
+            r"(?:play the |go to the |go back to the )?previous video|(?:go )?back (?:a|one) video"
+            r"|(?:play the |go back to the )?last video",
+            {"command": "previous"},
+        ),
+        phrase(r"(?:continue|resume|restart) (?:the )?(?:video|youtube)", {"command": "resume"}),
+        phrase(r"(?P<command>carry on|keep going|keep playing)(?: playing)?", _only_youtube_active),
         phrase(r"(?P<command>pause|stop|resume|unpause|continue)(?: it)?", _only_youtube_active),
         phrase(
             r"(?P<command>pause|stop|resume|unpause) (?:the )?(?:music|song)", _only_youtube_active
@@ -162,14 +176,19 @@ async def youtube_control(args: ControlArgs, ctx: ToolContext) -> str:
     "Jump to a time in the YouTube video, or skip forward/back by seconds.",
     phrasings=(
         phrase(
-            rf"(?:skip|fast forward|go|jump)(?: ahead| forward)? (?P<n>{NUMBER}) "
+            rf"(?:skip|fast forward|go|jump|move)(?: ahead| forward)?(?: by)? (?P<n>{NUMBER}|a|an) "
             r"(?P<unit>seconds?|minutes?)",
             _seconds(1, True),
         ),
         phrase(
-            rf"(?:go back|rewind|skip back|jump back)(?: by)? (?P<n>{NUMBER}) "
+            rf"(?:go back|rewind|skip back|jump back|move back)(?: by)? (?P<n>{NUMBER}|a|an) "
             r"(?P<unit>seconds?|minutes?)",
             _seconds(-1, True),
+        ),
+        phrase(
+            rf"(?:jump|go|skip|seek|move) to (?:the )?(?P<n>{NUMBER}) (?P<unit>seconds?|minutes?)"
+            r"(?: mark| point)?",
+            _seconds(1, False),
         ),
     ),
 )
