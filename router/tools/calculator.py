@@ -208,7 +208,13 @@ def _calculable(expression: str) -> dict[str, str] | None:
             _spoken_sum,
             _say_sum,
         ),
-        phrase(r"(?P<expression>[a-z0-9. ]{3,80})", _bare_sum, _say_sum),
+        phrase(
+            # Only what says an operator is worth reading number by number (~40 µs).
+            r"(?=.*\b(?:times|plus|minus|divided|over|squared|cubed|root|power|percent|mod|x)\b)"
+            r"(?P<expression>[a-z0-9. ]{3,80})",
+            _bare_sum,
+            _say_sum,
+        ),
     ),
 )
 async def calculator(args: CalculatorArgs, ctx: ToolContext) -> str:
