@@ -1,11 +1,14 @@
 # syntax=docker/dockerfile:1
-# One image for every hybridbot service; compose picks the command.
+# One image per role, sharing their common layers; compose picks the target per service:
+#   router, openclaw_worker: the core dependencies only (no Pipecat, no audio stack)
+#   voice: the core plus the `voice` extra and espeak-ng
+# docker build --target router -t hybridbot-router .   (also openclaw_worker, voice)
 
-FROM python:3.11-slim AS build
+FROM python:3.11-slim AS build-core
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 RUN python -m venv /venv
-# Dependencies first, from pyproject.toml alone, so this layer is cached across source changes.
+# Dependencies first, from pyproject.toml alone, so these layers are cached across source changes.
 COPY pyproject.toml ./
 RUN python -c "import subprocess, tomllib; \
 deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; \
@@ -15,16 +18,46 @@ COPY shared ./shared
 COPY router ./router
 COPY openclaw_worker ./openclaw_worker
 COPY voice ./voice
-RUN /venv/bin/pip install --no-deps .
+RUN /venv/bin/pip install --no-deps . \
+    && rm -rf /venv/lib/python*/site-packages/pip /venv/bin/pip*
+
+FROM python:3.11-slim AS build-voice
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+RUN python -m venv /venv
+COPY pyproject.toml ./
+RUN python -c "import subprocess, tomllib; \
+project = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+deps = project['dependencies'] + project['optional-dependencies']['voice']; \
+subprocess.check_call(['/venv/bin/pip', 'install', *deps])"
+COPY README.md ./
+COPY shared ./shared
+COPY router ./router
+COPY openclaw_worker ./openclaw_worker
+COPY voice ./voice
+RUN /venv/bin/pip install --no-deps . \
+    && rm -rf /venv/lib/python*/site-packages/pip /venv/bin/pip*
 
 FROM python:3.11-slim AS runtime
+RUN useradd --create-home --uid 10001 hybridbot
+ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1
+WORKDIR /home/hybridbot
+
+FROM runtime AS core
+COPY --from=build-core /venv /venv
+USER hybridbot
+
+FROM core AS router
+CMD ["python", "-m", "router"]
+
+FROM core AS openclaw_worker
+CMD ["python", "-m", "openclaw_worker"]
+
+FROM runtime AS voice
 # espeak-ng: the voice service's offline text to speech.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends espeak-ng \
-    && rm -rf /var/lib/apt/lists/* \
-    && useradd --create-home --uid 10001 hybridbot
-COPY --from=build /venv /venv
-ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=build-voice /venv /venv
 USER hybridbot
-WORKDIR /home/hybridbot
-CMD ["python", "-m", "router"]
+CMD ["python", "-m", "voice", "-t", "webrtc", "--host", "0.0.0.0", "--port", "7860"]

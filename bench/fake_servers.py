@@ -1,8 +1,10 @@
 """The fake model and fake OpenClaw gateway in a process of their own, so that what a benchmark
 measures of the router is not mixed with the fake servers' CPU (`python -m bench.fake_servers`
-prints their URLs as one JSON line, then serves until stdin closes)."""
+prints their URLs as one JSON line, then serves until stdin closes; FAKE_OPENCLAW_DELAY=N makes
+the gateway wait N seconds before its first byte)."""
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -29,7 +31,12 @@ def bench_model(request: dict[str, Any]) -> Reply:
 
 def main() -> None:
     model = FakeOpenAI(fallback=bench_model, record=False)
-    claw = FakeOpenClaw(fallback=lambda request: Say("Here is what I found."), record=False)
+    claw = FakeOpenClaw(
+        fallback=lambda request: Say("Here is what I found."),
+        record=False,
+        # A slow gateway (scripts/image_smoke.sh stops a worker while a task runs).
+        first_token_delay=float(os.environ.get("FAKE_OPENCLAW_DELAY", "0")),
+    )
     with model, claw:
         print(json.dumps({"model": model.base_url, "openclaw": claw.url}), flush=True)
         sys.stdin.read()

@@ -70,7 +70,25 @@ def test_app_services_wait_for_a_healthy_redis_and_restart() -> None:
         assert service["depends_on"]["redis"]["condition"] == "service_healthy"
         assert service["restart"] == "unless-stopped"
         assert service["environment"]["REDIS_URL"] == "redis://redis:6379/0"
-    assert COMPOSE["services"]["rq-dashboard"]["profiles"] == ["dashboard"]
+    assert COMPOSE["services"]["rq-info"]["profiles"] == ["dashboard"]
+
+
+def test_each_role_builds_its_own_dockerfile_target() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for name in APP_SERVICES:
+        target = COMPOSE["services"][name]["build"]["target"]
+        assert target == name and f" AS {target}\n" in dockerfile, name
+    # Router and worker images carry no voice stack: their stage copies the core venv only.
+    core = dockerfile.split("FROM runtime AS core\n")[1].split("FROM ")[0]
+    assert "build-core" in core and "build-voice" not in core
+
+
+def test_the_queue_view_reads_json_jobs() -> None:
+    from shared.bus.task_queue import JOB_SERIALIZER
+
+    command = COMPOSE["services"]["rq-info"]["command"]
+    serializer = command[command.index("--serializer") + 1]
+    assert serializer == f"{JOB_SERIALIZER.__module__}.{JOB_SERIALIZER.__name__}"
 
 
 def test_every_variable_is_in_env_example_and_readme() -> None:
@@ -84,5 +102,10 @@ def test_every_variable_is_in_env_example_and_readme() -> None:
 
 def test_dockerfile_runs_as_non_root_with_dependencies_cached_before_source() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert dockerfile.count("FROM ") == 2 and "USER hybridbot" in dockerfile
-    assert dockerfile.index("COPY pyproject.toml") < dockerfile.index("COPY shared")
+    stages = dockerfile.split("\nFROM ")[1:]
+    for stage in stages:
+        name = stage.split("\n")[0]
+        if name.startswith("python:3.11-slim AS build"):
+            assert stage.index("COPY pyproject.toml") < stage.index("COPY shared"), name
+        elif name.endswith((" AS core", " AS voice")):
+            assert "USER hybridbot" in stage, name
