@@ -4,7 +4,7 @@
 #   voice: the core plus the `voice` extra and espeak-ng
 # docker build --target router -t hybridbot-router .   (also openclaw_worker, voice)
 
-FROM python:3.11-slim AS build-core
+FROM python:3.11-slim AS deps-core
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 RUN python -m venv /venv
@@ -13,30 +13,20 @@ COPY pyproject.toml ./
 RUN python -c "import subprocess, tomllib; \
 deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; \
 subprocess.check_call(['/venv/bin/pip', 'install', *deps])"
-COPY README.md ./
-COPY shared ./shared
-COPY router ./router
-COPY openclaw_worker ./openclaw_worker
-COPY voice ./voice
-RUN /venv/bin/pip install --no-deps . \
-    && rm -rf /venv/lib/python*/site-packages/pip /venv/bin/pip*
 
-FROM python:3.11-slim AS build-voice
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-WORKDIR /src
-RUN python -m venv /venv
-COPY pyproject.toml ./
+FROM deps-core AS deps-voice
 RUN python -c "import subprocess, tomllib; \
-project = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
-deps = project['dependencies'] + project['optional-dependencies']['voice']; \
+deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['voice']; \
 subprocess.check_call(['/venv/bin/pip', 'install', *deps])"
-COPY README.md ./
-COPY shared ./shared
-COPY router ./router
-COPY openclaw_worker ./openclaw_worker
-COPY voice ./voice
-RUN /venv/bin/pip install --no-deps . \
-    && rm -rf /venv/lib/python*/site-packages/pip /venv/bin/pip*
+
+# The source on top of each (.dockerignore keeps tests, bench and docs out), then pip removed.
+FROM deps-core AS build-core
+COPY . ./
+RUN /venv/bin/pip install --no-deps . && rm -rf /venv/lib/python*/site-packages/pip /venv/bin/pip*
+
+FROM deps-voice AS build-voice
+COPY . ./
+RUN /venv/bin/pip install --no-deps . && rm -rf /venv/lib/python*/site-packages/pip /venv/bin/pip*
 
 FROM python:3.11-slim AS runtime
 RUN useradd --create-home --uid 10001 hybridbot
