@@ -170,6 +170,11 @@ def test_certain_commands_are_decided_locally(said: str, ui: UiState, expected: 
         ("show me the note after this one", IDLE),  # no note is open
         ("count down from ten", IDLE),  # not a duration
         ("what's the volume of a sphere with radius 3", IDLE),
+        ("delete my note", IDLE),  # which one? "my" is not a title
+        ("open my note", IDLE),
+        ("can it talk", IDLE),  # a question about the assistant, maybe
+        ("look for notes about it", IDLE),  # about what?
+        ("list apps", IDLE),  # installed apps, or open windows?
     ],
 )
 def test_anything_doubtful_is_left_to_the_model(said: str, ui: UiState) -> None:

@@ -131,7 +131,9 @@ ORDINALS = {
 }
 """Spoken positions ("the second note"); first and last are `which`."""
 _RELATIVE = {"next", "previous", "first", "last", "current", "this", "that", "the", "a", "new"}
-_NOT_A_TITLE = _RELATIVE | set(ORDINALS)
+_POINTERS = {"my", "your", "our", "it", "one", "an", "some", "any", "every", "all", "another"}
+"""Words that point at a note without naming it ("delete my note"): never a title."""
+_NOT_A_TITLE = _RELATIVE | _POINTERS | set(ORDINALS)
 
 
 def _numbered(match: re.Match[str], _ui: object) -> dict[str, int] | None:
@@ -192,6 +194,12 @@ def _with_text(target: dict[str, Any] | None, text: str) -> dict[str, Any] | Non
 
 def _with_new_title(target: dict[str, Any] | None, new_title: str) -> dict[str, Any] | None:
     return None if target is None else {**target, "new_title": new_title.strip()}
+
+
+def _search_words(words: str) -> dict[str, str] | None:
+    """Words to search for; "notes about it" points at something said before: the model's."""
+    pointing = {"it", "this", "that", "them", "these", "those", "one", "something"}
+    return None if words in pointing else {"words": words}
 
 
 def _title_and_text(match: re.Match[str], _ui: object) -> dict[str, str]:
@@ -397,7 +405,7 @@ async def delete_note(args: NoteRef, ctx: ToolContext) -> str:
             r"about|with|containing|that contain|that talk about) (?P<words2>[a-z0-9' ]{2,60})"
             r"|(?:which|what) notes (?:mention|talk about|are about|contain) "
             r"(?P<words3>[a-z0-9' ]{2,60})",
-            lambda m, _ui: {"words": (m["words"] or m["words2"] or m["words3"]).strip()},
+            lambda m, _ui: _search_words((m["words"] or m["words2"] or m["words3"]).strip()),
         ),
     ),
 )

@@ -100,7 +100,8 @@ def _sprite_named(said: str) -> str | None:
         phrase(
             rf"(?:make|let|have) (?:{_CHARACTER}|it|him|her) (?P<animation>{_ANIMATION})", _animate
         ),
-        phrase(rf"(?:can|could) (?:{_CHARACTER}|it) (?P<animation>{_ANIMATION})", _animate),
+        # Not "can it talk": a question about the assistant as much as a request to the sprite.
+        phrase(rf"(?:can|could) {_CHARACTER} (?P<animation>{_ANIMATION})", _animate),
         _visibility(False),
         _visibility(True),
         phrase(

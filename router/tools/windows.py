@@ -276,8 +276,8 @@ async def arrange_windows(args: ArrangeArgs, ctx: ToolContext) -> str:
     phrasings=(
         phrase(
             r"(?:what|which) (?:windows|apps|programs|applications) (?:are|do i have) "
-            r"(?:open|running)|(?:list|show me) (?:my |the |all )?(?:open )?(?:windows|apps)"
-            r"(?: that are open)?"
+            r"(?:open|running)|(?:list|show me) (?:my |the |all )?(?:open )?windows"
+            r"|(?:list|show me) (?:my |the |all )?(?:open apps|apps that are open)"
         ),
     ),
 )
