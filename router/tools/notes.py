@@ -179,25 +179,18 @@ DELETE_WORDS = r"\b(delete|remove|erase|trash|discard|get rid of|throw (it |that
 """The user's own turn must say one of these for a note to be deleted."""
 
 
-def _either_title(match: re.Match[str]) -> re.Match[str]:
-    """The match with its title in `title`, whichever of two spellings said it."""
-    if match.groupdict().get("title") is not None:
-        return match
-    again = re.fullmatch(r"(?P<title>.+)", match["title2"])
-    assert again is not None
-    return again
-
-
 def _with_text(target: dict[str, Any] | None, text: str) -> dict[str, Any] | None:
     return None if target is None else {**target, "text": text.strip()}
 
 
-def _with_new_title(target: dict[str, Any] | None, new_title: str) -> dict[str, Any] | None:
-    return None if target is None else {**target, "new_title": new_title.strip()}
+def _renamed(match: re.Match[str], ui: object) -> dict[str, Any] | None:
+    target = _titled(match, ui)
+    return None if target is None else {**target, "new_title": match["new"].strip()}
 
 
-def _search_words(words: str) -> dict[str, str] | None:
+def _search_words(match: re.Match[str], _ui: object) -> dict[str, str] | None:
     """Words to search for; "notes about it" points at something said before: the model's."""
+    words = match["words"].strip()
     pointing = {"it", "this", "that", "them", "these", "those", "one", "something"}
     return None if words in pointing else {"words": words}
 
@@ -355,10 +348,13 @@ async def replace_note_text(args: NoteTextArgs, ctx: ToolContext) -> str:
     "Rename a note (default: the open note).",
     phrasings=(
         phrase(
-            r"rename (?:the |my )?(?P<title>[a-z0-9' ]{2,40}?) note to (?P<new>[a-z0-9' ]{2,40})"
-            r"|rename (?:the )?note (?:called |named |titled )?(?P<title2>[a-z0-9' ]{2,40}?) to "
-            r"(?P<new2>[a-z0-9' ]{2,40})",
-            lambda m, ui: _with_new_title(_titled(_either_title(m), ui), m["new"] or m["new2"]),
+            r"rename (?:the |my )?(?P<title>[a-z0-9' ]{2,40}?) note to (?P<new>[a-z0-9' ]{2,40})",
+            _renamed,
+        ),
+        phrase(
+            r"rename (?:the )?note (?:called |named |titled )?(?P<title>[a-z0-9' ]{2,40}?) to "
+            r"(?P<new>[a-z0-9' ]{2,40})",
+            _renamed,
         ),
     ),
 )
@@ -376,10 +372,10 @@ async def rename_note(args: RenameNoteArgs, ctx: ToolContext) -> str:
     phrasings=(
         phrase(rf"(?:delete|remove|erase) note (?:number )?(?P<number>{NUMBER})", _numbered),
         phrase(
-            r"(?:delete|remove|erase) the note (?:called|named|titled) (?P<title>[a-z0-9' ]{2,40})"
-            r"|(?:delete|remove|erase) (?:my |the )?(?P<title2>[a-z0-9' ]{2,40}?) note",
-            lambda m, ui: _titled(_either_title(m), ui),
+            r"(?:delete|remove|erase) the note (?:called|named|titled) (?P<title>[a-z0-9' ]{2,40})",
+            _titled,
         ),
+        phrase(r"(?:delete|remove|erase) (?:my |the )?(?P<title>[a-z0-9' ]{2,40}?) note", _titled),
     ),
     consent=DELETE_WORDS,
 )
@@ -400,12 +396,18 @@ async def delete_note(args: NoteRef, ctx: ToolContext) -> str:
     "Find notes containing some words.",
     phrasings=(
         phrase(
-            r"(?:search|look through|check) (?:my |the )?notes for (?P<words>[a-z0-9' ]{2,60})"
-            r"|(?:find|look for|show me) (?:the |my |any )?notes (?:that )?(?:mention|mentioning|"
-            r"about|with|containing|that contain|that talk about) (?P<words2>[a-z0-9' ]{2,60})"
-            r"|(?:which|what) notes (?:mention|talk about|are about|contain) "
-            r"(?P<words3>[a-z0-9' ]{2,60})",
-            lambda m, _ui: _search_words((m["words"] or m["words2"] or m["words3"]).strip()),
+            r"(?:search|look through|check) (?:my |the )?notes for (?P<words>[a-z0-9' ]{2,60})",
+            _search_words,
+        ),
+        phrase(
+            r"(?:find|look for|show me) (?:the |my |any )?notes (?:that )?(?:mention|mentioning|"
+            r"about|with|containing|that contain|that talk about) (?P<words>[a-z0-9' ]{2,60})",
+            _search_words,
+        ),
+        phrase(
+            r"(?:which|what) notes (?:mention|talk about|are about|contain) "
+            r"(?P<words>[a-z0-9' ]{2,60})",
+            _search_words,
         ),
     ),
 )

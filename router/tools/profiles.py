@@ -58,9 +58,12 @@ _NAME = r"(?P<name>(?!(?:a|an|the|my|new|another|other|next|that|this|previous|l
     "Switch to another user profile (each has its own notes).",
     phrasings=(
         phrase(
-            r"(?:switch|change) to (?P<name>[a-z]{2,20})'s profile"
-            r"|(?:switch|change) (?:the )?profile to (?P<other>[a-z]{2,20})",
-            lambda m, _ui: {"name": m["name"] or m["other"]},
+            r"(?:switch|change) to (?P<name>[a-z]{2,20})'s profile",
+            lambda m, _ui: {"name": m["name"]},
+        ),
+        phrase(
+            r"(?:switch|change) (?:the )?profile to (?P<name>[a-z]{2,20})",
+            lambda m, _ui: {"name": m["name"]},
         ),
         phrase(
             rf"(?:(?:switch|change|go|move|log ?in) (?:over )?to|use) (?:the |my )?{_NAME} profile",

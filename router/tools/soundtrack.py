@@ -74,6 +74,7 @@ def _step(sign: int) -> Callable[[re.Match[str], UiState], dict[str, Any] | None
 
 STEP = 10
 """What "louder", "a bit quieter" or "turn it down" change the volume by."""
+_MOOD = rf"(?P<mood>{'|'.join(MOODS)})"
 _NAMES_SOUNDTRACK = re.compile(r"soundtrack|background")
 _THE_MUSIC = (
     r"(?:(?:the|this|my) )?(?:background music|soundtrack|music|song|track|tunes|sound|audio"
@@ -115,13 +116,15 @@ class VolumeArgs(BaseModel):
 @tool(
     "Play background music (the soundtrack): a track, a mood, or resume the last one.",
     phrasings=(
-        phrase(
-            rf"(?:play|put on|start) (?:some |a bit of )?(?P<mood>{'|'.join(MOODS)}) "
-            r"(?:background )?(?:music|songs|tunes)(?: in the background)?"
-            rf"|(?:play|put on) (?:some )?(?P<mood2>{'|'.join(MOODS)}) in the background"
-            rf"|(?:play|put on) (?:some )?something (?P<mood3>{'|'.join(MOODS)})"
-            rf"|i (?:want|need|'d like|would like) (?:some )?(?P<mood4>{'|'.join(MOODS)}) music",
-            lambda m, _ui: {"mood": m["mood"] or m["mood2"] or m["mood3"] or m["mood4"]},
+        *(
+            phrase(said, lambda m, _ui: {"mood": m["mood"]})
+            for said in (
+                rf"(?:play|put on|start) (?:some |a bit of )?{_MOOD} "
+                r"(?:background )?(?:music|songs|tunes)(?: in the background)?",
+                rf"(?:play|put on) (?:some )?{_MOOD} in the background",
+                rf"(?:play|put on) (?:some )?something {_MOOD}",
+                rf"i (?:want|need|'d like|would like) (?:some )?{_MOOD} music",
+            )
         ),
         phrase(
             r"(?:play|start|put on) (?:the |some )?(?:soundtrack|background music)"

@@ -106,9 +106,12 @@ def _sprite_named(said: str) -> str | None:
         _visibility(True),
         phrase(
             rf"(?:change|switch|turn) (?:(?:the|my|your) )?(?:{_NOUN}) (?:in)?to (?:a |an |the )?"
-            rf"(?P<sprite>{'|'.join(SPRITES)})|(?:use|pick|choose|show me) (?:the |a )?"
-            rf"(?P<sprite2>{'|'.join(SPRITES)}) (?:{_NOUN})",
-            lambda m, _ui: {"sprite": m["sprite"] or m["sprite2"]},
+            rf"(?P<sprite>{'|'.join(SPRITES)})",
+            lambda m, _ui: {"sprite": m["sprite"]},
+        ),
+        phrase(
+            rf"(?:use|pick|choose|show me) (?:the |a )?(?P<sprite>{'|'.join(SPRITES)}) (?:{_NOUN})",
+            lambda m, _ui: {"sprite": m["sprite"]},
         ),
     ),
 )

@@ -38,7 +38,8 @@ DURATION = (
     rf"|a half))?|half an hour|half a minute)"
 )
 """A duration as said: "ten minutes", "an hour and a half", "1 hour and 20 minutes"."""
-_PART = re.compile(rf"(?P<n>{NUMBER}|a|an|one)(?P<half> and a half)? (?P<unit>{_UNIT})")
+_PART = re.compile(rf"(?P<n>{NUMBER}|a|an|one)(?P<half> and a half)?[ -](?P<unit>{_UNIT})")
+"""One amount and unit; "a 30-second timer" says its duration with a hyphen."""
 
 
 def duration_seconds(said: str) -> int | None:
@@ -76,17 +77,6 @@ def _timer(match: re.Match[str], _ui: object) -> dict[str, object] | None:
     return arguments
 
 
-def _plural(match: re.Match[str]) -> re.Match[str]:
-    """The match with its duration in `duration` and units spoken as a duration ("a 30-second
-    timer" → "30 seconds")."""
-    said = match.groupdict().get("duration") or match["duration2"]
-    said = re.sub(r"[ -](second|minute|hour)$", r" \1s", said)
-    label = match.groupdict().get("label") or ""
-    again = re.fullmatch(r"(?P<duration>.+?)\|(?P<label>.*)", f"{said}|{label}")
-    assert again is not None
-    return again
-
-
 def _running(arguments: dict[str, object]) -> Callable[[re.Match[str], UiState], dict | None]:
     """`arguments` while a timer is running ("how much time is left" means a timer then)."""
     return lambda _m, ui: dict(arguments) if ui.timers else None
@@ -112,13 +102,10 @@ class CancelTimerArgs(BaseModel):
         phrase(
             rf"(?:set|start|make|put on) (?:a |an )?(?P<duration>(?:{NUMBER}|one)[ -]"
             rf"(?:second|minute|hour)) {_LABEL}timer",
-            lambda m, ui: _timer(_plural(m), ui),
+            _timer,
         ),
-        phrase(
-            rf"(?:remind me|tell me|let me know) in (?P<duration>{DURATION})"
-            rf"|count ?down (?:from |for )?(?P<duration2>{DURATION})",
-            lambda m, ui: _timer(_plural(m), ui),
-        ),
+        phrase(rf"(?:remind me|tell me|let me know) in (?P<duration>{DURATION})", _timer),
+        phrase(rf"count ?down (?:from |for )?(?P<duration>{DURATION})", _timer),
     ),
 )
 async def set_timer(args: TimerArgs, ctx: ToolContext) -> str:

@@ -117,15 +117,6 @@ def _open_app(match: re.Match[str], _ui: UiState) -> dict[str, str] | None:
     return {"app": app} if app else None
 
 
-def _as_app(match: re.Match[str]) -> re.Match[str]:
-    """The match whose `app` and `suffix` groups name the app (either spelling of it)."""
-    if match["app"] is not None:
-        return match
-    again = re.fullmatch(r"(?P<app>.+?)(?P<suffix> app| window)?", match["app2"])
-    assert again is not None
-    return again
-
-
 _ACTIONS = {
     "close": "close",
     "shut": "close",
@@ -212,9 +203,12 @@ async def open_window(args: OpenWindowArgs, ctx: ToolContext) -> str:
         phrase(r"(?P<action>close|minimi[sz]e|maximi[sz]e) (?:it|that|this)", _act_on_it),
         phrase(
             r"(?:make|put) (?:the |my )?(?P<app>[a-z ]{3,20}?)(?P<suffix> app| window)? "
-            r"(?:full ?screen|maximi[sz]ed|as big as it goes)|full ?screen (?:the |my )?"
-            r"(?P<app2>[a-z ]{3,20}?)(?P<suffix2> app| window)?",
-            lambda m, ui: _act_on_app(_as_app(m), ui),
+            r"(?:full ?screen|maximi[sz]ed|as big as it goes)",
+            _act_on_app,
+        ),
+        phrase(
+            r"full ?screen (?:the |my )?(?P<app>[a-z ]{3,20}?)(?P<suffix> app| window)?",
+            _act_on_app,
         ),
         phrase(
             r"(?P<action>close|shut|minimi[sz]e|maximi[sz]e|restore|focus|switch to) "

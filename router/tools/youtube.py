@@ -114,9 +114,11 @@ class SeekArgs(BaseModel):
         ),
         phrase(r"(?:youtube|you tube) play (?P<query>[a-z0-9' ]{2,60})", _query),
         phrase(
-            r"(?:search|look up|find) (?:on )?(?:youtube|you tube) for (?P<query>[a-z0-9' ]{2,60})"
-            r"|(?:search|look up|find) (?P<query2>[a-z0-9' ]{2,60}?) on (?:youtube|you tube)",
-            lambda m, _ui: {"query": (m["query"] or m["query2"]).removeprefix("some ")},
+            r"(?:search|look up|find) (?:on )?(?:youtube|you tube) for (?P<query>[a-z0-9' ]{2,60})",
+            _query,
+        ),
+        phrase(
+            r"(?:search|look up|find) (?P<query>[a-z0-9' ]{2,60}?) on (?:youtube|you tube)", _query
         ),
     ),
 )
