@@ -11,7 +11,6 @@ import csv
 import io
 import shutil
 import subprocess
-from urllib.parse import urlsplit
 
 from bench.common import redis_url
 
@@ -42,14 +41,11 @@ LINES: dict[str, list[str]] = {
 
 
 def ops_per_second(command: list[str]) -> float:
-    url = urlsplit(redis_url())
     output = subprocess.run(
         [
             "redis-benchmark",
-            "-h",
-            url.hostname or "127.0.0.1",
-            "-p",
-            str(url.port or 6379),
+            "-u",
+            redis_url(),  # the benchmarks' own Redis, never a default port
             "-n",
             str(REQUESTS),
             "-c",

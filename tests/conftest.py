@@ -19,7 +19,7 @@ from router.tools.registry import ToolContext
 from shared.actions import AnyAction
 from shared.bus.local_redis import LocalRedis
 from shared.bus.responses import LiveResponse
-from shared.bus.screen import UiState, load_ui
+from shared.bus.screen import UiState
 from shared.bus.session_link import SessionLink
 from shared.bus.stores import Stores
 from shared.messages import ActionEvent, AnyBotEvent, ResponseDone, TextChunk
@@ -282,7 +282,7 @@ class ToolHarness:
         return actions
 
     async def ui(self) -> UiState:
-        return await load_ui(self.redis, self.ctx.session_id)
+        return await self.ctx.stores.screens.load(self.ctx.session_id)
 
 
 @pytest.fixture

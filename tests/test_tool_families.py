@@ -4,7 +4,7 @@ with the spoken reply, screen state updated."""
 import pytest
 import redis.asyncio as aioredis
 
-from shared.bus.screen import load_ui
+from shared.bus.screen import ScreenStore
 from shared.messages import ActionEvent, TextChunk
 from tests.conftest import model_settings
 from tests.fakes.openai_server import CallTools, FakeOpenAI, Say
@@ -107,7 +107,7 @@ async def test_family_through_the_router(
     assert done.outcome == "ok"
     tool_result = fake_model.requests[1]["messages"][-1]["content"]
     assert not tool_result.startswith("Error"), tool_result
-    assert state_check(await load_ui(redis_client, "s1"))
+    assert state_check(await ScreenStore(redis_client).load("s1"))
 
 
 def test_every_family_is_covered() -> None:

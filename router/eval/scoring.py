@@ -7,7 +7,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from router.tools.calculator import calculate
 from router.tools.registry import ToolError
@@ -188,35 +188,41 @@ def score_tier0(cases: list[Case]) -> dict[str, Any]:
     from shared.bus.screen import UiState
 
     tier0 = Tier0(fast_tools(delegation=True))
-    tally: dict[str, list[int]] = {}  # family → [cases, simple, simple answered, answered, right]
+    outcomes: list[_Tier0Outcome] = []
     wrong: list[dict[str, Any]] = []
     for case in cases:
-        counts = tally.setdefault(case.family, [0, 0, 0, 0, 0])
-        counts[0] += 1
-        counts[1] += case.simple
         call = tier0.decide(case.text, UiState.model_validate(case.screen or {}))
-        if call is None:
-            continue
-        ok = case.simple and call.tool == case.expect and arguments_match(case.args, call.arguments)
-        counts[2] += case.simple
-        counts[3] += 1
-        counts[4] += ok
-        if not ok:
+        ok = (
+            call is not None
+            and case.simple
+            and call.tool == case.expect
+            and arguments_match(case.args, call.arguments)
+        )
+        outcomes.append(_Tier0Outcome(case.family, case.simple, call is not None, ok))
+        if call is not None and not ok:
             wrong.append({"id": case.id, "text": case.text, "tool": call.tool, **call.arguments})
-
-    def rates(counts: list[int]) -> dict[str, Any]:
-        cases_, simple, simple_answered, answered, right = counts
-        return {
-            "cases": cases_,
-            "simple": simple,
-            "answered": answered,
-            "coverage": _rate(simple_answered, simple),
-            "precision": _rate(right, answered),
-        }
-
-    total = [sum(column) for column in zip(*tally.values(), strict=True)] if tally else [0] * 5
+    families = sorted({outcome.family for outcome in outcomes})
     return {
-        **rates(total),
-        "families": {family: rates(counts) for family, counts in sorted(tally.items())},
+        **_tier0_rates(outcomes),
+        "families": {f: _tier0_rates([o for o in outcomes if o.family == f]) for f in families},
         "wrong": wrong,
+    }
+
+
+class _Tier0Outcome(NamedTuple):
+    family: str
+    simple: bool
+    answered: bool
+    right: bool
+
+
+def _tier0_rates(outcomes: list[_Tier0Outcome]) -> dict[str, Any]:
+    simple = [o for o in outcomes if o.simple]
+    answered = [o for o in outcomes if o.answered]
+    return {
+        "cases": len(outcomes),
+        "simple": len(simple),
+        "answered": len(answered),
+        "coverage": _rate(sum(o.answered for o in simple), len(simple)),
+        "precision": _rate(sum(o.right for o in answered), len(answered)),
     }

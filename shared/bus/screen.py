@@ -91,11 +91,6 @@ class UiState(BaseModel):
 UiChange = Callable[[UiState], list[AnyAction]]
 
 
-async def load_ui(redis: aioredis.Redis, session_id: str) -> UiState:
-    """The session's screen as last changed (a blank screen before any change)."""
-    return ui_from(await redis.get(keys.session_ui(session_id)))
-
-
 def read_ui_in(commands: Commands, session_id: str) -> None:
     """Queue reading the session's screen (its reply goes to `ui_from`)."""
     commands.add("GET", keys.session_ui(session_id))
@@ -113,7 +108,8 @@ class ScreenStore:
         self._redis = redis
 
     async def load(self, session_id: str) -> UiState:
-        return await load_ui(self._redis, session_id)
+        """The session's screen as last changed (a blank screen before any change)."""
+        return ui_from(await self._redis.get(keys.session_ui(session_id)))
 
 
 async def change_ui(publisher: LiveResponse, change: UiChange) -> UiState:
