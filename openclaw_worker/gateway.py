@@ -11,7 +11,6 @@ refused here before it is held in memory. That bound, and knowing whether any by
 (which decides whether a retry could run the agent twice), are why this reads the stream itself.
 """
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +18,7 @@ import httpx
 
 from shared.settings import Settings
 from shared.speech import TextSink
+from shared.untrusted import parse_json
 
 KNOWN_ERROR_TEXTS = ("Error: internal error", "No response from OpenClaw.")
 """What older gateway builds stream as plain text instead of an error."""
@@ -44,7 +44,7 @@ def is_known_error_text(text: str) -> bool:
 
 def _error_message(body: bytes) -> str:
     try:
-        return str(json.loads(body)["error"]["message"])[:300]
+        return str(parse_json(body)["error"]["message"])[:300]
     except (ValueError, KeyError, TypeError):
         return body[:300].decode(errors="replace")
 
@@ -151,7 +151,7 @@ class OpenClawGateway:
             if data == "[DONE]":
                 return
             try:
-                payload = json.loads(data)
+                payload = parse_json(data)
             except ValueError as exc:
                 raise _unreadable(data) from exc
             if isinstance(payload, dict) and payload.get("error"):

@@ -6,7 +6,6 @@ turns of a replica that really died go idle and are taken over by another (XAUTO
 """
 
 import asyncio
-import json
 import logging
 import os
 import socket
@@ -35,6 +34,7 @@ from shared.bus.turns import (
     turn_standing,
 )
 from shared.messages import UserTurn
+from shared.untrusted import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +58,29 @@ def consumer_name() -> str:
 def _addressee_of(raw: str | None) -> tuple[str, str] | None:
     """(session id, turn id) of an entry that failed validation, when they can be told."""
     try:
-        fields = json.loads(raw or "")
+        fields = parse_json(raw or "")
         turn = UserTurn(
             session_id=fields["session_id"],
-            turn_id=str(fields.get("turn_id") or "rejected"),
+            turn_id=str(fields.get("turn_id") or "rejected")[:64],
             text="",
         )
     except (ValueError, KeyError, TypeError, ValidationError):
         return None
     return turn.session_id, turn.turn_id
+
+
+def _read_turn(raw: str | None) -> UserTurn:
+    """The turn an entry holds; ValueError with a reason fit for the dead-letter stream for
+    anything else, whatever went wrong (a poison entry must be rejected once, not crash the
+    handler before its ack and come back at every reclaim)."""
+    try:
+        return UserTurn.model_validate_json(raw or "")
+    except ValidationError as exc:
+        raise ValueError(
+            "; ".join(f"{'.'.join(map(str, e['loc'])) or 'turn'}: {e['msg']}" for e in exc.errors())
+        ) from None
+    except Exception as exc:
+        raise ValueError(f"unreadable: {exc.__class__.__name__}") from None
 
 
 class TurnConsumer:
@@ -204,14 +218,10 @@ class TurnConsumer:
                 log.warning("heartbeat failed entry=%s: %s", entry_id, exc)
 
     async def _handle_entry(self, entry_id: str, fields: dict[str, Any], attempt: int) -> None:
-        raw = fields.get(TURN_FIELD)
         try:
-            turn = UserTurn.model_validate_json(raw or "")
-        except ValidationError as exc:
-            reason = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'turn'}: {e['msg']}" for e in exc.errors()
-            )
-            await self._reject(entry_id, fields, reason, "Sorry, I couldn't read that request.")
+            turn = _read_turn(fields.get(TURN_FIELD))
+        except ValueError as exc:
+            await self._reject(entry_id, fields, str(exc), "Sorry, I couldn't read that request.")
             return
         answered, earlier_open = await turn_standing(self.redis, turn)
         if answered:

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from router.interrupts import Interrupts
 from router.llm import ModelError, ModelReply, PrimaryModel, ToolCallRequest
 from router.tier0 import Tier0, Tier0Call
 from router.tools import fast_tools
-from router.tools.registry import ToolContext, ToolRegistry
-from shared.bus.commands import Commands
+from router.tools.registry import MAX_ARGUMENT_CHARS, ToolContext, ToolRegistry
+from shared.bus.commands import Commands, OversizedWrite
 from shared.bus.history import SessionHistory
 from shared.bus.journal import TurnJournal
 from shared.bus.responses import LiveResponse
@@ -27,7 +28,7 @@ from shared.bus.screen import UiState, read_ui_in, ui_from
 from shared.bus.stores import Stores
 from shared.bus.task_queue import TaskQueue
 from shared.bus.turns import count_turn_in
-from shared.messages import UserTurn
+from shared.messages import UserTurn, new_id
 from shared.settings import NO_MODEL_HINT, Mode, Settings
 from shared.speech import SentenceSplitter, SpeechFilter
 
@@ -159,6 +160,38 @@ def _calls_of_last_step(steps: list[dict[str, Any]]) -> list[ToolCallRequest]:
         ToolCallRequest(part["id"], part["function"]["name"], part["function"]["arguments"])
         for part in steps[-1].get("tool_calls") or []
     ]
+
+
+def _bounded_calls(reply: ModelReply, limit: int) -> tuple[list[ToolCallRequest], dict[str, str]]:
+    """The calls of a model step that go into history, and an error result (the model reads
+    it) for each of them that must not run: past `limit` calls the first extra one stands for
+    all the rest, and arguments over MAX_ARGUMENT_CHARS are replaced by `{}` so they never
+    reach history or the next request."""
+    calls = reply.tool_calls
+    kept: list[ToolCallRequest] = []
+    refused: dict[str, str] = {}
+    for call in calls[:limit]:
+        if len(call.arguments) > MAX_ARGUMENT_CHARS:
+            refused[call.id] = (
+                f"Error: the arguments of {call.name[:64]} were over {MAX_ARGUMENT_CHARS} "
+                "characters; it did not run."
+            )
+            call = ToolCallRequest(call.id, call.name[:64], "{}")
+        kept.append(call)
+    extra = len(calls) - limit + reply.calls_not_read
+    if extra > 0:
+        first_extra = calls[limit] if len(calls) > limit else None
+        stand_in = ToolCallRequest(
+            first_extra.id if first_extra else f"call_over_{new_id()}",
+            first_extra.name[:64] if first_extra else "unknown",
+            "{}",
+        )
+        kept.append(stand_in)
+        refused[stand_in.id] = (
+            f"Error: at most {limit} tool calls run in one step; this one and {extra - 1} more "
+            "did not run. Ask for the rest in a later step if they are still needed."
+        )
+    return kept, refused
 
 
 def _assistant_message(reply: ModelReply) -> dict[str, Any]:
@@ -412,13 +445,18 @@ class TurnAnswerer:
                     return exc.reason
                 if report.first_token_at is None:
                     report.first_token_at = reply.first_token_at
+                reply.tool_calls, refused = _bounded_calls(
+                    reply, self.settings.bot_max_tool_calls_per_step
+                )
                 assistant = _assistant_message(reply)
                 messages.append(assistant)
                 current.new_messages.append(assistant)
                 if not reply.tool_calls:
                     return None
                 calls = reply.tool_calls
-                await current.journal.save_steps(current.new_messages[1:])
+                # Refusals are journaled with the step: a resumed turn must not run a call
+                # whose arguments were replaced.
+                await current.journal.save_steps(current.new_messages[1:], refused)
                 await speech.flush()
             for call in calls:
                 result = await self._run_tool(call, current)
@@ -451,12 +489,36 @@ class TurnAnswerer:
         self.history.append_in(finishing, current.turn.session_id, new_messages)
         current.journal.delete_in(finishing)
         current.publisher.done_in(finishing, report.error)
+        try:
+            await self._commit(finishing, commit, report)
+        except (OversizedWrite, ResponseError) as exc:
+            # Refused before its ack: end the turn without the exchange rather than leave it
+            # (and every later turn of its session, waiting behind it) pending.
+            log.error(
+                "turn finished without history session=%s turn=%s: %s",
+                current.turn.session_id,
+                current.turn.turn_id,
+                exc,
+            )
+            report.error = "internal_error"
+            await current.speech.say(SPOKEN_INTERNAL_ERROR)
+            bare = Commands()
+            current.journal.delete_in(bare)
+            current.publisher.done_in(bare, report.error)
+            await self._commit(bare, commit, report)
+        report.done_at = time.monotonic()
+        return report
+
+    async def _commit(
+        self,
+        finishing: Commands,
+        commit: Callable[[Commands], Awaitable[bool]] | None,
+        report: TurnReport,
+    ) -> None:
         if commit is None:
             await finishing.run(self.redis)
         else:
             report.duplicate = not await commit(finishing)
-        report.done_at = time.monotonic()
-        return report
 
     async def _run_tool(
         self, call: ToolCallRequest, current: "TurnInProgress", route: str = ""

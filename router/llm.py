@@ -69,6 +69,8 @@ class ModelReply:
     completion_tokens: int = 0
     calls_from_text: int = 0
     """Tool calls recovered from the reply's text (the server sent no native `tool_calls`)."""
+    calls_not_read: int = 0
+    """Tool calls past MAX_CALLS_READ, counted but not kept."""
 
 
 def _error_from_api(exc: openai.OpenAIError) -> ModelError:
@@ -81,16 +83,29 @@ def _error_from_api(exc: openai.OpenAIError) -> ModelError:
     return ModelError("model_unavailable", SPOKEN_UNAVAILABLE, exc.__class__.__name__)
 
 
-def _merge_tool_call_delta(calls: dict[int, ToolCallRequest], delta: dict[str, Any]) -> None:
+MAX_CALLS_READ = 64
+"""Tool calls of one reply kept in memory; past it they are only counted (a turn runs fewer
+still: BOT_MAX_TOOL_CALLS_PER_STEP)."""
+MAX_CALL_TEXT_READ = 65_536
+"""Characters of one call's name or arguments kept; longer ones are refused later anyway."""
+
+
+def _merge_tool_call_delta(
+    calls: dict[int, ToolCallRequest], delta: dict[str, Any], dropped: set[int]
+) -> None:
     index = delta.get("index")
     index = index if isinstance(index, int) else len(calls)
+    if index not in calls and len(calls) >= MAX_CALLS_READ:
+        if len(dropped) < MAX_CALLS_READ * 1000:
+            dropped.add(index)
+        return
     call = calls.setdefault(index, ToolCallRequest(id=delta.get("id") or f"call_{index}"))
     if delta.get("id"):
-        call.id = delta["id"]
+        call.id = str(delta["id"])[:100]
     function = delta.get("function")
     if function:
-        call.name += function.get("name") or ""
-        call.arguments += function.get("arguments") or ""
+        call.name = (call.name + (function.get("name") or ""))[:MAX_CALL_TEXT_READ]
+        call.arguments = (call.arguments + (function.get("arguments") or ""))[:MAX_CALL_TEXT_READ]
 
 
 class PrimaryModel:
@@ -161,6 +176,7 @@ class PrimaryModel:
         """Stream one completion, passing text deltas to `on_text` as they arrive."""
         reply = ModelReply()
         calls: dict[int, ToolCallRequest] = {}
+        dropped: set[int] = set()
         gate = TextCallGate({tool["function"]["name"] for tool in tools})
         request: dict[str, Any] = {
             "model": self.model,
@@ -199,7 +215,7 @@ class PrimaryModel:
                         if (content or call_deltas) and reply.first_token_at is None:
                             reply.first_token_at = time.monotonic()
                         for call_delta in call_deltas or ():
-                            _merge_tool_call_delta(calls, call_delta)
+                            _merge_tool_call_delta(calls, call_delta, dropped)
                         if content:
                             reply.text += content
                             speakable = gate.feed(content)
@@ -214,6 +230,7 @@ class PrimaryModel:
         except (ValueError, TypeError, AttributeError) as exc:
             raise ModelError("model_bad_response", SPOKEN_BAD_RESPONSE, repr(exc)[:300]) from exc
         reply.tool_calls = [call for _, call in sorted(calls.items()) if call.name]
+        reply.calls_not_read = len(dropped)
         rest = gate.finish()
         if rest:
             await on_text(rest)

@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     """Act on the commonest unambiguous commands locally, with no model call (tier 0)."""
     bot_max_tool_rounds: int = 4
     """Model → tools → model round trips allowed in one turn."""
+    bot_max_tool_calls_per_step: int = 8
+    """Tool calls run from one model reply; past it the model is told the rest did not run."""
     bot_max_turn_chars: int = 2000
     """Longer turns are refused with a spoken reply, and not kept in history."""
     bot_turn_deadline: float | None = None

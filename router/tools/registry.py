@@ -5,7 +5,6 @@ tool failures come back as a tool result the model can speak, never as an except
 """
 
 import inspect
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
@@ -19,6 +18,7 @@ from shared.bus.screen import UiState
 from shared.bus.stores import Stores
 from shared.bus.task_queue import TaskQueue
 from shared.settings import YOUTUBE_API_URL
+from shared.untrusted import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +155,13 @@ def tool(
     return wrap
 
 
+MAX_ARGUMENT_CHARS = 16_000
+"""Tool arguments longer than this are refused whole (the longest a tool takes is a note's
+text, 10,000 characters); they never reach history or the next model call."""
+
+
 def _parse_arguments(raw: str) -> dict[str, Any]:
-    parsed = json.loads(raw) if raw.strip() else {}
+    parsed = parse_json(raw, MAX_ARGUMENT_CHARS) if raw.strip() else {}
     if not isinstance(parsed, dict):
         raise ValueError("arguments must be a JSON object")
     return parsed

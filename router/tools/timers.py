@@ -183,33 +183,85 @@ async def list_timers(args: NoArgs, ctx: ToolContext) -> str:
 TOOLS = [set_timer, cancel_timer, list_timers]
 
 
+MAX_DUE_PER_CHECK = 500
+"""Timers claimed in one check; a full check is followed by the next at once."""
+ANNOUNCING_SESSIONS = 32
+"""Sessions announced to at the same time."""
+
+
+def _announcement(timers: list[DueTimer]) -> str:
+    """One sentence for every timer of a session that ended by this check."""
+    labels = [t.label for t in timers if t.label.casefold() != "timer"]
+    if not labels:
+        return "Your timer is done." if len(timers) == 1 else f"Your {len(timers)} timers are done."
+    named = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    unnamed = len(timers) - len(labels)
+    also = f", and {unnamed} more" if unnamed else ""
+    return f"Your {named} timer{'s are' if len(labels) > 1 else ' is'} done{also}."
+
+
+async def _announce_to_session(redis: aioredis.Redis, timers: list[DueTimer]) -> None:
+    """End the session's due timers on its screen and say so once: the same few Redis round
+    trips however many of its timers ended together, so no session's burst delays another's.
+    A screen that cannot be changed does not stop the spoken notice."""
+    first = timers[0]
+    ended = {t.timer_id for t in timers}
+
+    def end(state: UiState) -> list[AnyAction]:
+        state.timers = [t for t in state.timers if t.id not in ended]
+        return [TimerEnd(timer_id=timer_id, cancelled=False) for timer_id in sorted(ended)]
+
+    # The screen change is its own (non-durable) response: actions are state the client
+    # re-reads, while the spoken notice must reach the user even after a reconnect.
+    screen = LiveResponse(redis, first.session_id, f"timer-{first.timer_id}-screen")
+    try:
+        await change_ui(screen, end)
+    except RedisError:
+        raise
+    except Exception:
+        log.exception("timer screen change failed session=%s", first.session_id)
+    notice = DurableResponse(redis, first.session_id, f"timer-{first.timer_id}", origin="notice")
+    await notice.text(_announcement(timers))
+    await notice.done()
+
+
 async def announce_due_timers(redis: aioredis.Redis, now: float | None = None) -> int:
-    """Announce every timer due by `now`; ZREM decides which replica announces. Returns count."""
-    announced = 0
-    for due in await TimerSchedule(redis).claim_due(now if now is not None else time.time()):
-        publisher = DurableResponse(redis, due.session_id, f"timer-{due.timer_id}", origin="notice")
+    """Announce every timer due by `now` (at most MAX_DUE_PER_CHECK); ZREM decides which
+    replica announces one. Sessions are announced to side by side, each once per check; one
+    session's failure is logged and the others still hear theirs. Returns the timers claimed."""
+    due = await TimerSchedule(redis).claim_due(
+        now if now is not None else time.time(), MAX_DUE_PER_CHECK
+    )
+    by_session: dict[str, list[DueTimer]] = {}
+    for timer in due:
+        by_session.setdefault(timer.session_id, []).append(timer)
+    gate = asyncio.Semaphore(ANNOUNCING_SESSIONS)
 
-        def end(state: UiState, timer_id: str = due.timer_id) -> list[AnyAction]:
-            state.timers = [t for t in state.timers if t.id != timer_id]
-            return [TimerEnd(timer_id=timer_id, cancelled=False)]
+    async def announce(timers: list[DueTimer]) -> None:
+        async with gate:
+            await _announce_to_session(redis, timers)
 
-        # The screen change is its own (non-durable) response: actions are state the client
-        # re-reads, while the spoken notice must reach the user even after a reconnect.
-        await change_ui(LiveResponse(redis, due.session_id, f"timer-{due.timer_id}-screen"), end)
-        label = "" if due.label.casefold() == "timer" else f"{due.label} "
-        await publisher.text(f"Your {label}timer is done.")
-        await publisher.done()
-        announced += 1
-    return announced
+    outcomes = await asyncio.gather(
+        *(announce(timers) for timers in by_session.values()), return_exceptions=True
+    )
+    for timers, outcome in zip(by_session.values(), outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            log.error("timer announcement failed session=%s: %r", timers[0].session_id, outcome)
+    return len(due)
 
 
 async def run_timer_announcer(redis: aioredis.Redis, stop: asyncio.Event) -> None:
-    """Check for due timers until `stop` is set."""
+    """Check for due timers until `stop` is set; a full check is followed by the next at once."""
     while not stop.is_set():
+        claimed = 0
         try:
-            await announce_due_timers(redis)
+            claimed = await announce_due_timers(redis)
         except RedisError as exc:
             log.warning("timer check failed: %s", exc)
+        except Exception:
+            log.exception("timer check failed")
+        if claimed >= MAX_DUE_PER_CHECK:
+            continue
         try:
             await asyncio.wait_for(stop.wait(), CHECK_INTERVAL_SECONDS)
         except TimeoutError:

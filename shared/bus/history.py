@@ -9,6 +9,7 @@ from shared.bus import keys
 from shared.bus.commands import Commands
 from shared.bus.connection import text
 from shared.settings import Settings
+from shared.untrusted import parse_json
 
 Message = dict[str, Any]
 DEFAULT_MAX_BYTES = 32_000
@@ -17,7 +18,7 @@ DEFAULT_MAX_BYTES = 32_000
 def _parsed(item: str) -> Message | None:
     """A stored message, or None for an entry that is not one (it is skipped)."""
     try:
-        message = json.loads(item)
+        message = parse_json(item)
     except ValueError:
         return None
     return message if isinstance(message, dict) and isinstance(message.get("role"), str) else None

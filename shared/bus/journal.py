@@ -9,13 +9,16 @@ tool's own write and the journal's; docs/reliability.md says so.
 """
 
 import json
+from collections.abc import Mapping
 
 import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
 
 from shared.bus import keys
 from shared.bus.commands import Commands
 from shared.bus.connection import text_map
 from shared.bus.history import Message
+from shared.untrusted import parse_json
 
 STEPS_FIELD = "steps"
 RESULT_PREFIX = "call:"
@@ -37,17 +40,24 @@ class TurnJournal:
             for field, value in stored.items()
             if field.startswith(RESULT_PREFIX)
         }
-        return json.loads(stored.get(STEPS_FIELD, "[]"))
+        steps = parse_json(stored.get(STEPS_FIELD, "[]"))
+        return steps if isinstance(steps, list) else []
 
-    async def _write(self, field: str, value: str) -> None:
-        write = Commands()
-        write.add("HSET", self.key, field, value)
-        write.add("EXPIRE", self.key, keys.TURN_JOURNAL_TTL_SECONDS)
-        await write.run(self.redis)
+    async def _write(self, fields: Mapping[FieldT, EncodableT]) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.key, mapping=fields)
+            pipe.expire(self.key, keys.TURN_JOURNAL_TTL_SECONDS)
+            await pipe.execute()
 
-    async def save_steps(self, steps: list[Message]) -> None:
-        """Record the model steps taken so far (the whole list: it is a few messages)."""
-        await self._write(STEPS_FIELD, json.dumps(steps, ensure_ascii=False))
+    async def save_steps(self, steps: list[Message], results: dict[str, str] | None = None) -> None:
+        """Record the model steps taken so far (the whole list: it is a few messages), with
+        the results already decided for calls of the last step that must not run."""
+        results = results or {}
+        self.results.update(results)
+        fields: dict[FieldT, EncodableT] = {
+            RESULT_PREFIX + call_id: result for call_id, result in results.items()
+        }
+        await self._write({STEPS_FIELD: json.dumps(steps, ensure_ascii=False), **fields})
 
     def result_of(self, call_id: str) -> str | None:
         """The result of a tool call an earlier attempt already ran, if it did."""
@@ -55,7 +65,7 @@ class TurnJournal:
 
     async def save_result(self, call_id: str, result: str) -> None:
         self.results[call_id] = result
-        await self._write(RESULT_PREFIX + call_id, result)
+        await self._write({RESULT_PREFIX + call_id: result})
 
     def delete_in(self, commands: Commands) -> None:
         """Drop the journal together with the writes that finish the turn."""

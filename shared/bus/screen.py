@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Literal
 
 import redis.asyncio as aioredis
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from redis.exceptions import WatchError
 
 from shared.actions import AnyAction, Layout, WindowState
@@ -16,6 +16,7 @@ from shared.bus.responses import (
     LiveResponse,
     live_event_commands,
 )
+from shared.dropped import drop
 
 UI_TTL_SECONDS = 7 * 24 * 3600
 """A session's screen state outlives short disconnects, not abandoned sessions."""
@@ -97,7 +98,15 @@ def read_ui_in(commands: Commands, session_id: str) -> None:
 
 
 def ui_from(raw: str | bytes | None) -> UiState:
-    return UiState.model_validate_json(raw) if raw else UiState()
+    """The screen state stored; a blank screen (the bad entry dropped with a log line) when
+    what is stored is not one, so one corrupt key cannot fail every turn of its session."""
+    if not raw:
+        return UiState()
+    try:
+        return UiState.model_validate_json(raw)
+    except ValidationError as exc:
+        drop("screen state", raw, str(exc.errors()[0]["msg"]))
+        return UiState()
 
 
 class ScreenStore:

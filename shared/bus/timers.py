@@ -35,12 +35,20 @@ class TimerSchedule:
     async def unschedule(self, due: DueTimer) -> None:
         await self._redis.zrem(keys.TIMERS_DUE, due.model_dump_json())
 
-    async def claim_due(self, now: float, count: int = 50) -> list[DueTimer]:
-        """Timers ended by `now` that this replica removed from the schedule (ZREM decides
-        which replica announces one); a member that cannot be read is removed and dropped."""
+    async def claim_due(self, now: float, count: int) -> list[DueTimer]:
+        """Up to `count` timers ended by `now` that this replica removed from the schedule
+        (ZREM decides which replica announces one), in one round trip for the removals; a
+        member that cannot be read is removed and dropped."""
+        members = await raw_members_by_score(self._redis, keys.TIMERS_DUE, now, count)
+        if not members:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for member in members:
+                pipe.zrem(keys.TIMERS_DUE, member)
+            removed = await pipe.execute()
         claimed = []
-        for member in await raw_members_by_score(self._redis, keys.TIMERS_DUE, now, count):
-            if await self._redis.zrem(keys.TIMERS_DUE, member) != 1:
+        for member, mine in zip(members, removed, strict=True):
+            if mine != 1:
                 continue  # another replica announces it
             try:
                 claimed.append(DueTimer.model_validate_json(decode_member(member) or ""))

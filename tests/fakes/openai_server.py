@@ -55,6 +55,8 @@ class CallTools:
 
     calls: list[tuple[str, dict[str, Any] | str]]
     text: str = ""
+    piece_chars: int = 7
+    """Characters of arguments per streamed delta."""
 
 
 @dataclass
@@ -331,7 +333,7 @@ class FakeOpenAI:
                             "function": {"name": name, "arguments": ""},
                         }
                         self._event(chunk({"tool_calls": [head]}))
-                        for piece in _tokens(raw, 7):
+                        for piece in _tokens(raw, reply.piece_chars):
                             delta = {"index": index, "function": {"arguments": piece}}
                             self._event(chunk({"tool_calls": [delta]}))
                             tokens += 1
