@@ -11,7 +11,7 @@ from rq import Worker
 # (importing it in every horse cost ~0.2 s a task).
 import openclaw_worker.jobs
 from shared.bus.connection import connect_blocking
-from shared.bus.task_queue import JOB_SERIALIZER, openclaw_queue
+from shared.bus.task_queue import JOB_SERIALIZER, openclaw_queues
 from shared.settings import Settings, configure_logging, log_startup
 
 log = logging.getLogger("openclaw_worker")
@@ -33,7 +33,7 @@ def main() -> None:
     # isolates tasks from each other. SIGTERM is a warm shutdown: the current job finishes.
     # Jobs are JSON and only task jobs run (TaskJob): the queue is data, not code.
     Worker(
-        [openclaw_queue(connection)],
+        openclaw_queues(connection),
         connection=connection,
         name=worker_name(),
         job_class=openclaw_worker.jobs.TaskJob,

@@ -26,7 +26,7 @@ from shared.bus.journal import TurnJournal
 from shared.bus.responses import LiveResponse
 from shared.bus.screen import UiState, read_ui_in, ui_from
 from shared.bus.stores import Stores
-from shared.bus.task_queue import TaskQueue
+from shared.bus.task_queue import TaskQueue, TaskQuota
 from shared.bus.turns import count_turn_in
 from shared.messages import UserTurn, new_id
 from shared.settings import NO_MODEL_HINT, Mode, Settings
@@ -292,7 +292,11 @@ class TurnAnswerer:
             settings,
             model=PrimaryModel.from_settings(settings),
             tools=fast_tools(delegation=hybrid),
-            task_queue=TaskQueue(settings.redis_url, settings.openclaw_task_timeout)
+            task_queue=TaskQueue(
+                settings.redis_url,
+                settings.openclaw_task_timeout,
+                TaskQuota(settings.bot_max_open_tasks, settings.bot_tasks_per_hour),
+            )
             if hybrid
             else None,
         )

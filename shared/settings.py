@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     unrenewed means the worker died, and the task is run again or reported failed."""
     bot_task_max_attempts: int = 2
     """Runs of a task whose worker died before it is reported failed (1: never run again)."""
+    bot_max_open_tasks: int = 3
+    """Delegated tasks one session may have queued or running; more are refused, spoken."""
+    bot_tasks_per_hour: int = 30
+    """Delegated tasks one session may start in an hour; more are refused, spoken."""
     redis_url: str = "redis://127.0.0.1:6379/0"
     """The Redis that carries turns, events, history and jobs."""
 

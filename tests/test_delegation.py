@@ -16,7 +16,7 @@ from openclaw_worker.jobs import MAX_ANSWER_CHARS, SPOKEN_CUT, TaskJob
 from shared.bus import keys
 from shared.bus.connection import stream_entries
 from shared.bus.history import SessionHistory
-from shared.bus.task_queue import JOB_SERIALIZER, openclaw_queue
+from shared.bus.task_queue import JOB_SERIALIZER, openclaw_queues
 from shared.bus.tasks import load_session_tasks
 from shared.messages import BOT_EVENT, ResponseDone, TaskStatusEvent, TextChunk
 from shared.settings import Settings
@@ -83,7 +83,7 @@ async def run_worker_burst(redis_at_url: RedisAtUrl) -> None:
     """Run every queued task with the real job function, then return."""
     connection = redis_at_url.rq_connection
     worker = ThreadedSimpleWorker(
-        [openclaw_queue(connection)],
+        openclaw_queues(connection),
         connection=connection,
         job_class=TaskJob,
         serializer=JOB_SERIALIZER,

@@ -1,11 +1,14 @@
 """The three modes: hybrid (link tool), direct (none), openclaw (OpenClaw is the model)."""
 
 import fakeredis
+import pytest
 import redis.asyncio as aioredis
+from rq.exceptions import NoSuchJobError
 
 from router.conversation import TurnAnswerer
 from router.tools import fast_tools
-from shared.bus.task_queue import TaskQueue, fetch_job, openclaw_queue
+from shared.bus import keys
+from shared.bus.task_queue import TaskQueue, fetch_job, openclaw_queues
 from shared.bus.tasks import TASK_JOB, load_session_tasks
 from shared.settings import Mode, Settings
 from tests.conftest import model_settings
@@ -81,7 +84,13 @@ async def test_delegating_creates_one_task_and_one_rq_job(
         CallTools([("cancel_openclaw_task", {})]),
         Say("Cancelled."),
     )
-    settings = model_settings(fake_model, OPENCLAW_API_URL="http://claw:18789")
+    where = redis_client.connection_pool.connection_kwargs
+    # RQ's own client goes to the test's Redis (never the machine's shared one on 6379).
+    settings = model_settings(
+        fake_model,
+        OPENCLAW_API_URL="http://claw:18789",
+        REDIS_URL=f"redis://{where.get('host', '127.0.0.1')}:{where.get('port', 6379)}/0",
+    )
     sync_redis = (
         fakeredis.FakeRedis(server=redis_client.connection_pool.connection_kwargs["server"])
         if isinstance(redis_client, fakeredis.FakeAsyncRedis)
@@ -92,7 +101,7 @@ async def test_delegating_creates_one_task_and_one_rq_job(
         queue = router.consumer.answerer.task_queue
         assert isinstance(queue, TaskQueue)
         queue.connection = sync_redis
-        queue.queue = openclaw_queue(sync_redis)
+        queue.queue, queue.more_queue = openclaw_queues(sync_redis)
     session = await listen("s1")
 
     await session.ask("compare GPU prices for me")
@@ -108,5 +117,8 @@ async def test_delegating_creates_one_task_and_one_rq_job(
     await session.ask("cancel it")
     result = await session.wait_done(record.task_id)
     assert result.done.error == "cancelled"
-    assert job.get_status() == "canceled"
+    # Off the queue, and not kept by RQ: the task record holds the outcome.
+    with pytest.raises(NoSuchJobError):
+        fetch_job(record.task_id, rq_connection)
+    assert not rq_connection.exists(f"rq:canceled:{keys.OPENCLAW_QUEUE}")
     assert (await load_session_tasks(redis_client, "s1"))[0].status == "cancelled"

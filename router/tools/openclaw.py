@@ -67,8 +67,24 @@ class WhichTaskArgs(BaseModel):
 async def bot_openclaw_task(args: DelegateArgs, ctx: ToolContext) -> str:
     if ctx.task_queue is None:
         raise ToolError("delegating tasks is not available here")
+    quota, task_id = ctx.task_queue.quota, task_id_for(ctx)
+    tasks = await ctx.stores.tasks.of_session(ctx.session_id)
+    started = next((t for t in tasks if t.task_id == task_id), None)
+    if started is not None:
+        return f"{started.label} was already started; it is {started.status}."
+    open_tasks = [t for t in tasks if t.status not in FINISHED]
+    if len(open_tasks) >= quota.max_open:
+        raise ToolError(
+            f"{len(open_tasks)} tasks are already running, the most at once; it was not started. "
+            "The user can wait for one to finish or cancel one."
+        )
+    if await ctx.stores.tasks.this_hour(ctx.session_id) >= quota.per_hour:
+        raise ToolError(
+            f"{quota.per_hour} tasks were started this hour, the most allowed; it was not "
+            "started. The user can ask again later."
+        )
     record = TaskRecord(
-        task_id=task_id_for(ctx),
+        task_id=task_id,
         session_id=ctx.session_id,
         profile=ctx.profile,
         task=args.task,
@@ -78,7 +94,7 @@ async def bot_openclaw_task(args: DelegateArgs, ctx: ToolContext) -> str:
         existing = await ctx.stores.tasks.load(ctx.session_id, record.task_id)
         status = existing.status if existing else "unknown"
         return f"{record.label} was already started; it is {status}."
-    await ctx.task_queue.enqueue(record)
+    await ctx.task_queue.enqueue(record, behind_others=bool(open_tasks))
     await ctx.stores.tasks.response(record).status("queued", record.label)
     return (
         f"Started {record.label} in the background. Tell the user in a few words that you are on "

@@ -115,8 +115,21 @@ def task_cancel_requests(session_id: str) -> str:
     return f"bot:{{{session_id}}}:tasks:cancel"
 
 
+def session_tasks_this_hour(session_id: str, hour: int) -> str:
+    """Count of the tasks the session delegated in one hour (a quota), kept two hours."""
+    return f"bot:{{{session_id}}}:tasks:hour:{hour}"
+
+
+TASKS_TTL_SECONDS = 7 * 24 * 3600
+"""A session's task records, counter and cancel requests expire a week after the last change."""
+MAX_TASK_RECORDS = 100
+"""Task records kept per session; the oldest finished ones are dropped past it."""
+
 OPENCLAW_QUEUE = "openclaw"
-"""The RQ queue of delegated tasks."""
+"""The RQ queue of delegated tasks: a session's task when it has no other open task."""
+OPENCLAW_MORE_QUEUE = "openclaw:more"
+"""The RQ queue of a session's further tasks while another of its tasks is open. Workers take
+from `openclaw` first, so one session's backlog never delays another session's task."""
 
 
 def router_heartbeat(host: str) -> str:

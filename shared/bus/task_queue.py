@@ -10,6 +10,7 @@ session id and a task id (see `task_arguments`).
 """
 
 import asyncio
+from dataclasses import dataclass
 from typing import Annotated
 
 import redis
@@ -57,9 +58,27 @@ def task_arguments(job: Job) -> tuple[str, str]:
     return session_id, task_id
 
 
-def openclaw_queue(connection: redis.Redis) -> Queue:
-    """The `openclaw` queue, storing jobs as JSON."""
-    return Queue(keys.OPENCLAW_QUEUE, connection=connection, serializer=JOB_SERIALIZER)
+def openclaw_queue(connection: redis.Redis, name: str = keys.OPENCLAW_QUEUE) -> Queue:
+    """An OpenClaw task queue (by default `openclaw`), storing jobs as JSON."""
+    return Queue(name, connection=connection, serializer=JOB_SERIALIZER)
+
+
+def openclaw_queues(connection: redis.Redis) -> list[Queue]:
+    """The task queues in the order a worker takes from them: a session's first open task
+    before any session's further ones (RQ dequeues from the first non-empty queue)."""
+    return [openclaw_queue(connection, name) for name in TASK_QUEUES]
+
+
+TASK_QUEUES = (keys.OPENCLAW_QUEUE, keys.OPENCLAW_MORE_QUEUE)
+
+
+@dataclass(frozen=True)
+class TaskQuota:
+    """How much of the slow path one session may take (BOT_MAX_OPEN_TASKS,
+    BOT_TASKS_PER_HOUR)."""
+
+    max_open: int = 3
+    per_hour: int = 30
 
 
 def fetch_job(job_id: str, connection: redis.Redis) -> Job:
@@ -69,18 +88,24 @@ def fetch_job(job_id: str, connection: redis.Redis) -> Job:
 class TaskQueue:
     """Enqueues and cancels OpenClaw task jobs."""
 
-    def __init__(self, redis_url: str, task_timeout: float) -> None:
+    def __init__(
+        self, redis_url: str, task_timeout: float, quota: TaskQuota | None = None
+    ) -> None:
         self.connection = redis.Redis.from_url(redis_url, socket_connect_timeout=5)
-        self.queue = openclaw_queue(self.connection)
+        self.queue, self.more_queue = openclaw_queues(self.connection)
         self.job_timeout = int(task_timeout + JOB_TIMEOUT_MARGIN_SECONDS)
+        self.quota = quota or TaskQuota()
 
-    async def enqueue(self, record: TaskRecord) -> None:
-        """Enqueue the task's next run (the first has the task id as job id). The caller makes
-        sure a run is enqueued once (HSETNX of the record; a claim for a rerun)."""
-        await asyncio.to_thread(self._enqueue, record)
+    async def enqueue(self, record: TaskRecord, behind_others: bool = False) -> None:
+        """Enqueue the task's next run (the first has the task id as job id); with
+        `behind_others` (its session has another open task) on the queue workers take from
+        only when no session's first task waits. The caller makes sure a run is enqueued once
+        (HSETNX of the record; a claim for a rerun)."""
+        await asyncio.to_thread(self._enqueue, record, behind_others)
 
-    def _enqueue(self, record: TaskRecord) -> None:
-        self.queue.enqueue(
+    def _enqueue(self, record: TaskRecord, behind_others: bool) -> None:
+        queue = self.more_queue if behind_others else self.queue
+        queue.enqueue(
             TASK_JOB,
             record.session_id,
             record.task_id,
@@ -106,4 +131,7 @@ class TaskQueue:
             job.cancel()
         except InvalidJobOperation:  # a worker took it meanwhile; it will see the cancel flag
             return False
+        # The task record keeps the outcome; RQ keeps cancelled jobs (and its registry of them)
+        # with no expiry, so the job goes.
+        job.delete()
         return True

@@ -47,18 +47,51 @@ class TaskRecord(BaseModel):
 
 
 async def save_task(redis: aioredis.Redis, record: TaskRecord) -> None:
-    await redis.hset(
-        keys.session_tasks(record.session_id), record.task_id, record.model_dump_json()
-    )
+    key = keys.session_tasks(record.session_id)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(key, record.task_id, record.model_dump_json())
+        pipe.expire(key, keys.TASKS_TTL_SECONDS)
+        await pipe.execute()
 
 
 async def create_task_record(redis: aioredis.Redis, record: TaskRecord) -> bool:
-    """Store a new task, numbered after the session's earlier ones; False when a task with that
-    id exists already (nothing is changed)."""
-    number = await redis.incr(keys.session_task_counter(record.session_id))
+    """Store a new task, numbered after the session's earlier ones and counted in this hour's
+    quota; False when a task with that id exists already (nothing is changed). Past
+    MAX_TASK_RECORDS the session's oldest finished records are dropped."""
+    session_id = record.session_id
+    counter, key = keys.session_task_counter(session_id), keys.session_tasks(session_id)
+    hour = keys.session_tasks_this_hour(session_id, int(time.time() // 3600))
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.incr(counter)
+        pipe.expire(counter, keys.TASKS_TTL_SECONDS)
+        number, _ = await pipe.execute()
     numbered = record.model_copy(update={"number": number})
-    key = keys.session_tasks(record.session_id)
-    return bool(await redis.hsetnx(key, record.task_id, numbered.model_dump_json()))
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hsetnx(key, record.task_id, numbered.model_dump_json())
+        pipe.expire(key, keys.TASKS_TTL_SECONDS)
+        pipe.incr(hour)
+        pipe.expire(hour, 2 * 3600)
+        pipe.hlen(key)
+        created, _, _, _, stored = await pipe.execute()
+    if stored > keys.MAX_TASK_RECORDS:
+        await _drop_oldest_finished(redis, session_id, stored - keys.MAX_TASK_RECORDS)
+    return bool(created)
+
+
+async def _drop_oldest_finished(redis: aioredis.Redis, session_id: str, count: int) -> None:
+    finished = [t for t in await load_session_tasks(redis, session_id) if t.status in FINISHED]
+    dropped = [t.task_id for t in finished[:count]]
+    if dropped:
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(keys.session_tasks(session_id), *dropped)
+            pipe.srem(keys.task_cancel_requests(session_id), *dropped)
+            await pipe.execute()
+
+
+async def tasks_this_hour(redis: aioredis.Redis, session_id: str) -> int:
+    """How many tasks the session delegated in the current hour."""
+    count = await redis.get(keys.session_tasks_this_hour(session_id, int(time.time() // 3600)))
+    return int(count or 0)
 
 
 def _parsed(raw: str) -> TaskRecord | None:
@@ -91,7 +124,11 @@ async def update_task(redis: aioredis.Redis, record: TaskRecord, **changes: obje
 
 async def request_cancel(redis: aioredis.Redis, session_id: str, task_id: str) -> None:
     """Ask the task's worker to stop it (checked between chunks and before it starts)."""
-    await redis.sadd(keys.task_cancel_requests(session_id), task_id)
+    key = keys.task_cancel_requests(session_id)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.sadd(key, task_id)
+        pipe.expire(key, keys.TASKS_TTL_SECONDS)
+        await pipe.execute()
 
 
 async def cancel_requested(redis: aioredis.Redis, session_id: str, task_id: str) -> bool:
@@ -149,6 +186,9 @@ class TaskStore:
 
     async def of_session(self, session_id: str) -> list[TaskRecord]:
         return await load_session_tasks(self._redis, session_id)
+
+    async def this_hour(self, session_id: str) -> int:
+        return await tasks_this_hour(self._redis, session_id)
 
     async def update(self, record: TaskRecord, **changes: object) -> TaskRecord:
         return await update_task(self._redis, record, **changes)
