@@ -15,6 +15,7 @@ from router.tools.registry import ToolContext, ToolError, phrase, tool
 from router.tools.spoken import NUMBER, whole_number
 from shared.actions import AnyAction, NoteRemoved, NoteShow, NotesList
 from shared.bus.notes import Note
+from shared.bus.profiles import Profile
 from shared.bus.screen import UiState, change_ui
 from shared.messages import new_id
 
@@ -224,6 +225,12 @@ async def create_note(args: CreateNoteArgs, ctx: ToolContext) -> str:
         raise ToolError(f"there are already {MAX_NOTES} notes; delete some first")
     if any(n.title.casefold() == title.casefold() for n in notes):
         raise ToolError(f"a note called {title!r} already exists")
+    if not notes and not await ctx.stores.profiles.add(
+        Profile(name=ctx.profile, created_at=time.time())
+    ):
+        # Notes outlive sessions: they are kept only for a registered profile, so the profiles
+        # cap bounds them.
+        raise ToolError("there are too many profiles already, so notes can't be kept for this one")
     now = time.time()
     number = await ctx.stores.notes.next_number(ctx.profile)
     note = Note(

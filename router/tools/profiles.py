@@ -10,15 +10,15 @@ from shared.bus.profiles import Profile
 from shared.bus.screen import UiState, change_ui
 from shared.messages import ProfileName
 
-MAX_PROFILES = 50
-
 
 async def load_profiles(ctx: ToolContext) -> dict[str, Profile]:
-    """Known profiles by name; the profile in use is registered on first sight."""
+    """Known profiles by name; the profile in use is registered on first sight, while there
+    are fewer than MAX_PROFILES."""
     profiles = await ctx.stores.profiles.load_all()
     if ctx.profile not in profiles:
-        profiles[ctx.profile] = Profile(name=ctx.profile, created_at=time.time())
-        await ctx.stores.profiles.add(profiles[ctx.profile])
+        seen = Profile(name=ctx.profile, created_at=time.time())
+        if await ctx.stores.profiles.add(seen):
+            profiles[ctx.profile] = seen
     return profiles
 
 
@@ -84,10 +84,8 @@ async def switch_profile(args: SwitchArgs, ctx: ToolContext) -> str:
                 f"there is no profile {name!r}; profiles: {', '.join(profiles)}; "
                 "ask whether to create it"
             )
-        if len(profiles) >= MAX_PROFILES:
+        if not await ctx.stores.profiles.add(Profile(name=name, created_at=time.time())):
             raise ToolError("there are too many profiles already")
-        created = Profile(name=name, created_at=time.time())
-        await ctx.stores.profiles.add(created)
 
     def change(state: UiState) -> list[AnyAction]:
         state.profile = name

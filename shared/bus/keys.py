@@ -63,6 +63,8 @@ def session_ui(session_id: str) -> str:
 
 PROFILES = "bot:profiles"
 """Hash of every known user profile, name → JSON description."""
+MAX_PROFILES = 50
+"""Profiles registered at most; a profile's notes are kept only once it is registered."""
 
 TIMERS_DUE = "bot:timers:due"
 """Sorted set of running timers (member: JSON with session and id), scored by end time."""
@@ -169,3 +171,18 @@ their worker's lease ends; a lease that ends unrenewed means the worker died."""
 def task_recovery_claim(session_id: str, task_id: str, attempt: int) -> str:
     """Set once by whichever process handles a lost attempt of a task, so it is handled once."""
     return f"bot:{{{session_id}}}:task:{task_id}:lost:{attempt}"
+
+
+UNEXPIRING: dict[str, str] = {
+    TURNS_STREAM: f"trimmed to about {TURNS_STREAM_MAXLEN} entries",
+    DEAD_TURNS_STREAM: f"trimmed to about {DEAD_TURNS_MAXLEN} entries",
+    PROFILES: f"at most {MAX_PROFILES} profiles",
+    "bot:profile:{*}:notes": f"at most 500 notes, for at most {MAX_PROFILES} profiles",
+    "bot:profile:{*}:notes:created": f"one counter per profile, at most {MAX_PROFILES}",
+    TIMERS_DUE: "at most 10 running timers a session, each removed when it ends (24 h at most)",
+    TASK_LEASES: "one member per running task, removed when it ends or is found lost",
+    VOICE_SESSION_SECRET: "one key",
+    "rq:*": "RQ's own bookkeeping: queues and registries emptied by its workers' cleanup",
+}
+"""Key families (glob patterns) that have no TTL, each with what bounds it; every other key
+expires. Held by tests/test_key_census.py and listed in docs/reliability.md."""

@@ -88,9 +88,7 @@ def fetch_job(job_id: str, connection: redis.Redis) -> Job:
 class TaskQueue:
     """Enqueues and cancels OpenClaw task jobs."""
 
-    def __init__(
-        self, redis_url: str, task_timeout: float, quota: TaskQuota | None = None
-    ) -> None:
+    def __init__(self, redis_url: str, task_timeout: float, quota: TaskQuota | None = None) -> None:
         self.connection = redis.Redis.from_url(redis_url, socket_connect_timeout=5)
         self.queue, self.more_queue = openclaw_queues(self.connection)
         self.job_timeout = int(task_timeout + JOB_TIMEOUT_MARGIN_SECONDS)
