@@ -118,3 +118,24 @@ async def test_a_timer_flood_and_a_corrupt_screen_delay_no_other_sessions_timer(
         await announcer
 
     assert heard == ["Your pasta timer is done.", "Your tea timer is done."]
+
+
+async def test_profiles_are_capped_and_notes_are_kept_only_for_registered_ones(
+    redis_client: aioredis.Redis, tools
+) -> None:
+    """Clients name the profile of a turn: 60 names register 50 profiles, and the other 10
+    keep no notes (notes outlive sessions, so only the profiles cap bounds them)."""
+    results = []
+    for number in range(60):
+        tools.ctx.profile = f"p{number}"
+        results.append(await tools("create_note", title="groceries", text="milk"))
+    tools.ctx.profile = "p0"
+    switched = await tools("switch_profile", name="newcomer", create=True)
+
+    assert sum(r.startswith("Created") for r in results) == keys.MAX_PROFILES
+    assert results[-1] == (
+        "Error: there are too many profiles already, so notes can't be kept for this one"
+    )
+    assert switched == "Error: there are too many profiles already"
+    assert await redis_client.hlen(keys.PROFILES) == keys.MAX_PROFILES
+    assert not await redis_client.exists(keys.profile_notes("p59"))
