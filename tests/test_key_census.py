@@ -21,7 +21,7 @@ from tests.fakes.openai_server import CallTools, FakeOpenAI, FakeOpenClaw, Reply
 from tests.test_delegation import run_worker_burst
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS: dict[str, list[tuple[str, dict[str, Any]]]] = {
+COMMANDS: dict[str, list[tuple[str, dict[str, Any] | str]]] = {
     "note": [("create_note", {"title": "groceries", "text": "milk"})],
     "add": [("append_to_note", {"title": "groceries", "text": "eggs"})],
     "window": [("open_window", {"app": "browser"}), ("window_action", {"action": "close"})],
