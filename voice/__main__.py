@@ -13,6 +13,8 @@ from shared.bus.session_link import SessionLink
 from shared.settings import RedactSecrets, Settings, configure_logging
 from voice.access import is_loopback
 from voice.console import default_session_id, run_console
+from voice.memory import MemoryReturner
+from voice.peer import peer_connected
 from voice.sessions import IssuerSource
 
 if TYPE_CHECKING:
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("voice")
 SESSIONS = IssuerSource()
 """The service's session issuer, shared by the session route and every session's `bot`."""
+MEMORY = MemoryReturner()
+"""Gives ended sessions' memory back to the system (voice/memory.py)."""
 
 
 def parse_text_args(argv: list[str]) -> argparse.Namespace:
@@ -44,7 +48,6 @@ async def console_main(settings: Settings, session_id: str, profile: str) -> int
 
 async def bot(runner_args: object) -> None:
     """One browser session (called by Pipecat's runner per connection)."""
-    from pipecat.audio.vad.silero import SileroVADAnalyzer
     from pipecat.pipeline.worker import PipelineParams, PipelineWorker
     from pipecat.runner.utils import create_transport
     from pipecat.transports.base_transport import TransportParams
@@ -52,7 +55,11 @@ async def bot(runner_args: object) -> None:
 
     from voice.pipeline import build_pipeline, user_turns_to_redis
     from voice.services import SPEECH_OUTPUT_OFF, make_stt, make_tts
+    from voice.vad import SharedSileroVAD
 
+    connection = getattr(runner_args, "webrtc_connection", None)
+    if connection is not None and not await peer_connected(connection):
+        return
     settings = Settings()
     grant = await (await SESSIONS()).for_connection(getattr(runner_args, "body", None))
     session_id, profile = grant.session_id, grant.profile
@@ -63,7 +70,7 @@ async def bot(runner_args: object) -> None:
     redis = connect_redis(settings.redis_url)
     try:
         async with SessionLink(redis, session_id, profile) as link:
-            user_aggregator, turn_processor = user_turns_to_redis(link, SileroVADAnalyzer())
+            user_aggregator, turn_processor = user_turns_to_redis(link, SharedSileroVAD())
             tts = make_tts(settings)
             pipeline = build_pipeline(
                 transport.input(),
@@ -95,6 +102,8 @@ async def bot(runner_args: object) -> None:
             )
     finally:
         await redis.aclose()
+        log.info("voice session ended session=%s", session_id)
+        MEMORY.session_ended()
 
 
 def check_voice_services(settings: Settings) -> None:
@@ -188,6 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     # started through the `hybridbot-voice` console script.
     setattr(sys.modules["__main__"], "bot", bot)  # noqa: B010  (a module attribute, set late)
     sys.argv = [sys.argv[0], *runner_argv]
+    MEMORY.freeze_start_up()
     run_pipecat()
 
 

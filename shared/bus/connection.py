@@ -39,7 +39,9 @@ def connect_redis(url: str) -> aioredis.Redis:
         health_check_interval=15,
         socket_connect_timeout=5,
     )
-    return aioredis.Redis(connection_pool=pool)
+    # from_pool: the client owns its pool, so `aclose()` closes the pool's connections too (a
+    # client made with `connection_pool=` leaves them open: one voice session's pool per visit).
+    return aioredis.Redis.from_pool(pool)
 
 
 async def raw_members_by_score(
