@@ -26,7 +26,7 @@ import redis
 import redis.asyncio as aioredis
 
 from bench.common import redis_url
-from bench.webrtc_client import WebRTCVoiceClient
+from tests.webrtc_client import WebRTCVoiceClient
 from shared.bus.connection import connect_redis
 from tests.processes import serves_page, wait_for
 
@@ -73,6 +73,11 @@ class Services:
             "VOICE_STT": "none",
             "VOICE_TTS": "espeak" if shutil.which("espeak-ng") else "none",
             "LOG_LEVEL": "INFO",
+            # The soak is one client: lift the per-client limits it would otherwise meet (the
+            # half-open offers must reach the service to show what it keeps of them).
+            "VOICE_SIGNALLING_PER_MINUTE": "100000",
+            "VOICE_MAX_SESSIONS_PER_CLIENT": "1000",
+            "VOICE_MAX_SESSIONS": "1000",
         }
         voice = ["-m", "voice", "-t", "webrtc", "--host", "127.0.0.1", "--port", str(VOICE_PORT)]
         commands = {"voice": voice, "router": ["-m", "router"], "worker": ["-m", "openclaw_worker"]}

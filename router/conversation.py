@@ -28,7 +28,7 @@ from shared.bus.screen import UiState, read_ui_in, ui_from
 from shared.bus.stores import Stores
 from shared.bus.task_queue import TaskQueue, TaskQuota
 from shared.bus.turns import count_turn_in
-from shared.messages import UserTurn, new_id
+from shared.messages import SPOKEN_TOO_LONG, UserTurn, new_id
 from shared.settings import NO_MODEL_HINT, Mode, Settings
 from shared.speech import SentenceSplitter, SpeechFilter
 
@@ -57,7 +57,6 @@ def system_prompt(delegation: bool) -> str:
     return f"{SYSTEM_PROMPT}\n{DELEGATION_PROMPT if delegation else NO_DELEGATION_PROMPT}"
 
 
-SPOKEN_TOO_LONG = "Sorry, that was too long for me. Could you say it more briefly?"
 SPOKEN_EMPTY = "Sorry, I didn't catch that."
 SPOKEN_NO_MODEL = "No language model is configured, so I can't answer that yet."
 SPOKEN_TOO_MANY_STEPS = "Sorry, that needed more steps than I can take at once."

@@ -21,6 +21,11 @@ SessionId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 ProfileName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
+MAX_TURN_CHARS = 2000
+"""The default of BOT_MAX_TURN_CHARS: the longest turn a voice service sends, a router takes."""
+SPOKEN_TOO_LONG = "Sorry, that was too long for me. Could you say it more briefly?"
+
+
 def new_id() -> str:
     """A short random id for turns, responses and tasks."""
     return uuid.uuid4().hex[:16]

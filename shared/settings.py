@@ -13,6 +13,8 @@ from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.messages import MAX_TURN_CHARS
+
 
 class Mode(StrEnum):
     """Which brain answers a turn."""
@@ -95,8 +97,9 @@ class Settings(BaseSettings):
     """Model → tools → model round trips allowed in one turn."""
     bot_max_tool_calls_per_step: int = 8
     """Tool calls run from one model reply; past it the model is told the rest did not run."""
-    bot_max_turn_chars: int = 2000
-    """Longer turns are refused with a spoken reply, and not kept in history."""
+    bot_max_turn_chars: int = MAX_TURN_CHARS
+    """Longer turns are refused with a spoken reply, and not kept in history; voice services
+    refuse them before they reach the stream."""
     bot_turn_deadline: float | None = None
     """A whole turn (every model call and tool of it) ends by then with a spoken apology;
     unset, see `turn_deadline`."""
@@ -134,6 +137,15 @@ class Settings(BaseSettings):
     its own origin)."""
     voice_session_secret: SecretStr | None = None
     """Key that signs session tokens; unset, one is generated once and kept in Redis."""
+    voice_max_sessions: int = 50
+    """Voice sessions (answered offers, connected or not) the service holds at once; past it
+    an offer is answered 503."""
+    voice_max_sessions_per_client: int = 4
+    """Voice sessions one client address holds at once; past it an offer is answered 429."""
+    voice_signalling_per_minute: int = 30
+    """Session, `/start` and offer calls one client address may make a minute; past it 429."""
+    voice_connect_timeout: float = 15.0
+    """Seconds an answered offer may take to connect before it is closed."""
     voice_port: int = 7860
     """Port of the voice service's web server, for `make run` and its health check."""
     voice: Literal["text", "webrtc", ""] = ""

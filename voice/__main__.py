@@ -4,8 +4,10 @@ text console on the same bus."""
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from shared.bus.connection import connect_redis, wait_for_redis
@@ -16,6 +18,7 @@ from voice.console import default_session_id, run_console
 from voice.memory import MemoryReturner
 from voice.peer import peer_connected
 from voice.sessions import IssuerSource
+from voice.signalling import LiveSessions, StartEntryReaper
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -26,6 +29,10 @@ SESSIONS = IssuerSource()
 """The service's session issuer, shared by the session route and every session's `bot`."""
 MEMORY = MemoryReturner()
 """Gives ended sessions' memory back to the system (voice/memory.py)."""
+LIVE = LiveSessions()
+"""The sessions the service holds, by client (voice/signalling.py)."""
+START_ENTRIES = StartEntryReaper(LIVE)
+"""Drops the runner's unused `/start` entries (voice/signalling.py)."""
 
 
 def parse_text_args(argv: list[str]) -> argparse.Namespace:
@@ -40,14 +47,31 @@ async def console_main(settings: Settings, session_id: str, profile: str) -> int
     redis = connect_redis(settings.redis_url)
     try:
         await wait_for_redis(redis, settings.redis_url, timeout=15)
-        async with SessionLink(redis, session_id, profile) as link:
+        async with SessionLink(redis, session_id, profile, settings.bot_max_turn_chars) as link:
             return await run_console(link)
     finally:
         await redis.aclose()
 
 
 async def bot(runner_args: object) -> None:
-    """One browser session (called by Pipecat's runner per connection)."""
+    """One browser session (called by Pipecat's runner per answered offer): nothing is built
+    until its peer connects, and everything it holds is released when it ends."""
+    settings = Settings()
+    connection = getattr(runner_args, "webrtc_connection", None)
+    runner_session = str(getattr(runner_args, "session_id", ""))
+    LIVE.runner_sessions.add(runner_session)
+    try:
+        if connection is None or await peer_connected(connection, settings.voice_connect_timeout):
+            await run_session(runner_args, settings)
+    finally:
+        LIVE.runner_sessions.discard(runner_session)
+        if connection is not None:
+            LIVE.ended(connection.pc_id)
+        MEMORY.session_ended()
+
+
+async def run_session(runner_args: object, settings: Settings) -> None:
+    """The session's pipeline, from its connection until the client leaves."""
     from pipecat.pipeline.worker import PipelineParams, PipelineWorker
     from pipecat.runner.utils import create_transport
     from pipecat.transports.base_transport import TransportParams
@@ -57,10 +81,6 @@ async def bot(runner_args: object) -> None:
     from voice.services import SPEECH_OUTPUT_OFF, make_stt, make_tts
     from voice.vad import SharedSileroVAD
 
-    connection = getattr(runner_args, "webrtc_connection", None)
-    if connection is not None and not await peer_connected(connection):
-        return
-    settings = Settings()
     grant = await (await SESSIONS()).for_connection(getattr(runner_args, "body", None))
     session_id, profile = grant.session_id, grant.profile
     transport = await create_transport(
@@ -69,7 +89,7 @@ async def bot(runner_args: object) -> None:
     )
     redis = connect_redis(settings.redis_url)
     try:
-        async with SessionLink(redis, session_id, profile) as link:
+        async with SessionLink(redis, session_id, profile, settings.bot_max_turn_chars) as link:
             user_aggregator, turn_processor = user_turns_to_redis(link, SharedSileroVAD())
             tts = make_tts(settings)
             pipeline = build_pipeline(
@@ -103,7 +123,6 @@ async def bot(runner_args: object) -> None:
     finally:
         await redis.aclose()
         log.info("voice session ended session=%s", session_id)
-        MEMORY.session_ended()
 
 
 def check_voice_services(settings: Settings) -> None:
@@ -145,6 +164,7 @@ def guard_the_web_service(app: "FastAPI", settings: Settings, argv: list[str]) -
 
     from voice.access import AccessConfigError, AccessGuard, check_bind
     from voice.sessions import add_session_route
+    from voice.signalling import SignallingLimits
 
     host = runner_option(argv, "--host", "localhost")
     port = runner_option(argv, "--port", "7860")
@@ -152,9 +172,19 @@ def guard_the_web_service(app: "FastAPI", settings: Settings, argv: list[str]) -
         check_bind(settings, host)
     except AccessConfigError as exc:
         sys.exit(f"voice: {exc}")
+    # The last middleware added runs first: access is checked before anything is counted.
+    app.add_middleware(
+        SignallingLimits,
+        sessions=LIVE,
+        start_entries=START_ENTRIES.count,
+        max_sessions=settings.voice_max_sessions,
+        max_sessions_per_client=settings.voice_max_sessions_per_client,
+        signalling_per_minute=settings.voice_signalling_per_minute,
+    )
     app.add_middleware(
         AccessGuard, tokens=settings.access_tokens, allowed_origins=settings.allowed_origins
     )
+    reap_start_entries_while_serving(app)
     add_session_route(app, SESSIONS)
     scrubber = RedactSecrets(settings.secrets)
 
@@ -169,6 +199,23 @@ def guard_the_web_service(app: "FastAPI", settings: Settings, argv: list[str]) -
     origins = ",".join(settings.allowed_origins) or "same origin only"
     log.info("voice on %s:%s access=%s origins=%s", host, port, access, origins)
     return [*argv, "--allowed-origins", *cors]
+
+
+def reap_start_entries_while_serving(app: "FastAPI") -> None:
+    """Run the `/start` entry reaper for as long as the app serves (it finds the runner's
+    entries once the runner has added its routes, at start-up)."""
+    serving = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: "FastAPI") -> AsyncIterator[None]:
+        async with serving(app):
+            reaper = asyncio.create_task(START_ENTRIES.run(app))
+            try:
+                yield
+            finally:
+                reaper.cancel()
+
+    app.router.lifespan_context = lifespan
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,8 +12,9 @@ from typing import TextIO
 from redis.exceptions import RedisError
 
 from shared.actions import AnyAction
-from shared.bus.session_link import SPOKEN_BUS_DOWN, SessionLink
+from shared.bus.session_link import SPOKEN_BUS_DOWN, SessionLink, TurnTooLong
 from shared.messages import (
+    SPOKEN_TOO_LONG,
     ActionEvent,
     AnyBotEvent,
     ResponseDone,
@@ -165,6 +166,10 @@ async def run_console(
                 continue
             try:
                 turn = await link.send_turn(line)
+            except TurnTooLong as exc:
+                log.warning("turn refused: %s", exc)
+                out.write(f"bot> {SPOKEN_TOO_LONG}\n")
+                continue
             except (RedisError, OSError) as exc:
                 log.warning("turn not sent: %s", exc)
                 out.write(f"bot> {SPOKEN_BUS_DOWN}\n")

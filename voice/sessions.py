@@ -143,6 +143,8 @@ class IssuerSource:
     async def __call__(self) -> SessionIssuer:
         if self._issuer is None:
             settings = Settings()
-            redis = connect_redis(settings.redis_url)
+            # Session calls are short: a few connections serve them, and bound what a burst of
+            # them leaves open in the pool.
+            redis = connect_redis(settings.redis_url, max_connections=4)
             self._issuer = await SessionIssuer.from_settings(redis, settings)
         return self._issuer

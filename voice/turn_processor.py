@@ -38,8 +38,9 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.processors.frameworks.rtvi.frames import RTVISendTextFrame, RTVIServerMessageFrame
 from redis.exceptions import RedisError
 
-from shared.bus.session_link import SPOKEN_BUS_DOWN, SessionLink
+from shared.bus.session_link import SPOKEN_BUS_DOWN, SessionLink, TurnTooLong
 from shared.messages import (
+    SPOKEN_TOO_LONG,
     ActionEvent,
     AnyBotEvent,
     ResponseDone,
@@ -85,11 +86,18 @@ class TurnProcessor(FrameProcessor):
             return
         try:
             await self.session_link.send_turn(text)
+        except TurnTooLong as exc:
+            logger.warning("turn refused session=%s: %s", self.session_link.session_id, exc)
+            await self._say(SPOKEN_TOO_LONG)
         except (RedisError, OSError) as exc:
             logger.warning("turn not sent session=%s: %s", self.session_link.session_id, exc)
-            await self.push_frame(LLMFullResponseStartFrame())
-            await self.push_frame(LLMTextFrame(SPOKEN_BUS_DOWN))
-            await self.push_frame(LLMFullResponseEndFrame())
+            await self._say(SPOKEN_BUS_DOWN)
+
+    async def _say(self, text: str) -> None:
+        """Speak one sentence of the voice service's own."""
+        await self.push_frame(LLMFullResponseStartFrame())
+        await self.push_frame(LLMTextFrame(text))
+        await self.push_frame(LLMFullResponseEndFrame())
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)

@@ -21,7 +21,7 @@ MAX_CONNECTIONS = 256
 """Per client; past it a command waits for a free connection (up to 20 s) instead of failing."""
 
 
-def connect_redis(url: str) -> aioredis.Redis:
+def connect_redis(url: str, max_connections: int = MAX_CONNECTIONS) -> aioredis.Redis:
     """An asyncio client returning str; commands are retried through brief disconnects.
 
     Bytes that are not UTF-8 arrive as U+FFFD instead of raising inside redis-py (which no
@@ -31,7 +31,7 @@ def connect_redis(url: str) -> aioredis.Redis:
     """
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
-        max_connections=MAX_CONNECTIONS,
+        max_connections=max_connections,
         timeout=20,
         decode_responses=True,
         encoding_errors="replace",

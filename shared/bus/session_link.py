@@ -24,7 +24,7 @@ from shared.bus.commands import Commands
 from shared.bus.connection import log_outage, stream_entries, text, until_redis_answers
 from shared.bus.turns import publish_interrupt, publish_turn
 from shared.dropped import drop
-from shared.messages import BOT_EVENT, AnyBotEvent, Interrupt, UserTurn
+from shared.messages import BOT_EVENT, MAX_TURN_CHARS, AnyBotEvent, Interrupt, UserTurn
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +47,24 @@ class ResubscribeAwarePubSub(PubSub):
         await super().on_connect(connection)
 
 
+class TurnTooLong(ValueError):
+    """A turn longer than the routers take: refused before the stream, `SPOKEN_TOO_LONG`."""
+
+
 class SessionLink:
     """Subscribes to one session's events; publishes that session's turns."""
 
-    def __init__(self, redis: aioredis.Redis, session_id: str, profile: str = "default") -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        session_id: str,
+        profile: str = "default",
+        max_turn_chars: int = MAX_TURN_CHARS,
+    ) -> None:
         self.redis = redis
         self.session_id = session_id
         self.profile = profile
+        self.max_turn_chars = max_turn_chars
         self._pubsub = self._new_pubsub()
         self._replayed_at = 0
         self._recent_cursor = "0-0"
@@ -79,7 +90,10 @@ class SessionLink:
         await self._pubsub.aclose()
 
     async def send_turn(self, text: str) -> UserTurn:
-        """Publish what the user said (or typed) as a turn for the routers."""
+        """Publish what the user said (or typed) as a turn for the routers; TurnTooLong (with
+        nothing sent) past BOT_MAX_TURN_CHARS, the routers' own limit."""
+        if len(text.strip()) > self.max_turn_chars:
+            raise TurnTooLong(f"{len(text)} characters, over {self.max_turn_chars}")
         turn = UserTurn(session_id=self.session_id, profile=self.profile, text=text)
         await publish_turn(self.redis, turn)
         return turn

@@ -2,8 +2,8 @@
 session token, `POST /start`, then the SDP offer through `/sessions/<id>/api/offer`, RTVI
 messages on the data channel, the bot's audio on the peer connection's track.
 
-Used by the soak benchmark (`bench/soak.py`) and its tests; nothing here is a browser, so the
-numbers are the server's, not Chromium's.
+Used by the voice release tests and the soak benchmark (`bench/soak.py`); nothing here is a
+browser, so the numbers are the server's, not Chromium's.
 """
 
 import asyncio
