@@ -26,9 +26,9 @@ import redis
 import redis.asyncio as aioredis
 
 from bench.common import redis_url
-from tests.webrtc_client import WebRTCVoiceClient
 from shared.bus.connection import connect_redis
 from tests.processes import serves_page, wait_for
+from tests.webrtc_client import WebRTCVoiceClient
 
 VOICE_PORT = 7891
 PARALLEL = 4
