@@ -123,6 +123,8 @@ class SentencePublisher:
         self.interrupts = interrupts
         self.splitter = SentenceSplitter()
         self.speech = SpeechFilter()
+        self.already_said: list[str] = []
+        """What an earlier attempt of a taken-over turn said, not to be said again."""
 
     async def _publish(self, sentence: str) -> None:
         if self.publisher.response_id in self.interrupts:
@@ -130,6 +132,12 @@ class SentencePublisher:
         speakable = self.speech.speakable(sentence)
         if not speakable:
             return
+        if speakable in self.already_said:
+            # The model said it again after a takeover; the user heard it the first time.
+            del self.already_said[: self.already_said.index(speakable) + 1]
+            self.publisher.spoken.append(speakable)
+            return
+        self.already_said.clear()  # from here on this attempt says something new
         await self.publisher.text(speakable)
         if self.report.first_chunk_at is None:
             self.report.first_chunk_at = time.monotonic()
@@ -358,6 +366,8 @@ class TurnAnswerer:
             return "rate_limited"
         # Only a taken-over turn can have a journal: a first attempt need not read one.
         steps = await current.journal.load() if current.attempt > 1 else []
+        if current.attempt > 1:
+            current.speech.already_said = await current.publisher.earlier_texts()
         if steps:
             current.report.resumed_steps = len(steps)
             log.warning(

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import threading
 from collections import Counter
 
 import redis.asyncio as aioredis
@@ -157,3 +158,26 @@ async def test_a_turn_sent_twice_is_answered_once(
     dones = [e for e in session.arrivals if isinstance(e, ResponseDone)]
     assert [d.response_id for d in dones] == [turn.turn_id, after.done.response_id]
     assert len(fake_model.requests) == 2
+
+
+async def test_a_taken_over_turn_does_not_say_again_what_the_user_heard(
+    redis_client: aioredis.Redis, fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    """The first router said two sentences and died; the model, asked again, starts over: the
+    user hears each sentence once."""
+    reply = "One is here. Two is here. Three is here. Four is here."
+    stalled = threading.Event()
+    fake_model.script(
+        Say(reply, pause_after="One is here. Two is here. Th", resume=stalled), Say(reply)
+    )
+    first = await start_router(model_settings(fake_model), name="router-first")
+    session = await listen("s1")
+    turn = await session.link.send_turn("count for me")
+    await session.wait_until(lambda: len(session.response(turn.turn_id).chunks) == 2)
+    await first.crash()
+    await start_router(model_settings(fake_model), name="router-second", reclaim_idle_ms=100)
+    response = await session.wait_done(turn.turn_id)
+
+    assert response.chunks == ["One is here.", "Two is here.", "Three is here.", "Four is here."]
+    history = await redis_client.lrange(keys.session_history("s1"), 0, -1)
+    assert json.loads(history[-1])["content"] == reply

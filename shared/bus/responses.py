@@ -12,11 +12,14 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
+from pydantic import ValidationError
 
 from shared.actions import AnyAction
 from shared.bus import keys
 from shared.bus.commands import Commands
+from shared.bus.connection import stream_entries
 from shared.messages import (
+    BOT_EVENT,
     ActionEvent,
     BotEvent,
     ResponseDone,
@@ -114,6 +117,20 @@ class LiveResponse(ResponsePublisher):
 
     def advance(self, published: int) -> None:
         self.seq += published
+
+    async def earlier_texts(self) -> list[str]:
+        """What earlier attempts of this response already said, in order, read back from the
+        session's recent stream (bounded: RECENT_MAXLEN entries; unreadable ones skipped)."""
+        entries = stream_entries(await self.redis.xrange(keys.session_recent(self.session_id)))
+        said: list[tuple[int, str]] = []
+        for _entry_id, fields in entries:
+            try:
+                event = BOT_EVENT.validate_json(fields.get(keys.EVENT_FIELD, ""))
+            except ValidationError:
+                continue
+            if isinstance(event, TextChunk) and event.response_id == self.response_id:
+                said.append((event.seq, event.text))
+        return [text for _seq, text in sorted(said)]
 
     def done_in(self, commands: Commands, error: str | None = None) -> None:
         """Queue the end of the response on the caller's commands, so the done event goes out
