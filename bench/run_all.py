@@ -19,6 +19,7 @@ from bench import (
     router_cpu,
     scale,
     slow_path,
+    soak,
     tier0,
     voice_latency,
 )
@@ -100,6 +101,8 @@ def table(r: dict) -> str:
         ),
     ]
     rows += cost_rows(r["router_cpu"], r["voice_latency"], r.get("redis_capacity"))
+    if "soak" in r:
+        rows += soak_rows(r["soak"])
     lines = ["| benchmark | p50 / p99 (or value) |", "|---|---|"]
     return "\n".join([*lines, *(f"| {name} | {value} |" for name, value in rows)])
 
@@ -144,6 +147,35 @@ def cost_rows(c: dict, v: dict, capacity: dict | None) -> list[tuple[str, str]]:
     return rows
 
 
+def soak_rows(soak_result: dict) -> list[tuple[str, str]]:
+    """Row 10: what sessions that came and went left in each service."""
+    rows = soak_result["rows"]
+    baseline = next(row for row in rows if "baseline" in row["at"])
+    after = next(row for row in rows if row["at"].endswith(f"{soak_result['sessions']} sessions"))
+    end = rows[-1]
+    head = (
+        f"10. soak, {soak_result['answered']}/{soak_result['sessions']} WebRTC sessions then "
+        f"{soak_result['half_open_offers']} half-open offers"
+    )
+    return [
+        (
+            f"{head}: voice RSS, baseline → after the sessions → end",
+            f"{baseline['voice_rss_mb']:.0f} → {after['voice_rss_mb']:.0f} → "
+            f"{end['voice_rss_mb']:.0f} MB",
+        ),
+        (
+            "10. voice open files / Redis client connections, baseline → end",
+            f"{baseline['voice_open_files']:.0f} → {end['voice_open_files']:.0f} / "
+            f"{baseline['redis_clients']} → {end['redis_clients']}",
+        ),
+        (
+            "10. router / worker RSS growth, baseline → end",
+            f"{soak_result['router_rss_mb_growth']:+.1f} / "
+            f"{soak_result['worker_rss_mb_growth']:+.1f} MB",
+        ),
+    ]
+
+
 async def main() -> dict:
     started = time.monotonic()
     results: dict = {"machine": machine()}
@@ -162,6 +194,12 @@ async def main() -> dict:
         results[name] = await asyncio.wait_for(module.run(), BENCHMARK_TIMEOUT_S)
         print(f"  {name}: {time.monotonic() - began:.0f} s", flush=True)
     results["redis_capacity"] = redis_capacity.run(results["router_cpu"]["tool"]["by_command"])
+    print("running soak ...", flush=True)
+    results["soak"] = await asyncio.to_thread(
+        soak.measure,
+        int(os.environ.get("SOAK_SESSIONS", "200")),
+        int(os.environ.get("SOAK_HALF_OPEN", "100")),
+    )
     results["tier0"] = await tier0.main()
     results["wall_s"] = time.monotonic() - started
     return results

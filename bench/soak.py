@@ -198,9 +198,8 @@ async def soak(services: Services, sessions: int, half_open_offers: int) -> dict
     }
 
 
-def main() -> None:
-    sessions = int(os.environ.get("SOAK_SESSIONS", "200"))
-    half = int(os.environ.get("SOAK_HALF_OPEN", "100"))
+def measure(sessions: int, half_open_offers: int) -> dict[str, Any]:
+    """Run the soak with its own services and fakes; the rows and the growth figures."""
     log_dir = Path(os.environ.get("SOAK_LOG_DIR", "/tmp/hybridbot-soak"))
     log_dir.mkdir(parents=True, exist_ok=True)
     url = redis_url()
@@ -209,10 +208,16 @@ def main() -> None:
     services = Services(url, log_dir)
     services.start(fakes)
     try:
-        result = asyncio.run(soak(services, sessions, half))
+        return asyncio.run(soak(services, sessions, half_open_offers))
     finally:
         services.stop()
         fakes_process.communicate(b"")
+
+
+def main() -> None:
+    sessions = int(os.environ.get("SOAK_SESSIONS", "200"))
+    half = int(os.environ.get("SOAK_HALF_OPEN", "100"))
+    result = measure(sessions, half)
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=1))
 
 
