@@ -159,9 +159,9 @@ def soak_rows(soak_result: dict) -> list[tuple[str, str]]:
     )
     return [
         (
-            f"{head}: voice RSS, baseline → after the sessions → end",
+            f"{head}: voice RSS, baseline → after the sessions → end (peak)",
             f"{baseline['voice_rss_mb']:.0f} → {after['voice_rss_mb']:.0f} → "
-            f"{end['voice_rss_mb']:.0f} MB",
+            f"{end['voice_rss_mb']:.0f} MB ({end['voice_peak_rss_mb']:.0f})",
         ),
         (
             "10. voice open files / Redis client connections, baseline → end",

@@ -5,10 +5,12 @@ espeak-ng speech when installed), the fake model and gateway in another, on the 
 private Redis. N sessions (default 200; SOAK_SESSIONS) each connect over real WebRTC (aiortc),
 type a turn, hear the reply and hang up, a few at a time; then 100 offers (SOAK_HALF_OPEN) that
 never complete ICE. RSS, open files and Redis client connections of each service are printed at
-the start (after the first 10 sessions, the warm baseline), every 50 sessions, after the
-half-open offers are reaped, and at the end; with Redis memory and its key count.
+the start, after the first 10 sessions (the warm baseline), every 50 sessions, after the
+half-open offers and once they are closed, each once the voice service's periodic collection of
+ended sessions' memory has run; with the voice service's peak RSS, Redis memory and key count.
 
-    python -m bench.soak            # or through `make bench` (a shorter run: SOAK_SESSIONS=60)
+    python -m bench.soak            # alone; `make bench` runs it as row 10
+    SOAK_SESSIONS=1000 python -m bench.soak
 """
 
 import asyncio
@@ -29,12 +31,15 @@ from bench.common import redis_url
 from shared.bus.connection import connect_redis
 from tests.processes import serves_page, wait_for
 from tests.webrtc_client import WebRTCVoiceClient
+from voice.memory import PERIOD_SECONDS
 
 VOICE_PORT = 7891
 PARALLEL = 4
 """Sessions connected at the same time."""
-HALF_OPEN_REAPED_AFTER = 75.0
-"""Seconds after which Pipecat has closed an offer that never connected (its timeout: 60 s)."""
+HALF_OPEN_CLOSED_AFTER = 20.0
+"""Seconds after which the voice service has closed an offer that never connected (15 s)."""
+SETTLE_SECONDS = PERIOD_SECONDS + 2
+"""Wait before a row: the voice service collects ended sessions' memory every PERIOD_SECONDS."""
 
 
 def _status(pid: int) -> dict[str, float]:
@@ -43,6 +48,7 @@ def _status(pid: int) -> dict[str, float]:
     )
     return {
         "rss_mb": int(fields["VmRSS"].split()[0]) / 1024,
+        "peak_rss_mb": int(fields["VmHWM"].split()[0]) / 1024,
         "open_files": len(os.listdir(f"/proc/{pid}/fd")),
     }
 
@@ -169,14 +175,17 @@ async def soak(services: Services, sessions: int, half_open_offers: int) -> dict
                 crossed_fifty = (done + batch) // 50 > done // 50
                 done += batch
                 if crossed_baseline or crossed_fifty or done == sessions:
-                    await asyncio.sleep(2)  # ok-sleep: let the last hang-ups be processed
+                    # ok-sleep: let the last hang-ups end and the voice service's periodic
+                    # collection run (voice/memory.py), so a row shows what is kept, not what
+                    # awaits collection; the peak column shows the most it held.
+                    await asyncio.sleep(SETTLE_SECONDS)
                     await record(f"{done} sessions" + (" (baseline)" if crossed_baseline else ""))
             for _ in range(half_open_offers // 10):
                 offered = await asyncio.gather(*(half_open(http, base) for _ in range(10)))
                 answered_offers += sum(offered)
             await record(f"{half_open_offers} half-open offers sent")
-            await asyncio.sleep(HALF_OPEN_REAPED_AFTER)  # ok-sleep: Pipecat's 60 s reaping
-            await record("half-open offers reaped")
+            await asyncio.sleep(HALF_OPEN_CLOSED_AFTER + SETTLE_SECONDS)  # ok-sleep: see above
+            await record("half-open offers closed")
     finally:
         await bus.aclose()
     baseline = next(r for r in rows if "baseline" in r["at"])
@@ -187,6 +196,7 @@ async def soak(services: Services, sessions: int, half_open_offers: int) -> dict
         for what in ("rss_mb", "open_files")
     }
     growth["redis_clients_growth"] = end["redis_clients"] - baseline["redis_clients"]
+    growth["voice_peak_rss_mb"] = end["voice_peak_rss_mb"]
     return {
         "sessions": sessions,
         "answered": answered,

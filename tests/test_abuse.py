@@ -4,6 +4,7 @@ every other) working. The same against router processes: test_abuse_processes.py
 
 import asyncio
 import json
+import time
 
 import pytest
 import redis.asyncio as aioredis
@@ -12,6 +13,7 @@ from router.tools.registry import MAX_ARGUMENT_CHARS
 from router.tools.timers import run_timer_announcer
 from shared.bus import keys
 from shared.bus.commands import ACK_THEN_RUN, Commands, OversizedWrite
+from shared.bus.connection import stream_entries
 from shared.bus.timers import DueTimer, TimerSchedule
 from shared.bus.turns import TURN_FIELD, TurnGroup
 from shared.messages import TextChunk, UserTurn
@@ -139,3 +141,21 @@ async def test_profiles_are_capped_and_notes_are_kept_only_for_registered_ones(
     assert switched == "Error: there are too many profiles already"
     assert await redis_client.hlen(keys.PROFILES) == keys.MAX_PROFILES
     assert not await redis_client.exists(keys.profile_notes("p59"))
+
+
+async def test_turns_older_than_a_day_are_trimmed_by_the_routers_heartbeat(
+    redis_client: aioredis.Redis,
+) -> None:
+    group = TurnGroup(redis_client, "router-test")
+    await group.ensure()
+    day_old_ms = int((time.time() - keys.TURNS_MAX_AGE_SECONDS - 60) * 1000)
+    for offset in range(5):
+        await redis_client.xadd(
+            keys.TURNS_STREAM, {TURN_FIELD: "{}"}, id=f"{day_old_ms + offset}-0"
+        )
+    fresh = await redis_client.xadd(keys.TURNS_STREAM, {TURN_FIELD: "{}"})
+
+    await group.heartbeat("host")
+
+    left = stream_entries(await redis_client.xrange(keys.TURNS_STREAM))
+    assert [entry_id for entry_id, _ in left] == [fresh]

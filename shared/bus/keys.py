@@ -11,6 +11,9 @@ TURNS_STREAM = "bot:turns"
 """User turns from voice services, consumed by routers through a consumer group."""
 TURNS_STREAM_MAXLEN = 100_000
 """Approximate cap on the turns stream; acked entries beyond it are trimmed."""
+TURNS_MAX_AGE_SECONDS = 24 * 3600
+"""Entries of the turns stream older than this are trimmed by the routers' heartbeat (a turn
+that waited a day is not answered: its user has long gone)."""
 ROUTER_GROUP = "router"
 """The consumer group every router replica joins."""
 INTERRUPTS_CHANNEL = "bot:interrupts"
@@ -174,7 +177,7 @@ def task_recovery_claim(session_id: str, task_id: str, attempt: int) -> str:
 
 
 UNEXPIRING: dict[str, str] = {
-    TURNS_STREAM: f"trimmed to about {TURNS_STREAM_MAXLEN} entries",
+    TURNS_STREAM: f"about {TURNS_STREAM_MAXLEN} entries, none older than a day",
     DEAD_TURNS_STREAM: f"trimmed to about {DEAD_TURNS_MAXLEN} entries",
     PROFILES: f"at most {MAX_PROFILES} profiles",
     "bot:profile:{*}:notes": f"at most 500 notes, for at most {MAX_PROFILES} profiles",

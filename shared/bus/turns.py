@@ -164,10 +164,14 @@ class TurnGroup:
         )
 
     async def heartbeat(self, host: str) -> None:
-        """Say that a router on `host` is going round its consume loop (for health checks)."""
-        await self.redis.set(
-            keys.router_heartbeat(host), time.time(), ex=keys.ROUTER_HEARTBEAT_TTL_SECONDS
-        )
+        """Say that a router on `host` is going round its consume loop (for health checks),
+        and trim turns older than TURNS_MAX_AGE_SECONDS off the stream, in one round trip."""
+        now = time.time()
+        oldest_kept = f"{int((now - keys.TURNS_MAX_AGE_SECONDS) * 1000)}-0"
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(keys.router_heartbeat(host), now, ex=keys.ROUTER_HEARTBEAT_TTL_SECONDS)
+            pipe.xtrim(keys.TURNS_STREAM, minid=oldest_kept, approximate=False)
+            await pipe.execute()
 
 
 def group_is_missing(error: ResponseError) -> bool:
