@@ -12,12 +12,12 @@ from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import CallTools, FakeOpenAI, Say, echo_model
 from tests.processes import (
     ROUTER_CONSUMING,
-    service_env,
     start_service,
     stop_services,
     wait_for,
     wait_for_log,
 )
+from tests.test_fault_processes import router_env
 
 NESTED_100K = "[" * 100_000 + "]" * 100_000
 
@@ -28,23 +28,13 @@ def redis_client(redis_at_url: RedisAtUrl) -> aioredis.Redis:
     return redis_at_url.client
 
 
-def _router_env(redis_at_url: RedisAtUrl, model: FakeOpenAI) -> dict[str, str]:
-    return service_env(
-        redis_at_url.url,
-        OPENAI_BASE_URL=model.base_url,
-        OPENAI_API_KEY="sk-test",
-        BOT_TIER0="false",
-        BOT_TURN_RECLAIM_IDLE_MS="1000",
-    )
-
-
 async def test_a_turn_nested_100000_deep_is_dead_lettered_once_and_the_router_goes_on(
     redis_at_url: RedisAtUrl, listen, tmp_path: Path
 ) -> None:
     redis = redis_at_url.client
     poison = '{"v": 1, "session_id": "s1", "turn_id": "t-poison", "text": ' + NESTED_100K + "}"
     with FakeOpenAI(fallback=echo_model) as model:
-        router = start_service("router", _router_env(redis_at_url, model), tmp_path / "r.log")
+        router = start_service("router", router_env(redis_at_url, model), tmp_path / "r.log")
         try:
             await wait_for_log(tmp_path / "r.log", ROUTER_CONSUMING)
             session = await listen("s1")
@@ -75,7 +65,7 @@ async def test_a_reply_with_10000_tool_calls_runs_8_and_the_session_goes_on(
         ("create_note", {"title": f"n{i}", "text": "x"}) for i in range(10_000)
     ]
     with FakeOpenAI([CallTools(calls), Say("Made them.")], fallback=echo_model) as model:
-        router = start_service("router", _router_env(redis_at_url, model), tmp_path / "r.log")
+        router = start_service("router", router_env(redis_at_url, model), tmp_path / "r.log")
         try:
             await wait_for_log(tmp_path / "r.log", ROUTER_CONSUMING)
             session = await listen("s1")

@@ -6,6 +6,8 @@ over real WebRTC (aiortc, tests/webrtc_client.py)."""
 
 import argparse
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -131,90 +133,87 @@ async def _visit(http: aiohttp.ClientSession, base: str) -> str:
         await client.close()
 
 
+@contextlib.asynccontextmanager
+async def voice_service(
+    redis_at_url: RedisAtUrl, tmp_path: Path, *services: str, **settings: str
+) -> AsyncIterator[tuple[str, aiohttp.ClientSession]]:
+    """The voice service's own command (and `services`) against an echoing fake model; yields
+    its base URL and an HTTP client."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    options = {"--host": "127.0.0.1", "--port": str(port)}
+    with FakeOpenAI(fallback=echo_model) as model:
+        env = _voice_env(redis_at_url, model, **settings)
+        processes = [
+            start_service(name, env, tmp_path / f"{name}.log", options if name == "voice" else None)
+            for name in ("voice", *services)
+        ]
+        try:
+            await wait_for(lambda: asyncio.to_thread(serves_page, base + "/"), timeout=60)
+            async with _http() as http:
+                yield base, http
+        finally:
+            stop_services(processes)
+
+
 async def test_sessions_that_end_or_never_connect_leave_nothing_behind(
     redis_at_url: RedisAtUrl, tmp_path: Path
 ) -> None:
     """8 sessions connect, speak and hang up, 6 offers never connect: afterwards the voice
     service holds no more Redis connections than after the first session (but for what its
     session issuer's small pool keeps), and every peer connection is discarded."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with FakeOpenAI(fallback=echo_model) as model:
-        env = _voice_env(
-            redis_at_url,
-            model,
-            VOICE_SIGNALLING_PER_MINUTE="1000",
-            VOICE_MAX_SESSIONS_PER_CLIENT="100",
-        )
-        router = start_service("router", env, tmp_path / "router.log")
-        voice = start_service(
-            "voice", env, tmp_path / "voice.log", {"--host": "127.0.0.1", "--port": str(port)}
-        )
-        try:
-            await wait_for(lambda: asyncio.to_thread(serves_page, base + "/"), timeout=60)
-            async with aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(force_close=True)
-            ) as http:
-                assert await _visit(http, base) == "You said: hello"
-                baseline = await _client_count(redis_at_url.client)
-                for _ in range(4):
-                    replies = await asyncio.gather(_visit(http, base), _visit(http, base))
-                    assert replies == ["You said: hello"] * 2
-                for _ in range(3):
-                    halves = [WebRTCVoiceClient(http, base) for _ in range(2)]
-                    await asyncio.gather(*(half.offer() for half in halves))
-                    await asyncio.gather(*(half.close() for half in halves))
 
-                def voice_log() -> str:
-                    return (tmp_path / "voice.log").read_text(errors="replace")
+    def voice_log() -> str:
+        return (tmp_path / "voice.log").read_text(errors="replace")
 
-                await wait_for(lambda: voice_log().count("did not connect") == 6, timeout=30)
-                await wait_for(lambda: voice_log().count("voice session ended") == 9, timeout=30)
+    async with voice_service(
+        redis_at_url,
+        tmp_path,
+        "router",
+        VOICE_SIGNALLING_PER_MINUTE="1000",
+        VOICE_MAX_SESSIONS_PER_CLIENT="100",
+    ) as (base, http):
+        assert await _visit(http, base) == "You said: hello"
+        baseline = await _client_count(redis_at_url.client)
+        for _ in range(4):
+            replies = await asyncio.gather(_visit(http, base), _visit(http, base))
+            assert replies == ["You said: hello"] * 2
+        for _ in range(3):
+            halves = [WebRTCVoiceClient(http, base) for _ in range(2)]
+            await asyncio.gather(*(half.offer() for half in halves))
+            await asyncio.gather(*(half.close() for half in halves))
+        await wait_for(lambda: voice_log().count("did not connect") == 6, timeout=30)
+        await wait_for(lambda: voice_log().count("voice session ended") == 9, timeout=30)
 
-                # The session issuer's pool may keep up to 4 connections open from the burst.
-                async def released() -> bool:
-                    return await _client_count(redis_at_url.client) <= baseline + 4
+        # The session issuer's pool may keep up to 4 connections open from the burst.
+        async def released() -> bool:
+            return await _client_count(redis_at_url.client) <= baseline + 4
 
-                await wait_for(released, timeout=30)
-                assert voice_log().count("Discarding peer connection") == 15
-        finally:
-            stop_services([voice, router])
+        await wait_for(released, timeout=30)
+        assert voice_log().count("Discarding peer connection") == 15
 
 
 async def test_a_client_over_its_limits_is_refused_clearly(
     redis_at_url: RedisAtUrl, tmp_path: Path
 ) -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with FakeOpenAI(fallback=echo_model) as model:
-        env = _voice_env(
-            redis_at_url,
-            model,
-            VOICE_MAX_SESSIONS_PER_CLIENT="2",
-            VOICE_SIGNALLING_PER_MINUTE="9",
-            VOICE_CONNECT_TIMEOUT="30",
-        )
-        voice = start_service(
-            "voice", env, tmp_path / "voice.log", {"--host": "127.0.0.1", "--port": str(port)}
-        )
-        try:
-            await wait_for(lambda: asyncio.to_thread(serves_page, base + "/"), timeout=60)
-            async with aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(force_close=True)
-            ) as http:
-                held = [WebRTCVoiceClient(http, base) for _ in range(3)]
-                await held[0].offer()
-                await held[1].offer()
-                with pytest.raises(aiohttp.ClientResponseError) as third:
-                    await held[2].offer()
-                statuses = []
-                for _ in range(3):
-                    async with http.post(base + "/session", json={}) as response:
-                        statuses.append((response.status, response.headers.get("Retry-After")))
-                for client in held:
-                    await client.close()
-        finally:
-            stop_services([voice])
+    async with voice_service(
+        redis_at_url,
+        tmp_path,
+        VOICE_MAX_SESSIONS_PER_CLIENT="2",
+        VOICE_SIGNALLING_PER_MINUTE="9",
+        VOICE_CONNECT_TIMEOUT="30",
+    ) as (base, http):
+        held = [WebRTCVoiceClient(http, base) for _ in range(3)]
+        await held[0].offer()
+        await held[1].offer()
+        with pytest.raises(aiohttp.ClientResponseError) as third:
+            await held[2].offer()
+        statuses = []
+        for _ in range(3):
+            async with http.post(base + "/session", json={}) as response:
+                statuses.append((response.status, response.headers.get("Retry-After")))
+        for client in held:
+            await client.close()
 
     assert third.value.status == 429
     assert statuses[-1][0] == 429 and int(statuses[-1][1] or 0) >= 1
