@@ -1,12 +1,12 @@
 """Giving the memory of ended sessions back to the system.
 
-Measured with an in-process census of Python objects over 16 WebRTC sessions (connect, one
-turn, hang up): no Python object of an ended session is left once the cyclic garbage collector
-has run, yet RSS grew 271 → 524 MB (4 sessions at a time). The native memory those sessions
-freed (aiortc's codecs and buffers, the VAD's ONNX session) stays in glibc's heaps, too
-fragmented to shrink on its own; a collection and `malloc_trim(0)` after the sessions kept the
-same run at 187 → 191 MB. With the service in its own process (bench/soak.py, 40 sessions)
-RSS grew 22 MB a session without this and 0.4 MB a session with it.
+Measured with an in-process census of Python objects over 16 WebRTC sessions, 4 at a time
+(connect, one turn, hang up; `bench/voice_memory_probe.py`): no Python object of an ended
+session is left once the cyclic garbage collector has run, yet RSS grew 285 → 381 MB (the VAD
+already shared). The native memory those sessions freed (aiortc's codecs and buffers) stays in
+glibc's heaps, too fragmented to shrink on its own; a collection and `malloc_trim(0)` after the
+sessions kept the same run at 195 → 198 MB. With the service in its own process
+(bench/soak.py) 200 sessions left 8.6 MB.
 
 A collection stalls the event loop (35-90 ms measured, with the start-up objects frozen out of
 it less), so it runs at most once every `PERIOD_SECONDS`, after a session ended, never per

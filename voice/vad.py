@@ -3,9 +3,10 @@
 Pipecat's `SileroVADAnalyzer` builds an `onnxruntime.InferenceSession` per analyzer, so one per
 browser session. The session holds only the model (each analyzer keeps its own recurrent state
 and passes it in on every call), but its native memory is freed into glibc's heaps in pieces the
-allocator does not give back: measured with 16 WebRTC sessions, 4 at a time (connect, one turn,
-hang up), the voice process grew 271 → 524 MB with a session per analyzer and 209 → 225 MB with
-one shared session. ONNX Runtime's `run` is safe to call from several threads at once.
+allocator does not give back: with 16 WebRTC sessions, 4 at a time (connect, one turn, hang
+up), the voice process grew 350 → 525 MB with a session per analyzer and 285 → 381 MB with one
+shared session, neither returning memory (`bench/voice_memory_probe.py` reproduces both). ONNX
+Runtime's `run` is safe to call from several threads at once.
 """
 
 import functools
