@@ -84,3 +84,25 @@ async def test_a_reply_with_10000_tool_calls_runs_8_and_the_session_goes_on(
     assert "and 9991 more did not run" in tool_results[-1]["content"]
     history = await redis_at_url.client.lrange(keys.session_history("s1"), 0, -1)
     assert len(history) == 1 + 1 + 9 + 1 + 2  # user, step, 9 results, reply; the next turn
+
+
+async def test_arguments_nested_5000_deep_get_an_error_the_model_reads(
+    redis_at_url: RedisAtUrl, listen, tmp_path: Path
+) -> None:
+    nested = '{"title": ' + "[" * 5000 + "]" * 5000 + "}"
+
+    def read_back(request: dict) -> Say:
+        return Say(request["messages"][-1]["content"][:60])
+
+    with FakeOpenAI([CallTools([("create_note", nested)], piece_chars=4096)]) as model:
+        model.fallback = read_back
+        router = start_service("router", router_env(redis_at_url, model), tmp_path / "r.log")
+        try:
+            await wait_for_log(tmp_path / "r.log", ROUTER_CONSUMING)
+            session = await listen("s1")
+            response = await session.ask("make a note")
+        finally:
+            stop_services([router])
+
+    assert response.text.startswith("Error: invalid arguments for create_note")
+    assert "something went wrong" not in response.text
