@@ -127,7 +127,7 @@ class SentencePublisher:
         """What an earlier attempt of a taken-over turn said, not to be said again."""
 
     async def _publish(self, sentence: str) -> None:
-        if self.publisher.response_id in self.interrupts:
+        if (self.publisher.session_id, self.publisher.response_id) in self.interrupts:
             raise TurnInterrupted
         speakable = self.speech.speakable(sentence)
         if not speakable:

@@ -11,6 +11,8 @@ import redis.asyncio as aioredis
 from shared.bus import keys
 from shared.bus.connection import stream_entries
 from shared.bus.history import SessionHistory
+from shared.bus.turns import publish_interrupt
+from shared.messages import Interrupt
 from shared.settings import Settings
 from tests.conftest import model_settings
 from tests.fakes.openai_server import CallTools, Fail, FakeOpenAI, Garbage, Hang, Say
@@ -345,7 +347,7 @@ async def test_a_barge_in_stops_the_reply_at_the_next_sentence(
     await session.link.interrupt(turn.turn_id)
 
     async def router_knows() -> None:
-        while turn.turn_id not in router.consumer.answerer.interrupts:
+        while ("s1", turn.turn_id) not in router.consumer.answerer.interrupts:
             await asyncio.sleep(0.01)  # ok-sleep: polling the router's state with a deadline
 
     await asyncio.wait_for(router_knows(), 5)
@@ -356,6 +358,33 @@ async def test_a_barge_in_stops_the_reply_at_the_next_sentence(
     assert response.done.error == "interrupted"
     history = await SessionHistory(redis_client, 60, 40).load("s1")
     assert history[-1] == {"role": "assistant", "content": "First sentence."}
+
+
+async def test_an_interrupt_from_another_session_does_not_stop_a_reply(
+    redis_client: aioredis.Redis, fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    resume = threading.Event()
+    fake_model.script(Say("First sentence. Second sentence.", "First sentence. ", resume))
+    router = await start_router(model_settings(fake_model))
+    session = await listen("s1")
+    turn = await session.link.send_turn("tell me a story")
+    await session.wait_until(lambda: session.response(turn.turn_id).chunks)
+
+    intruder = Interrupt(session_id="s2", response_id=turn.turn_id)
+    await publish_interrupt(redis_client, intruder)
+    # A later interrupt on the same channel: once the router has it, it has seen the first.
+    await publish_interrupt(redis_client, Interrupt(session_id="s3", response_id="marker"))
+
+    async def router_heard_both() -> None:
+        while ("s3", "marker") not in router.consumer.answerer.interrupts:
+            await asyncio.sleep(0.01)  # ok-sleep: polling the router's state with a deadline
+
+    await asyncio.wait_for(router_heard_both(), 5)
+    resume.set()
+    response = await session.wait_done(turn.turn_id)
+
+    assert response.chunks == ["First sentence.", "Second sentence."]
+    assert response.done.error is None
 
 
 async def test_history_is_capped_in_bytes_and_skips_entries_that_are_not_messages(
