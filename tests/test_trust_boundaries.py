@@ -23,6 +23,7 @@ from shared.bus.local_redis import free_port
 from shared.bus.responses import DurableResponse
 from shared.bus.task_queue import fetch_job, openclaw_queue
 from shared.bus.tasks import TASK_JOB
+from shared.settings import Settings
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import FakeOpenClaw
 from tests.processes import (
@@ -257,3 +258,26 @@ async def test_a_connection_joins_only_the_session_its_current_token_resumes(
     assert (await issuer.for_connection({"session_token": newer.token})).session_id == (
         victim.session_id
     )
+
+
+async def test_replicas_keep_one_session_secret_after_redis_loses_it(
+    redis_at_url: RedisAtUrl,
+) -> None:
+    """Two voice replicas with a generated secret; Redis loses it, a third replica starts (and
+    writes a new one): every replica accepts every other's new tokens."""
+    settings = Settings(_env_file=None, REDIS_URL=redis_at_url.url)
+    first = await SessionIssuer.from_settings(redis_at_url.client, settings)
+    second = await SessionIssuer.from_settings(redis_at_url.client, settings)
+    await redis_at_url.client.delete(keys.VOICE_SESSION_SECRET)
+    third = await SessionIssuer.from_settings(redis_at_url.client, settings)
+    assert third.secret != first.secret
+
+    by_third = await third.issue("alice")
+    # The first replica, holding the lost secret, meets a token signed with the new one.
+    assert await first.current(by_third.token) == by_third
+    by_first = await first.issue("bob")
+    by_second = await second.issue("carol")
+
+    for replica in (first, second, third):
+        for grant in (by_third, by_first, by_second):
+            assert await replica.current(grant.token) == grant

@@ -50,15 +50,36 @@ class SessionRequest(BaseModel):
 class SessionIssuer:
     """Issues, verifies and rotates session tokens."""
 
-    def __init__(self, redis: aioredis.Redis, secret: bytes) -> None:
+    def __init__(self, redis: aioredis.Redis, secret: bytes, generated: bool = False) -> None:
         self.redis = redis
         self.secret = secret
+        self.generated = generated
+        """The secret is the one kept in Redis (VOICE_SESSION_SECRET unset): replicas share it
+        through Redis and re-read it when a token does not verify."""
 
     @classmethod
     async def from_settings(cls, redis: aioredis.Redis, settings: Settings) -> "SessionIssuer":
         if settings.voice_session_secret is not None:
             return cls(redis, settings.voice_session_secret.get_secret_value().encode())
-        return cls(redis, await signing_secret(redis))
+        return cls(redis, await signing_secret(redis), generated=True)
+
+    async def _share_secret(self) -> bool:
+        """Put this replica's secret back in Redis if Redis lost it, else take the one there
+        (another replica's, written after the loss): every replica converges on one. Whether
+        the secret changed."""
+        if not self.generated:
+            return False
+        stored = await signing_secret(self.redis, keep=self.secret)
+        changed, self.secret = stored != self.secret, stored
+        return changed
+
+    async def _verified_shared(self, token: str | None) -> tuple[str, str, str] | None:
+        """`_verified`, re-reading the shared secret once when a token of ours fails it."""
+        verified = self._verified(token)
+        if verified is None and (token or "").startswith(SESSION_TOKEN_PREFIX):
+            if await self._share_secret():
+                verified = self._verified(token)
+        return verified
 
     def _sign(self, session_id: str, profile: str, nonce: str) -> str:
         message = f"{session_id}\0{profile}\0{nonce}".encode()
@@ -79,7 +100,8 @@ class SessionIssuer:
         return session_id, profile, nonce
 
     async def issue(self, profile: str) -> SessionGrant:
-        """A new session, with a fresh id, for `profile`."""
+        """A new session, with a fresh id, for `profile`, signed with the shared secret."""
+        await self._share_secret()
         session_id = f"voice-{secrets.token_hex(16)}"
         nonce = secrets.token_hex(8)
         await set_nonce(self.redis, session_id, nonce)
@@ -87,7 +109,7 @@ class SessionIssuer:
 
     async def current(self, token: str | None) -> SessionGrant | None:
         """The session a token resumes if it is the session's current token (no rotation)."""
-        verified = self._verified(token)
+        verified = await self._verified_shared(token)
         if verified is None:
             return None
         session_id, profile, nonce = verified
@@ -106,7 +128,7 @@ class SessionIssuer:
     async def resume_or_issue(self, token: str | None, profile: str) -> SessionGrant:
         """The token's session with a new token when the token is current; a new session for
         `profile` otherwise (no token, a forged one, or one replaced since)."""
-        verified = self._verified(token)
+        verified = await self._verified_shared(token)
         if verified is not None:
             session_id, session_profile, nonce = verified
             fresh = secrets.token_hex(8)

@@ -19,9 +19,12 @@ return 1
 """Swap the session's current nonce for a new one only if the presented one is current."""
 
 
-async def signing_secret(redis: aioredis.Redis) -> bytes:
-    """The key signing session tokens, generated once and shared by every voice replica."""
-    await redis.set(keys.VOICE_SESSION_SECRET, secrets.token_hex(32), nx=True)
+async def signing_secret(redis: aioredis.Redis, keep: bytes | None = None) -> bytes:
+    """The key signing session tokens, shared by every voice replica: the one in Redis, or,
+    when there is none, `keep` (a replica's secret, after Redis lost it) or a new one, written
+    only if no replica wrote one first."""
+    candidate = keep.decode() if keep is not None else secrets.token_hex(32)
+    await redis.set(keys.VOICE_SESSION_SECRET, candidate, nx=True)
     stored = await redis.get(keys.VOICE_SESSION_SECRET)
     if stored is None:
         raise RuntimeError(f"{keys.VOICE_SESSION_SECRET} vanished right after it was set")
