@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     voice_allowed_origins: str = ""
     """Other origins whose pages may call the voice service, comma-separated (default: only
     its own origin)."""
+    voice_allowed_hosts: str = ""
+    """Host names the voice service answers to beyond the loopback names, comma-separated;
+    required for names it serves beyond loopback to be checked (unset there: any host)."""
     voice_session_secret: SecretStr | None = None
     """Key that signs session tokens; unset, one is generated once and kept in Redis."""
     voice_max_sessions: int = 50
@@ -209,6 +212,10 @@ class Settings(BaseSettings):
         if self.voice_access_token is None:
             return []
         return [t.strip() for t in self.voice_access_token.get_secret_value().split(",") if t]
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        return [h.strip().lower() for h in self.voice_allowed_hosts.split(",") if h.strip()]
 
     @property
     def allowed_origins(self) -> list[str]:

@@ -281,3 +281,29 @@ async def test_replicas_keep_one_session_secret_after_redis_loses_it(
     for replica in (first, second, third):
         for grant in (by_third, by_first, by_second):
             assert await replica.current(grant.token) == grant
+
+
+def test_a_rebinding_host_name_is_refused_on_every_route(
+    redis_at_url: RedisAtUrl, tmp_path: Path
+) -> None:
+    """A page at rebind.evil.example, whose name resolves to 127.0.0.1, calls the token-less
+    loopback service as its own origin: 403 on every route. The loopback names still work."""
+    with voice_service(redis_at_url.url, tmp_path) as base:
+        port = base.rsplit(":", 1)[1]
+        rebound = {
+            "Host": f"rebind.evil.example:{port}",
+            "Origin": f"http://rebind.evil.example:{port}",
+        }
+        for method, path in [
+            ("GET", "/"),
+            ("GET", "/docs"),
+            ("GET", "/client/"),
+            ("POST", "/session"),
+            ("POST", "/start"),
+            ("POST", "/api/offer"),
+        ]:
+            body: dict | None = None if method == "GET" else {}
+            assert http(method, base + path, body, **rebound)[0] == 403, path
+        for name in ("localhost", "127.0.0.1", "[::1]"):
+            own = {"Host": f"{name}:{port}", "Origin": f"http://{name}:{port}"}
+            assert http("POST", base + "/session", {}, **own)[0] == 200, name

@@ -162,7 +162,7 @@ def guard_the_web_service(app: "FastAPI", settings: Settings, argv: list[str]) -
     CORS list set to the allowed origins, never "any origin"."""
     from loguru import logger
 
-    from voice.access import AccessConfigError, AccessGuard, check_bind
+    from voice.access import AccessConfigError, AccessGuard, allowed_hosts, check_bind
     from voice.sessions import add_session_route
     from voice.signalling import SignallingLimits
 
@@ -182,7 +182,10 @@ def guard_the_web_service(app: "FastAPI", settings: Settings, argv: list[str]) -
         signalling_per_minute=settings.voice_signalling_per_minute,
     )
     app.add_middleware(
-        AccessGuard, tokens=settings.access_tokens, allowed_origins=settings.allowed_origins
+        AccessGuard,
+        tokens=settings.access_tokens,
+        allowed_origins=settings.allowed_origins,
+        hosts=allowed_hosts(settings, host),
     )
     reap_start_entries_while_serving(app)
     add_session_route(app, SESSIONS)
@@ -197,7 +200,8 @@ def guard_the_web_service(app: "FastAPI", settings: Settings, argv: list[str]) -
     if not settings.access_tokens and not is_loopback(host):
         access = "anonymous"
     origins = ",".join(settings.allowed_origins) or "same origin only"
-    log.info("voice on %s:%s access=%s origins=%s", host, port, access, origins)
+    hosts = ",".join(sorted(allowed_hosts(settings, host) or ["any"]))
+    log.info("voice on %s:%s access=%s origins=%s hosts=%s", host, port, access, origins, hosts)
     return [*argv, "--allowed-origins", *cors]
 
 

@@ -1,5 +1,10 @@
 """Who may use the voice service: an access token beyond loopback, and pages of allowed origins.
 
+Every request must name, in its `Host` header, a host the service serves: on loopback the
+loopback names (`localhost`, `127.0.0.1`, `[::1]`), beyond it VOICE_ALLOWED_HOSTS when set;
+anything else is 403 on every route. Without it, any web page whose host name resolves to
+127.0.0.1 (DNS rebinding) could drive a token-less loopback service as if it were its own page.
+
 The page and its assets are public (they hold nothing and must load to ask for the token);
 every other HTTP route and every WebSocket (session issue, `/start`, WebRTC offers, the
 runner's own routes) needs `Authorization: Bearer <token>` or the page's `hybridbot_access`
@@ -56,6 +61,27 @@ def check_bind(settings: Settings, host: str) -> None:
     )
 
 
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def allowed_hosts(settings: Settings, bind: str) -> frozenset[str] | None:
+    """The host names the service answers to: loopback names and VOICE_ALLOWED_HOSTS when
+    bound to loopback; beyond it VOICE_ALLOWED_HOSTS, or None (any host: an access token is
+    required there) when unset."""
+    listed = frozenset(settings.allowed_hosts)
+    if is_loopback(bind):
+        return LOOPBACK_HOSTS | listed
+    return listed or None
+
+
+def host_name(host_header: str) -> str:
+    """`example.org:7860` → `example.org`; `[::1]:7860` → `::1`; lower case."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
 def _header(scope: Scope, name: bytes) -> str:
     for key, value in scope.get("headers", []):
         if key == name:
@@ -71,10 +97,20 @@ def _own_origin(scope: Scope) -> str:
 class AccessGuard:
     """ASGI middleware enforcing the module's rules on HTTP requests and WebSockets."""
 
-    def __init__(self, app: ASGIApp, tokens: list[str], allowed_origins: list[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        tokens: list[str],
+        allowed_origins: list[str],
+        hosts: frozenset[str] | None = None,
+    ) -> None:
         self.app = app
         self.tokens = [t.encode() for t in tokens]
         self.allowed_origins = {o.lower() for o in allowed_origins}
+        self.hosts = hosts
+
+    def host_allowed(self, scope: Scope) -> bool:
+        return self.hosts is None or host_name(_header(scope, b"host")) in self.hosts
 
     def origin_allowed(self, scope: Scope) -> bool:
         origin = _header(scope, b"origin").rstrip("/").lower()
@@ -102,6 +138,10 @@ class AccessGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
+            return
+        if not self.host_allowed(scope):
+            log.warning("refused %s for host %r", scope.get("path"), _header(scope, b"host"))
+            await _refuse(scope, send, 403, "host not allowed")
             return
         if not self.origin_allowed(scope):
             log.warning("refused %s from origin %r", scope.get("path"), _header(scope, b"origin"))
