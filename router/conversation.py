@@ -64,6 +64,8 @@ SPOKEN_INTERNAL_ERROR = "Sorry, something went wrong on my side. Please try agai
 SPOKEN_DEADLINE = "Sorry, that took me too long. Please try again, or ask more simply."
 WARM_UP_RETRY_DELAYS = (5.0, 10.0, 20.0, 40.0, 60.0, 60.0)
 """Waits between warm-up attempts while the model server is not back (then it gives up)."""
+WARM_UP_HOLD_SECONDS = 3.0
+"""Longest a turn waits for a warm-up request in flight before asking the model itself."""
 SPOKEN_SLOW_DOWN = "You're going a bit fast for me. Give me a moment, then try again."
 REFUSED = frozenset({"empty_turn", "turn_too_long", "rate_limited"})
 """Turns answered without being taken in: they are not kept in history."""
@@ -257,10 +259,13 @@ class TurnAnswerer:
         local_route = settings.bot_tier0 and settings.mode is not Mode.OPENCLAW
         self.tier0 = Tier0(tools) if local_route else None
         self._warming: asyncio.Task[None] | None = None
+        self._warm_request: asyncio.Task[None] | None = None
+        """The warm-up's request while it is in flight (not while it waits to try again)."""
 
     async def warm_up(self) -> None:
         """Send the system prompt and tools once, so the first user turn does not pay for
-        reading them on a cold prefix-caching server; logs how long that took."""
+        reading them on a cold prefix-caching server; logs how long that took. A model that
+        refuses the key is not asked again (turns say so); one that cannot be reached is."""
         if self.model is None:
             return
         messages = [
@@ -269,14 +274,33 @@ class TurnAnswerer:
         ]
         for delay in WARM_UP_RETRY_DELAYS:
             started = time.monotonic()
+            self._warm_request = asyncio.create_task(
+                self.model.warm_up(messages, self.tools.schemas())
+            )
             try:
-                await self.model.warm_up(messages, self.tools.schemas())
+                await self._warm_request
             except ModelError as exc:
+                if exc.reason == "model_auth":
+                    log.error("model warm-up: the model refused the key (%s); not retrying", exc)
+                    return
                 log.warning("model warm-up failed (%s); trying again in %.0f s", exc, delay)
                 await asyncio.sleep(delay)
                 continue
             log.info("model prefix warmed in %.1f s", time.monotonic() - started)
             return
+
+    async def _wait_for_warm_up(self) -> None:
+        """While the warm-up's request is being read by the server, wait for it (a second
+        request would make the server read the prompt twice at once), at most
+        WARM_UP_HOLD_SECONDS: a turn never waits on a warm-up that failed and waits to retry,
+        so a refused key or an unreachable model is heard at once."""
+        request = self._warm_request
+        if request is None or request.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(request), WARM_UP_HOLD_SECONDS)
+        except Exception:  # slow or failed: the warm-up logs its own outcome; the turn goes on
+            pass
 
     def warm_up_soon(self) -> None:
         """Warm up in the background unless a warm-up is already running."""
@@ -428,10 +452,7 @@ class TurnAnswerer:
     ) -> str | None:
         """Model → tools → model until the model answers without a tool call, within
         BOT_MAX_TOOL_ROUNDS; a resumed turn starts after its journaled steps."""
-        if self._warming is not None and not self._warming.done():
-            # The prompt is being read into the server's cache: wait for that (within the turn's
-            # deadline) rather than make the server read it twice at once.
-            await asyncio.shield(self._warming)
+        await self._wait_for_warm_up()
         report, speech = current.report, current.speech
         current.new_messages += steps
         messages = [

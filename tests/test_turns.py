@@ -8,9 +8,11 @@ import threading
 import pytest
 import redis.asyncio as aioredis
 
+from router.llm import SPOKEN_MISCONFIGURED, SPOKEN_UNAVAILABLE
 from shared.bus import keys
 from shared.bus.connection import stream_entries
 from shared.bus.history import SessionHistory
+from shared.bus.local_redis import free_port
 from shared.bus.turns import publish_interrupt
 from shared.messages import Interrupt
 from shared.settings import Settings
@@ -242,6 +244,30 @@ async def test_rate_limit_is_retried_then_answered(
 
     assert response.text == "Hi there."
     assert len(fake_model.requests) == 2
+
+
+@pytest.mark.parametrize("failure", ["key-refused", "unreachable"])
+async def test_a_model_failing_at_start_is_heard_at_once_not_after_the_warm_up(
+    start_router, listen, failure: str
+) -> None:
+    """The router's warm-up failed and waits to try again: a turn asks the model itself and
+    says what is wrong, inside a turn deadline shorter than the warm-up's first wait."""
+    with FakeOpenAI(api_key="the-right-key") as model:
+        settings = model_settings(model, BOT_TURN_DEADLINE=4, BOT_MODEL_MAX_RETRIES=0)
+        if failure == "unreachable":
+            nothing_there = f"http://127.0.0.1:{free_port()}/v1"
+            settings = settings.model_copy(update={"openai_base_url": nothing_there})
+        router = await start_router(settings)
+        router.consumer.answerer.warm_up_soon()
+        session = await listen("s1")
+
+        response = await session.ask("hello")
+
+    expected = {
+        "key-refused": (SPOKEN_MISCONFIGURED, "model_auth"),
+        "unreachable": (SPOKEN_UNAVAILABLE, "model_unavailable"),
+    }
+    assert (response.text, response.done.error) == expected[failure]
 
 
 async def test_a_hanging_model_times_out_into_an_apology(
