@@ -9,6 +9,8 @@ import redis.asyncio as aioredis
 from router.tools import notes
 from shared.actions import NoteRemoved, NoteShow, NotesList
 from shared.bus import keys
+from shared.bus.notes import Note
+from shared.bus.stores import Stores
 from tests.conftest import ToolHarness
 
 
@@ -109,8 +111,12 @@ async def test_mistakes_are_explained_and_change_nothing(tools: ToolHarness) -> 
     assert await tools("delete_note", title="garden") == (
         "Error: there is no note called 'garden'; notes: Work todo, Home todo"
     )
-    assert await tools("rename_note", title="home", new_title="Work todo") == (
+    assert await tools("rename_note", title="Home todo", new_title="Work todo") == (
         "Error: a note called 'Work todo' already exists"
+    )
+    # Renaming, like deleting and replacing, acts only on the very title: "home" is a question.
+    assert (await tools("rename_note", title="home", new_title="Garden")).startswith(
+        "Error: there is no note called exactly 'home'; did you mean 'Home todo'?"
     )
     assert (await tools("create_note", title="")).startswith(
         "Error: invalid arguments for create_note: title:"
@@ -143,3 +149,52 @@ async def test_notes_are_bounded_in_number_and_listed_a_page_at_a_time(
     )
     assert (await tools("list_notes", page=3)).endswith("120. note 119 (101-120 of 120.)")
     assert (await tools("search_notes", words="note")).endswith("(and 70 more)")
+
+
+async def test_fuzzy_and_look_alike_titles_are_a_question_and_delete_nothing(
+    tools: ToolHarness, redis_client: aioredis.Redis
+) -> None:
+    await tools("create_note", title="taxes")
+    await tools("create_note", title="groceries")
+    # A look-alike stored by another client: Cyrillic a and x (U+0430, U+0445).
+    look_alike = Note(id="n-cyr", title="t\u0430\u0445es", text="", created_at=1, updated_at=1)
+    await Stores.over(redis_client).notes.save("alice", look_alike)
+
+    for said in ("axe", "tax", "taxis", "ocer", "TAXES!"):
+        result = await tools("delete_note", title=said)
+        assert "did you mean" in result and "nothing was changed" in result, said
+    replaced = await tools("replace_note_text", title="tax", text="pwned")
+    assert replaced.startswith("Error: there is no note called exactly 'tax'")
+    assert (await tools("rename_note", title="grocery", new_title="x")).startswith("Error:")
+
+    assert await tools("delete_note", title="Taxes") == "Deleted note 'taxes'."
+    left = sorted(n.title for n in await Stores.over(redis_client).notes.load("alice"))
+    assert left == ["groceries", "t\u0430\u0445es"]
+
+
+async def test_titles_are_stored_and_spoken_plain(tools: ToolHarness) -> None:
+    created = await tools("create_note", title="ta\u200bxes\u202e 2024", text="receipts")
+
+    assert created == "Created note 'taxes 2024'."
+    assert "\\u" not in await tools("open_note", title="taxes 2024")
+    assert await tools("list_notes") == "Notes: 1. taxes 2024"
+
+
+async def test_consent_to_delete_one_note_is_not_consent_to_delete_another(
+    tools: ToolHarness, redis_client: aioredis.Redis
+) -> None:
+    for title in ("taxes", "groceries", "garden"):
+        await tools("create_note", title=title)
+    tools.ctx.user_words = "delete the note called groceries"
+
+    injected = await tools("delete_note", title="taxes")
+    by_number = await tools("delete_note", number=1)
+    asked = await tools("delete_note", title="groceries")
+
+    assert injected.startswith("Error: delete_note was refused: the user did not name 'taxes'")
+    assert by_number.startswith("Error: delete_note was refused: the user did not name 1")
+    assert asked == "Deleted note 'groceries'."
+    tools.ctx.user_words = "delete note two"
+    assert await tools("delete_note", number=2) == "Deleted note 'garden'."
+    left = [n.title for n in await Stores.over(redis_client).notes.load("alice")]
+    assert left == ["taxes"]

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from router.tools.names import plain, quoted, same_name
 from router.tools.registry import ToolContext, ToolError, phrase, tool
 from router.tools.spoken import NUMBER, whole_number
 from shared.actions import AnyAction, NoteRemoved, NoteShow, NotesList
@@ -36,21 +37,36 @@ async def save_note(ctx: ToolContext, note: Note) -> None:
     await ctx.stores.notes.save(ctx.profile, note)
 
 
-def find_by_title(notes: list[Note], title: str) -> Note:
-    """The note a spoken title means: exact, then unique partial, then unique close match."""
-    wanted = title.casefold().strip()
-    exact = [n for n in notes if n.title.casefold() == wanted]
-    partial = [n for n in notes if wanted and wanted in n.title.casefold()]
-    titles = {n.title.casefold(): n for n in notes}
+def find_by_title(notes: list[Note], title: str, exact: bool = False) -> Note:
+    """The note a spoken title means: the same title, else (unless `exact`: what deletes,
+    replaces or renames acts only on the very title) a unique partial, then close match.
+    With `exact` a near miss is a question back ("did you mean 'taxes'?"), never an act."""
+    wanted = plain(title).casefold()
+    same = [n for n in notes if same_name(n.title, title)]
+    partial = [n for n in notes if wanted and wanted in plain(n.title).casefold()]
+    titles = {plain(n.title).casefold(): n for n in notes}
     close = [titles[t] for t in difflib.get_close_matches(wanted, list(titles), n=2, cutoff=0.75)]
-    for candidates in (exact, partial, close):
+    if len(same) == 1:
+        return same[0]
+    guesses = [same, partial, close]
+    if exact:
+        near = next((c for c in guesses if c), [])
+        if near:
+            names = " or ".join(quoted(n.title) for n in near[:3])
+            raise ToolError(
+                f"there is no note called exactly {quoted(title)}; did you mean {names}? Ask the "
+                "user and wait for their answer: nothing was changed"
+            )
+        guesses = []
+    for candidates in guesses:
         if len(candidates) == 1:
             return candidates[0]
         if len(candidates) > 1:
-            names = ", ".join(n.title for n in candidates)
-            raise ToolError(f"{title!r} matches several notes: {names}; ask which one")
+            names = ", ".join(plain(n.title) for n in candidates)
+            raise ToolError(f"{quoted(title)} matches several notes: {names}; ask which one")
     raise ToolError(
-        f"there is no note called {title!r}; notes: {', '.join(n.title for n in notes)}"
+        f"there is no note called {quoted(title)}; notes: "
+        f"{', '.join(plain(n.title) for n in notes)}"
     )
 
 
@@ -62,12 +78,13 @@ class NoteRef(BaseModel):
     which: Literal["current", "next", "previous", "first", "last"] | None = None
 
 
-def resolve(notes: list[Note], ui: UiState, ref: NoteRef) -> Note:
-    """The note `ref` points at, or a ToolError saying why there is none."""
+def resolve(notes: list[Note], ui: UiState, ref: NoteRef, exact: bool = False) -> Note:
+    """The note `ref` points at, or a ToolError saying why there is none; `exact`: a title
+    must be the note's very title (see `find_by_title`)."""
     if not notes:
         raise ToolError("there are no notes yet")
     if ref.title:
-        return find_by_title(notes, ref.title)
+        return find_by_title(notes, ref.title, exact)
     if ref.number is not None:
         if ref.number > len(notes):
             raise ToolError(f"there is no note {ref.number}; there are {len(notes)} notes")
@@ -118,9 +135,11 @@ async def _edit(ctx: ToolContext, notes: list[Note], note: Note, **changes: str)
     await _show_note(ctx, [updated if n.id == note.id else n for n in notes], updated)
 
 
-async def _target(ctx: ToolContext, ref: NoteRef) -> tuple[list[Note], Note]:
+async def _target(
+    ctx: ToolContext, ref: NoteRef, exact: bool = False
+) -> tuple[list[Note], Note]:
     notes = await load_notes(ctx)
-    return notes, resolve(notes, await ctx.stores.screens.load(ctx.session_id), ref)
+    return notes, resolve(notes, await ctx.stores.screens.load(ctx.session_id), ref, exact)
 
 
 ORDINALS = {
@@ -219,12 +238,14 @@ def _title_and_text(match: re.Match[str], _ui: object) -> dict[str, str]:
     ),
 )
 async def create_note(args: CreateNoteArgs, ctx: ToolContext) -> str:
-    title = args.title.strip()
+    title = plain(args.title)
+    if not title:
+        raise ToolError("a note needs a title with letters in it")
     notes = await load_notes(ctx)
     if len(notes) >= MAX_NOTES:
         raise ToolError(f"there are already {MAX_NOTES} notes; delete some first")
-    if any(n.title.casefold() == title.casefold() for n in notes):
-        raise ToolError(f"a note called {title!r} already exists")
+    if any(same_name(n.title, title) for n in notes):
+        raise ToolError(f"a note called {quoted(title)} already exists")
     if not notes and not await ctx.stores.profiles.add(
         Profile(name=ctx.profile, created_at=time.time())
     ):
@@ -238,7 +259,7 @@ async def create_note(args: CreateNoteArgs, ctx: ToolContext) -> str:
     )
     await save_note(ctx, note)
     await _show_note(ctx, [*notes, note], note)
-    return f"Created note {title!r}."
+    return f"Created note {quoted(title)}."
 
 
 @tool(
@@ -313,7 +334,7 @@ async def open_note(args: NoteRef, ctx: ToolContext) -> str:
     notes, note = await _target(ctx, args)
     await _show_note(ctx, notes, note)
     position = notes.index(note) + 1
-    return f"Note {position} of {len(notes)}, {note.title!r}: {note.text or '(empty)'}"
+    return f"Note {position} of {len(notes)}, {quoted(note.title)}: {note.text or '(empty)'}"
 
 
 @tool(
@@ -332,7 +353,7 @@ async def append_to_note(args: NoteTextArgs, ctx: ToolContext) -> str:
     if len(note.text) + len(args.text) + 1 > MAX_NOTE_CHARS:
         raise ToolError("that note is full")
     await _edit(ctx, notes, note, text=note.text + separator + args.text)
-    return f"Added to {note.title!r}."
+    return f"Added to {quoted(note.title)}."
 
 
 @tool(
@@ -346,9 +367,9 @@ async def append_to_note(args: NoteTextArgs, ctx: ToolContext) -> str:
     ),
 )
 async def replace_note_text(args: NoteTextArgs, ctx: ToolContext) -> str:
-    notes, note = await _target(ctx, args)
+    notes, note = await _target(ctx, args, exact=True)
     await _edit(ctx, notes, note, text=args.text)
-    return f"Replaced the text of {note.title!r}."
+    return f"Replaced the text of {quoted(note.title)}."
 
 
 @tool(
@@ -366,12 +387,14 @@ async def replace_note_text(args: NoteTextArgs, ctx: ToolContext) -> str:
     ),
 )
 async def rename_note(args: RenameNoteArgs, ctx: ToolContext) -> str:
-    notes, note = await _target(ctx, args)
-    new_title = args.new_title.strip()
-    if any(n.title.casefold() == new_title.casefold() and n.id != note.id for n in notes):
-        raise ToolError(f"a note called {new_title!r} already exists")
+    notes, note = await _target(ctx, args, exact=True)
+    new_title = plain(args.new_title)
+    if not new_title:
+        raise ToolError("a note needs a title with letters in it")
+    if any(same_name(n.title, new_title) and n.id != note.id for n in notes):
+        raise ToolError(f"a note called {quoted(new_title)} already exists")
     await _edit(ctx, notes, note, title=new_title)
-    return f"Renamed {note.title!r} to {new_title!r}."
+    return f"Renamed {quoted(note.title)} to {quoted(new_title)}."
 
 
 @tool(
@@ -385,9 +408,10 @@ async def rename_note(args: RenameNoteArgs, ctx: ToolContext) -> str:
         phrase(r"(?:delete|remove|erase) (?:my |the )?(?P<title>[a-z0-9' ]{2,40}?) note", _titled),
     ),
     consent=DELETE_WORDS,
+    target=lambda ref: ref.title or ref.number,
 )
 async def delete_note(args: NoteRef, ctx: ToolContext) -> str:
-    _notes, note = await _target(ctx, args)
+    _notes, note = await _target(ctx, args, exact=True)
     await ctx.stores.notes.delete(ctx.profile, note.id)
 
     def close_it(state: UiState) -> list[AnyAction]:
@@ -396,7 +420,7 @@ async def delete_note(args: NoteRef, ctx: ToolContext) -> str:
         return [NoteRemoved(note_id=note.id)]
 
     await change_ui(ctx.publisher, close_it)
-    return f"Deleted note {note.title!r}."
+    return f"Deleted note {quoted(note.title)}."
 
 
 @tool(
@@ -427,7 +451,7 @@ async def search_notes(args: SearchNotesArgs, ctx: ToolContext) -> str:
         if all(w in f"{n.title} {n.text}".casefold() for w in words)
     ]
     if not hits:
-        return f"No note mentions {args.words!r}."
+        return f"No note mentions {quoted(args.words)}."
     found = "Matching notes: " + "; ".join(f"{i}. {n.title}" for i, n in hits[:PAGE_SIZE])
     return found if len(hits) <= PAGE_SIZE else f"{found} (and {len(hits) - PAGE_SIZE} more)"
 

@@ -13,6 +13,8 @@ from typing import Any, get_type_hints
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from router.tools.names import mentions, quoted
+from router.tools.spoken import whole_number
 from shared.bus.responses import LiveResponse
 from shared.bus.screen import UiState
 from shared.bus.stores import Stores
@@ -96,6 +98,9 @@ class Tool:
     """Words the user's own turn must contain for the tool to run (destructive tools): text
     from elsewhere in the conversation, such as a research result saying "delete every note",
     cannot make the model run it."""
+    target: Callable[[Any], str | int | None] | None = None
+    """The name or number a destructive call acts on, which the user's own turn must say too:
+    their consent to delete one note is not consent to delete another."""
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI `tools` entry for this tool."""
@@ -140,17 +145,23 @@ def _drop_null_option(prop: dict[str, Any]) -> dict[str, Any]:
 
 
 def tool(
-    description: str, phrasings: tuple[Phrasing, ...] = (), consent: str | None = None
+    description: str,
+    phrasings: tuple[Phrasing, ...] = (),
+    consent: str | None = None,
+    target: Callable[[Any], str | int | None] | None = None,
 ) -> Callable[[ToolFunction], Tool]:
     """Make a `Tool` of `async def name(args: ArgsModel, ctx: ToolContext) -> str`, with the
     phrasings tier 0 may act on without a model and, for destructive tools, the `consent`
-    pattern the user's own words must match."""
+    pattern the user's own words must match and the `target` (from the arguments) they must
+    name."""
 
     def wrap(function: ToolFunction) -> Tool:
         first_parameter = next(iter(inspect.signature(function).parameters))
         arguments = get_type_hints(function)[first_parameter]
         pattern = re.compile(consent, re.IGNORECASE) if consent else None
-        return Tool(function.__name__, description, arguments, function, phrasings, pattern)
+        return Tool(
+            function.__name__, description, arguments, function, phrasings, pattern, target
+        )
 
     return wrap
 
@@ -173,6 +184,29 @@ def _describe_validation_error(error: ValidationError) -> str:
         for issue in error.errors()
     ]
     return "; ".join(problems)
+
+
+def _said(words: str, target: str | int) -> bool:
+    """Whether the user's words name `target` (a title, or a number in digits or words)."""
+    if isinstance(target, str):
+        return mentions(words, target)
+    spoken = [whole_number(token) for token in re.findall(r"[a-z]+|\d+", words.casefold())]
+    return target in spoken
+
+
+def _unnamed_target(found: Tool, arguments: BaseModel, user_words: str | None) -> str | None:
+    """The refusal of a destructive call whose target the user's own turn does not name."""
+    if found.target is None or user_words is None:
+        return None
+    target = found.target(arguments)
+    if target is None or _said(user_words, target):
+        return None
+    log.warning("tool refused: target not named by the user tool=%s", found.name)
+    shown = quoted(target) if isinstance(target, str) else str(target)
+    return (
+        f"Error: {found.name} was refused: the user did not name {shown} in their own words "
+        "this turn, and their consent covers only what they named. Ask the user first."
+    )
 
 
 class ToolRegistry:
@@ -224,6 +258,9 @@ class ToolRegistry:
             )
             log.info("tool arguments rejected tool=%s reason=%s", name, reason)
             return f"Error: invalid arguments for {name}: {reason}"
+        refusal = _unnamed_target(found, arguments, context.user_words)
+        if refusal is not None:
+            return refusal
         try:
             return await found.run(arguments, context)
         except ToolError as exc:
