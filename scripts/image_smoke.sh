@@ -58,7 +58,7 @@ redis_port=$(free_port)
 voice_port=$(free_port)
 redis_url="redis://127.0.0.1:$redis_port/0"
 env=(-e "REDIS_URL=$redis_url" -e "OPENAI_BASE_URL=$model" -e OPENAI_API_KEY=smoke
-     -e "OPENCLAW_API_URL=$claw" -e "VOICE_PORT=$voice_port" -e VOICE_ACCESS_TOKEN=smoke-token)
+     -e "OPENCLAW_API_URL=$claw" -e "VOICE_PORT=$voice_port")  # no VOICE_ACCESS_TOKEN, as with no .env
 docker run -d --network host --name "$run_id-redis" redis:7.4-alpine \
   redis-server --port "$redis_port" --save '' >/dev/null
 mapfile -t router_cmd < <(compose router command)
@@ -80,6 +80,25 @@ for pair in router:router openclaw_worker:worker voice:voice; do
   [ -n "$ok" ] || fail "$service health check never passed"
   echo "$service: healthy"
 done
+
+say "access with no .env: the voice service generated a token and logged the link carrying it"
+token=$(docker logs "$run_id-voice" 2>&1 | grep -o '#token=[0-9a-f]*' | head -1 | cut -d= -f2)
+[ -n "$token" ] || fail "the voice service logged no #token= link"
+status() { "$PY" - "http://127.0.0.1:$voice_port/session" "$@" <<'PY'
+import sys, urllib.error, urllib.request
+request = urllib.request.Request(sys.argv[1], data=b"{}", method="POST")
+request.add_header("Content-Type", "application/json")
+if len(sys.argv) > 2:
+    request.add_header("Authorization", f"Bearer {sys.argv[2]}")
+try:
+    print(urllib.request.urlopen(request, timeout=10).status)
+except urllib.error.HTTPError as error:
+    print(error.code)
+PY
+}
+[ "$(status)" = 401 ] || fail "a session was issued without the token"
+[ "$(status "$token")" = 200 ] || fail "the logged token was refused"
+echo "voice: 401 without the token, 200 with the one it logged"
 
 say "a turn through the console (tier 0, then the model)"
 console() { docker run -i --rm --name "$run_id-$1" --network host "${env[@]}" hybridbot-voice \

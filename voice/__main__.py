@@ -10,8 +10,12 @@ import sys
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from shared.bus.connection import connect_redis, wait_for_redis
+from pydantic import SecretStr
+
+from shared.bus import keys
+from shared.bus.connection import connect_blocking, connect_redis, wait_for_redis
 from shared.bus.session_link import SessionLink
+from shared.bus.sessions import shared_access_token
 from shared.settings import RedactSecrets, Settings, configure_logging
 from voice.access import is_loopback
 from voice.console import default_session_id, run_console
@@ -168,6 +172,7 @@ def guard_the_web_service(app: "FastAPI", settings: Settings, argv: list[str]) -
 
     host = runner_option(argv, "--host", "localhost")
     port = runner_option(argv, "--port", "7860")
+    settings = with_generated_token(settings, host, port)
     try:
         check_bind(settings, host)
     except AccessConfigError as exc:
@@ -203,6 +208,24 @@ def guard_the_web_service(app: "FastAPI", settings: Settings, argv: list[str]) -
     hosts = ",".join(sorted(allowed_hosts(settings, host) or ["any"]))
     log.info("voice on %s:%s access=%s origins=%s hosts=%s", host, port, access, origins, hosts)
     return [*argv, "--allowed-origins", *cors]
+
+
+def with_generated_token(settings: Settings, host: str, port: str) -> Settings:
+    """Beyond loopback with no VOICE_ACCESS_TOKEN (and no anonymous access chosen), as Jupyter
+    does: a token generated once and kept in Redis (every replica shares it), and the link that
+    carries it logged, so `docker compose up` needs no `.env`."""
+    if is_loopback(host) or settings.access_tokens or settings.voice_allow_anonymous:
+        return settings
+    token = shared_access_token(connect_blocking(settings.redis_url))
+    log.warning(
+        "no VOICE_ACCESS_TOKEN set: using the generated one kept in Redis (%s). Open the "
+        "client at http://localhost:%s/#token=%s (or this machine's address instead of "
+        "localhost); set VOICE_ACCESS_TOKEN to choose your own",
+        keys.VOICE_ACCESS_TOKEN,
+        port,
+        token,
+    )
+    return settings.model_copy(update={"voice_access_token": SecretStr(token)})
 
 
 def reap_start_entries_while_serving(app: "FastAPI") -> None:

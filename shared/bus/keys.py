@@ -52,6 +52,9 @@ def session_nonce(session_id: str) -> str:
 
 VOICE_SESSION_SECRET = "bot:voice:session-secret"
 """The key signing session tokens when VOICE_SESSION_SECRET is not set (generated once)."""
+VOICE_ACCESS_TOKEN = "bot:voice:access-token"
+"""The access token of a voice service beyond loopback when VOICE_ACCESS_TOKEN is not set
+(generated once, shared by every replica)."""
 
 
 def session_turn_rate(session_id: str, minute: int) -> str:
@@ -185,6 +188,7 @@ UNEXPIRING: dict[str, str] = {
     TIMERS_DUE: "at most 10 running timers a session, each removed when it ends (24 h at most)",
     TASK_LEASES: "one member per running task, removed when it ends or is found lost",
     VOICE_SESSION_SECRET: "one key",
+    VOICE_ACCESS_TOKEN: "one key",
     "rq:*": "RQ's own bookkeeping: queues and registries emptied by its workers' cleanup",
 }
 """Key families (glob patterns) that have no TTL, each with what bounds it; every other key

@@ -3,6 +3,7 @@ each session's current nonce (only the token carrying it resumes the session).""
 
 import secrets
 
+import redis
 import redis.asyncio as aioredis
 
 from shared.bus import keys
@@ -45,3 +46,13 @@ async def rotate_nonce(redis: aioredis.Redis, session_id: str, current: str, fre
         ROTATE, 1, keys.session_nonce(session_id), current, fresh, SESSION_TTL_SECONDS
     )
     return bool(rotated == 1)
+
+
+def shared_access_token(client: redis.Redis) -> str:
+    """The voice service's generated access token: the one in Redis, else a new one written
+    unless another replica wrote one first (so every replica accepts the same)."""
+    client.set(keys.VOICE_ACCESS_TOKEN, secrets.token_hex(16), nx=True)
+    stored = client.get(keys.VOICE_ACCESS_TOKEN)
+    if not isinstance(stored, bytes | str):
+        raise RuntimeError(f"{keys.VOICE_ACCESS_TOKEN} vanished right after it was set")
+    return text(stored)
