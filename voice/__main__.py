@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from shared.bus import keys
 from shared.bus.connection import connect_blocking, connect_redis, wait_for_redis
 from shared.bus.session_link import SessionLink
 from shared.bus.sessions import shared_access_token
@@ -218,10 +217,9 @@ def with_generated_token(settings: Settings, host: str, port: str) -> Settings:
         return settings
     token = shared_access_token(connect_blocking(settings.redis_url))
     log.warning(
-        "no VOICE_ACCESS_TOKEN set: using the generated one kept in Redis (%s). Open the "
-        "client at http://localhost:%s/#token=%s (or this machine's address instead of "
-        "localhost); set VOICE_ACCESS_TOKEN to choose your own",
-        keys.VOICE_ACCESS_TOKEN,
+        "no VOICE_ACCESS_TOKEN set: using the generated one kept in Redis. Open the client at "
+        "http://localhost:%s/#token=%s (or this machine's address instead of localhost); set "
+        "VOICE_ACCESS_TOKEN to choose your own",
         port,
         token,
     )
