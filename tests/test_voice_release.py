@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import redis.asyncio as aioredis
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from shared.bus import keys
 from shared.bus.connection import connect_redis
@@ -25,7 +26,13 @@ from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import FakeOpenAI, echo_model
 from tests.processes import serves_page, service_env, start_service, stop_services, wait_for
 from tests.webrtc_client import WebRTCVoiceClient
-from voice.signalling import LiveSessions, StartEntryReaper, runner_start_entries
+from voice.signalling import (
+    MAX_START_ENTRIES,
+    LiveSessions,
+    SignallingLimits,
+    StartEntryReaper,
+    runner_start_entries,
+)
 
 
 @pytest.fixture
@@ -218,3 +225,39 @@ async def test_a_client_over_its_limits_is_refused_clearly(
     assert third.value.status == 429
     assert statuses[-1][0] == 429 and int(statuses[-1][1] or 0) >= 1
     assert "too many open sessions from this client" in (tmp_path / "voice.log").read_text()
+
+
+def test_the_service_full_or_flooded_with_starts_answers_503() -> None:
+    sessions = LiveSessions()
+    starts = {"count": 0}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        """Nothing is served here: only the limits' decisions are looked at."""
+
+    limits = SignallingLimits(
+        app,
+        sessions=sessions,
+        start_entries=lambda: starts["count"],
+        max_sessions=4,
+        max_sessions_per_client=2,
+        signalling_per_minute=1000,
+    )
+    for number, client in enumerate(["a", "a", "b"]):
+        assert limits.refusal("POST", "/api/offer", client) is None
+        sessions.answered(f"pc-{number}", client)
+
+    assert limits.refusal("POST", "/api/offer", "a") == (
+        429,
+        "too many open sessions from this client",
+        30.0,
+    )
+    assert limits.refusal("POST", "/sessions/x/api/offer", "c") is None
+    sessions.answered("pc-3", "c")
+    full = limits.refusal("POST", "/sessions/x/api/offer", "d")
+    assert full is not None and full[0] == 503
+    sessions.ended("pc-2")
+    assert limits.refusal("POST", "/sessions/x/api/offer", "d") is None
+    assert limits.refusal("GET", "/", "d") is None  # the page is never counted
+    starts["count"] = MAX_START_ENTRIES
+    flooded = limits.refusal("POST", "/start", "d")
+    assert flooded is not None and flooded[0] == 503
