@@ -175,10 +175,10 @@ async def soak(services: Services, sessions: int, half_open_offers: int) -> dict
                 crossed_fifty = (done + batch) // 50 > done // 50
                 done += batch
                 if crossed_baseline or crossed_fifty or done == sessions:
-                    # ok-sleep: let the last hang-ups end and the voice service's periodic
-                    # collection run (voice/memory.py), so a row shows what is kept, not what
-                    # awaits collection; the peak column shows the most it held.
-                    await asyncio.sleep(SETTLE_SECONDS)
+                    # Let the last hang-ups end and the voice service's periodic collection
+                    # run (voice/memory.py), so a row shows what is kept, not what awaits
+                    # collection; the peak column shows the most it held.
+                    await asyncio.sleep(SETTLE_SECONDS)  # ok-sleep: see above
                     await record(f"{done} sessions" + (" (baseline)" if crossed_baseline else ""))
             for _ in range(half_open_offers // 10):
                 offered = await asyncio.gather(*(half_open(http, base) for _ in range(10)))

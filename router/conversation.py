@@ -388,9 +388,10 @@ class TurnAnswerer:
         if turns_this_minute > self.settings.bot_turns_per_minute:
             await current.speech.say(SPOKEN_SLOW_DOWN)
             return "rate_limited"
-        # Only a taken-over turn can have a journal: a first attempt need not read one.
-        steps = await current.journal.load() if current.attempt > 1 else []
+        # Only a taken-over turn has a journal, and sentences an earlier attempt said.
+        steps: list[dict[str, Any]] = []
         if current.attempt > 1:
+            steps = await current.journal.load()
             current.speech.already_said = await current.publisher.earlier_texts()
         if steps:
             current.report.resumed_steps = len(steps)

@@ -6,7 +6,6 @@ then end; every key left in Redis must have a TTL unless `keys.UNEXPIRING` names
 and each of those is bounded in count (checked here) and written up in docs/reliability.md.
 """
 
-import asyncio
 import fnmatch
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import redis.asyncio as aioredis
 
 from router.tools.timers import announce_due_timers
 from shared.bus import keys
+from shared.bus.sessions import shared_access_token, signing_secret
 from tests.conftest import RedisAtUrl, model_settings
 from tests.fakes.openai_server import CallTools, FakeOpenAI, FakeOpenClaw, Reply, Say
 from tests.test_delegation import run_worker_burst
@@ -84,7 +84,9 @@ async def test_every_key_sessions_leave_expires_or_is_listed_with_its_bound(
             await session.ask("hi")  # over BOT_TURNS_PER_MINUTE: "slow down"
         assert await announce_due_timers(redis, now=10**10) == 4
         await router.stop()
-    await asyncio.sleep(0)
+    # What a voice service beyond loopback keeps: the shared session secret and access token.
+    await signing_secret(redis)
+    await shared_access_token(redis)
 
     left = await _unexpiring(redis)
     unlisted = sorted(key for key in left if _family(key) is None)
@@ -95,6 +97,7 @@ async def test_every_key_sessions_leave_expires_or_is_listed_with_its_bound(
     assert await redis.xlen(keys.TURNS_STREAM) <= keys.TURNS_STREAM_MAXLEN
     assert await redis.zcard(keys.TIMERS_DUE) == 0
     assert await redis.zcard(keys.TASK_LEASES) == 0
+    assert {keys.VOICE_SESSION_SECRET, keys.VOICE_ACCESS_TOKEN} <= set(left)
     assert not await redis.exists(f"rq:canceled:{keys.OPENCLAW_QUEUE}")
     documented = (ROOT / "docs" / "reliability.md").read_text()
     assert [p for p in keys.UNEXPIRING if f"`{p}`" not in documented] == []

@@ -14,10 +14,11 @@ from shared.bus.connection import stream_entries
 from shared.bus.history import SessionHistory
 from shared.bus.local_redis import free_port
 from shared.bus.turns import publish_interrupt
-from shared.messages import Interrupt
+from shared.messages import Interrupt, UserTurn
 from shared.settings import Settings
-from tests.conftest import model_settings
+from tests.conftest import Listener, RunningRouter, model_settings
 from tests.fakes.openai_server import CallTools, Fail, FakeOpenAI, Garbage, Hang, Say
+from tests.processes import wait_for
 
 
 async def test_calculator_answer_streams_back_sentence_by_sentence(
@@ -360,23 +361,29 @@ async def wait_until_acked(redis_client: aioredis.Redis) -> None:
     await asyncio.wait_for(no_pending(), 5)
 
 
-async def test_a_barge_in_stops_the_reply_at_the_next_sentence(
-    redis_client: aioredis.Redis, fake_model: FakeOpenAI, start_router, listen
-) -> None:
+async def _story_paused_after_one_sentence(
+    fake_model: FakeOpenAI, start_router, listen
+) -> tuple[RunningRouter, Listener, UserTurn, threading.Event]:
+    """A router streaming a two-sentence reply to session s1, held after the first sentence
+    (which the session has heard) until the returned event is set."""
     resume = threading.Event()
     fake_model.script(Say("First sentence. Second sentence.", "First sentence. ", resume))
     router = await start_router(model_settings(fake_model))
     session = await listen("s1")
     turn = await session.link.send_turn("tell me a story")
-
     await session.wait_until(lambda: session.response(turn.turn_id).chunks)
+    return router, session, turn, resume
+
+
+async def test_a_barge_in_stops_the_reply_at_the_next_sentence(
+    redis_client: aioredis.Redis, fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    router, session, turn, resume = await _story_paused_after_one_sentence(
+        fake_model, start_router, listen
+    )
     await session.link.interrupt(turn.turn_id)
 
-    async def router_knows() -> None:
-        while ("s1", turn.turn_id) not in router.consumer.answerer.interrupts:
-            await asyncio.sleep(0.01)  # ok-sleep: polling the router's state with a deadline
-
-    await asyncio.wait_for(router_knows(), 5)
+    await wait_for(lambda: ("s1", turn.turn_id) in router.consumer.answerer.interrupts, 5)
     resume.set()
     response = await session.wait_done(turn.turn_id)
 
@@ -389,23 +396,15 @@ async def test_a_barge_in_stops_the_reply_at_the_next_sentence(
 async def test_an_interrupt_from_another_session_does_not_stop_a_reply(
     redis_client: aioredis.Redis, fake_model: FakeOpenAI, start_router, listen
 ) -> None:
-    resume = threading.Event()
-    fake_model.script(Say("First sentence. Second sentence.", "First sentence. ", resume))
-    router = await start_router(model_settings(fake_model))
-    session = await listen("s1")
-    turn = await session.link.send_turn("tell me a story")
-    await session.wait_until(lambda: session.response(turn.turn_id).chunks)
-
+    router, session, turn, resume = await _story_paused_after_one_sentence(
+        fake_model, start_router, listen
+    )
     intruder = Interrupt(session_id="s2", response_id=turn.turn_id)
     await publish_interrupt(redis_client, intruder)
     # A later interrupt on the same channel: once the router has it, it has seen the first.
     await publish_interrupt(redis_client, Interrupt(session_id="s3", response_id="marker"))
 
-    async def router_heard_both() -> None:
-        while ("s3", "marker") not in router.consumer.answerer.interrupts:
-            await asyncio.sleep(0.01)  # ok-sleep: polling the router's state with a deadline
-
-    await asyncio.wait_for(router_heard_both(), 5)
+    await wait_for(lambda: ("s3", "marker") in router.consumer.answerer.interrupts, 5)
     resume.set()
     response = await session.wait_done(turn.turn_id)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from shared.bus.connection import connect_blocking, connect_redis, wait_for_redis
+from shared.bus.connection import connect_redis, wait_for_redis
 from shared.bus.session_link import SessionLink
 from shared.bus.sessions import shared_access_token
 from shared.settings import RedactSecrets, Settings, configure_logging
@@ -215,7 +215,7 @@ def with_generated_token(settings: Settings, host: str, port: str) -> Settings:
     carries it logged, so `docker compose up` needs no `.env`."""
     if is_loopback(host) or settings.access_tokens or settings.voice_allow_anonymous:
         return settings
-    token = shared_access_token(connect_blocking(settings.redis_url))
+    token = asyncio.run(generated_access_token(settings.redis_url))
     log.warning(
         "no VOICE_ACCESS_TOKEN set: using the generated one kept in Redis. Open the client at "
         "http://localhost:%s/#token=%s (or this machine's address instead of localhost); set "
@@ -224,6 +224,16 @@ def with_generated_token(settings: Settings, host: str, port: str) -> Settings:
         token,
     )
     return settings.model_copy(update={"voice_access_token": SecretStr(token)})
+
+
+async def generated_access_token(redis_url: str) -> str:
+    """The access token shared by every replica (kept in Redis), once Redis answers."""
+    redis = connect_redis(redis_url)
+    try:
+        await wait_for_redis(redis, redis_url)
+        return await shared_access_token(redis)
+    finally:
+        await redis.aclose()
 
 
 def reap_start_entries_while_serving(app: "FastAPI") -> None:

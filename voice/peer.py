@@ -5,7 +5,7 @@ that never completes ICE only after 60 s. Built at once, each such half-open off
 pipeline, a Redis link and its connections for that minute: measured with 100 offers whose
 answer was never applied (bench/soak.py), the voice process went to 1,096 MB RSS, 427 open files
 and 209 Redis connections. So a session waits for its peer connection first, and an offer that
-has not connected within `CONNECT_TIMEOUT_SECONDS` is closed with nothing else made for it.
+has not connected within VOICE_CONNECT_TIMEOUT is closed with nothing else made for it.
 """
 
 import asyncio
@@ -14,14 +14,13 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT_SECONDS = 15.0
-"""How long an answered offer may take to connect (ICE and DTLS on loopback take ~50 ms)."""
 _ENDED = frozenset({"closed", "failed"})
 
 
-async def peer_connected(connection: Any, timeout: float = CONNECT_TIMEOUT_SECONDS) -> bool:
-    """Whether a `SmallWebRTCConnection`'s peer connection reaches "connected" in time; one
-    that does not (or fails) is closed."""
+async def peer_connected(connection: Any, timeout: float) -> bool:
+    """Whether a `SmallWebRTCConnection`'s peer connection reaches "connected" within
+    `timeout` seconds (ICE and DTLS on loopback take ~50 ms); one that does not (or fails) is
+    closed."""
     pc = connection.pc
     changed = asyncio.Event()
 

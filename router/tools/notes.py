@@ -42,9 +42,10 @@ def find_by_title(notes: list[Note], title: str, exact: bool = False) -> Note:
     replaces or renames acts only on the very title) a unique partial, then close match.
     With `exact` a near miss is a question back ("did you mean 'taxes'?"), never an act."""
     wanted = plain(title).casefold()
-    same = [n for n in notes if same_name(n.title, title)]
-    partial = [n for n in notes if wanted and wanted in plain(n.title).casefold()]
-    titles = {plain(n.title).casefold(): n for n in notes}
+    named = [(plain(n.title).casefold(), n) for n in notes]
+    same = [n for name, n in named if name == wanted]
+    partial = [n for name, n in named if wanted and wanted in name]
+    titles = dict(named)
     close = [titles[t] for t in difflib.get_close_matches(wanted, list(titles), n=2, cutoff=0.75)]
     if len(same) == 1:
         return same[0]
@@ -135,9 +136,7 @@ async def _edit(ctx: ToolContext, notes: list[Note], note: Note, **changes: str)
     await _show_note(ctx, [updated if n.id == note.id else n for n in notes], updated)
 
 
-async def _target(
-    ctx: ToolContext, ref: NoteRef, exact: bool = False
-) -> tuple[list[Note], Note]:
+async def _target(ctx: ToolContext, ref: NoteRef, exact: bool = False) -> tuple[list[Note], Note]:
     notes = await load_notes(ctx)
     return notes, resolve(notes, await ctx.stores.screens.load(ctx.session_id), ref, exact)
 

@@ -159,9 +159,7 @@ def tool(
         first_parameter = next(iter(inspect.signature(function).parameters))
         arguments = get_type_hints(function)[first_parameter]
         pattern = re.compile(consent, re.IGNORECASE) if consent else None
-        return Tool(
-            function.__name__, description, arguments, function, phrasings, pattern, target
-        )
+        return Tool(function.__name__, description, arguments, function, phrasings, pattern, target)
 
     return wrap
 

@@ -1,9 +1,9 @@
-"""What the voice service keeps of the sessions it issued: the key signing their tokens and
-each session's current nonce (only the token carrying it resumes the session)."""
+"""What the voice service keeps of the sessions it issued: the key signing their tokens, each
+session's current nonce (only the token carrying it resumes the session), and the access token
+it generates when none is configured (shared by replicas like the key)."""
 
 import secrets
 
-import redis
 import redis.asyncio as aioredis
 
 from shared.bus import keys
@@ -20,16 +20,26 @@ return 1
 """Swap the session's current nonce for a new one only if the presented one is current."""
 
 
+async def _shared_value(redis: aioredis.Redis, key: str, candidate: str) -> str:
+    """The value every voice replica uses for `key`: the one in Redis, else `candidate`,
+    written only if no replica wrote one first."""
+    await redis.set(key, candidate, nx=True)
+    stored = await redis.get(key)
+    if stored is None:
+        raise RuntimeError(f"{key} vanished right after it was set")
+    return text(stored)
+
+
 async def signing_secret(redis: aioredis.Redis, keep: bytes | None = None) -> bytes:
     """The key signing session tokens, shared by every voice replica: the one in Redis, or,
-    when there is none, `keep` (a replica's secret, after Redis lost it) or a new one, written
-    only if no replica wrote one first."""
+    when there is none, `keep` (a replica's secret, after Redis lost it) or a new one."""
     candidate = keep.decode() if keep is not None else secrets.token_hex(32)
-    await redis.set(keys.VOICE_SESSION_SECRET, candidate, nx=True)
-    stored = await redis.get(keys.VOICE_SESSION_SECRET)
-    if stored is None:
-        raise RuntimeError(f"{keys.VOICE_SESSION_SECRET} vanished right after it was set")
-    return text(stored).encode()
+    return (await _shared_value(redis, keys.VOICE_SESSION_SECRET, candidate)).encode()
+
+
+async def shared_access_token(redis: aioredis.Redis) -> str:
+    """The voice service's generated access token, shared by every replica like the secret."""
+    return await _shared_value(redis, keys.VOICE_ACCESS_TOKEN, secrets.token_hex(16))
 
 
 async def set_nonce(redis: aioredis.Redis, session_id: str, nonce: str) -> None:
@@ -46,13 +56,3 @@ async def rotate_nonce(redis: aioredis.Redis, session_id: str, current: str, fre
         ROTATE, 1, keys.session_nonce(session_id), current, fresh, SESSION_TTL_SECONDS
     )
     return bool(rotated == 1)
-
-
-def shared_access_token(client: redis.Redis) -> str:
-    """The voice service's generated access token: the one in Redis, else a new one written
-    unless another replica wrote one first (so every replica accepts the same)."""
-    client.set(keys.VOICE_ACCESS_TOKEN, secrets.token_hex(16), nx=True)
-    stored = client.get(keys.VOICE_ACCESS_TOKEN)
-    if not isinstance(stored, bytes | str):
-        raise RuntimeError(f"{keys.VOICE_ACCESS_TOKEN} vanished right after it was set")
-    return text(stored)

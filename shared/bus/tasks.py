@@ -60,7 +60,7 @@ async def create_task_record(redis: aioredis.Redis, record: TaskRecord) -> bool:
     MAX_TASK_RECORDS the session's oldest finished records are dropped."""
     session_id = record.session_id
     counter, key = keys.session_task_counter(session_id), keys.session_tasks(session_id)
-    hour = keys.session_tasks_this_hour(session_id, int(time.time() // 3600))
+    hour = _this_hour(session_id)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.incr(counter)
         pipe.expire(counter, keys.TASKS_TTL_SECONDS)
@@ -88,10 +88,14 @@ async def _drop_oldest_finished(redis: aioredis.Redis, session_id: str, count: i
             await pipe.execute()
 
 
+def _this_hour(session_id: str) -> str:
+    """The key counting the session's tasks in the current hour."""
+    return keys.session_tasks_this_hour(session_id, int(time.time() // 3600))
+
+
 async def tasks_this_hour(redis: aioredis.Redis, session_id: str) -> int:
     """How many tasks the session delegated in the current hour."""
-    count = await redis.get(keys.session_tasks_this_hour(session_id, int(time.time() // 3600)))
-    return int(count or 0)
+    return int(await redis.get(_this_hour(session_id)) or 0)
 
 
 def _parsed(raw: str) -> TaskRecord | None:
