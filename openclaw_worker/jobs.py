@@ -29,7 +29,7 @@ from shared.bus.tasks import (
     renew_lease,
     update_task,
 )
-from shared.messages import TaskStatus
+from shared.messages import TaskStatus, task_result_message
 from shared.settings import Settings, configure_logging
 from shared.speech import SentenceSplitter, SpeechFilter
 
@@ -230,8 +230,7 @@ class TaskRunner:
 
     async def _remember(self, record: TaskRecord, text: str) -> None:
         """Add the result to the session's history so the fast model can discuss it."""
-        message = {"role": "assistant", "content": f"(Result of {record.label}) {text}"}
-        await self.history.append(record.session_id, [message])
+        await self.history.append(record.session_id, [task_result_message(record.label, text)])
 
     async def _failed(
         self, record: TaskRecord, publisher: DurableResponse, exc: GatewayError, spoken: list[str]

@@ -15,12 +15,21 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from router.confirmation import (
+    ASKING_RESULT,
+    SPOKEN_NOT_DONE,
+    answer_to_question,
+    holds_content,
+    question,
+)
 from router.interrupts import Interrupts
 from router.llm import ModelError, ModelReply, PrimaryModel, ToolCallRequest
-from router.tier0 import Tier0, Tier0Call
+from router.tier0 import Tier0, spoken_result
 from router.tools import fast_tools
-from router.tools.registry import MAX_ARGUMENT_CHARS, ToolContext, ToolRegistry
+from router.tools.registry import MAX_ARGUMENT_CHARS, ToolContext, ToolRegistry, Unasked
+from shared.bus import confirmations
 from shared.bus.commands import Commands, OversizedWrite
+from shared.bus.confirmations import MAX_WAITING_CALLS, PendingConfirmation, WaitingCall
 from shared.bus.history import SessionHistory
 from shared.bus.journal import TurnJournal
 from shared.bus.responses import LiveResponse
@@ -228,6 +237,10 @@ class TurnInProgress:
     """What its tools may touch; made once the screen state is read."""
     history_reply: list[Any] = field(default_factory=list)
     """The session's history as Redis returned it, read with the screen at the turn's start."""
+    waiting: PendingConfirmation | None = None
+    """The question the session's last turn asked ("Do you want me to …?"), read with it."""
+    asking: PendingConfirmation | None = None
+    """The question this turn asks, kept for the next turn when it finishes."""
 
     @property
     def text(self) -> str:
@@ -402,9 +415,16 @@ class TurnAnswerer:
                 len(steps),
             )
         current.tools = self._tool_context(current, ui.profile)
+        answer = answer_to_question(current.text) if current.waiting and not steps else None
+        if current.waiting is not None and answer is not None:
+            await self._answer_question(current, current.waiting, answer)
+            return None
         local = self.tier0.decide(current.text, ui) if self.tier0 and not steps else None
         if local is not None:
-            await self._act_locally(local, current)
+            request = ToolCallRequest(
+                f"tier0_{current.publisher.response_id}", local.tool, json.dumps(local.arguments)
+            )
+            await self._act_for_user(current, [request], "tier0:", lambda r: local.spoken(r[0]))
             return None
         if self.model is None:
             await current.speech.say(f"{SPOKEN_NO_MODEL} {NO_MODEL_HINT}")
@@ -423,16 +443,18 @@ class TurnAnswerer:
 
     async def _count_and_look(self, current: "TurnInProgress") -> tuple[int, UiState]:
         """Count a first attempt in its session's minute (0 for a taken-over turn: it was
-        counted), read the session's screen and its history (kept raw on `current`: a tier-0
-        turn never parses it), in one round trip."""
+        counted), read the session's screen, its history (kept raw on `current`: a tier-0
+        turn never parses it) and the question its last turn asked, in one round trip."""
         batch = Commands()
         if current.attempt == 1:
             count_turn_in(batch, current.turn.session_id)
         read_ui_in(batch, current.turn.session_id)
         self.history.read_in(batch, current.turn.session_id)
+        confirmations.read_in(batch, current.turn.session_id)
         replies = await batch.run(self.redis)
-        current.history_reply = replies[-1]
-        return (int(replies[0]) if current.attempt == 1 else 0), ui_from(replies[-2])
+        current.history_reply = replies[-2]
+        current.waiting = confirmations.pending_from(replies[-1])
+        return (int(replies[0]) if current.attempt == 1 else 0), ui_from(replies[-3])
 
     def _tool_context(self, current: "TurnInProgress", screen_profile: str | None) -> ToolContext:
         turn = current.turn
@@ -462,6 +484,8 @@ class TurnAnswerer:
             *current.new_messages,
         ]
         calls = _calls_of_last_step(steps)
+        assert current.tools is not None, "the model runs only after the turn's context is made"
+        current.tools.read_content = any(holds_content(m) for m in messages)
         for _ in range(self.settings.bot_max_tool_rounds + 1):
             if not calls:
                 report.model_calls += 1
@@ -493,14 +517,66 @@ class TurnAnswerer:
                 # whose arguments were replaced.
                 await current.journal.save_steps(current.new_messages[1:], refused)
                 await speech.flush()
+            waiting: list[tuple[ToolCallRequest, Unasked]] = []
             for call in calls:
-                result = await self._run_tool(call, current)
+                unasked = self.tools.unasked(call.name, call.arguments, current.tools)
+                if unasked is not None:
+                    waiting.append((call, unasked))
+                    result = ASKING_RESULT
+                else:
+                    result = await self._run_tool(call, current)
                 tool_message = {"role": "tool", "tool_call_id": call.id, "content": result}
                 messages.append(tool_message)
                 current.new_messages.append(tool_message)
+            current.tools.read_content = True
             calls = []
+            if waiting:
+                await self._ask_first(current, waiting)
+                return None
         await speech.say(SPOKEN_TOO_MANY_STEPS)
         return "too_many_tool_rounds"
+
+    async def _ask_first(
+        self, current: "TurnInProgress", waiting: list[tuple[ToolCallRequest, Unasked]]
+    ) -> None:
+        """End the turn with the question for the calls the user did not ask for; their next
+        turn answers it. Past MAX_WAITING_CALLS the rest are neither run nor asked about."""
+        kept = waiting[:MAX_WAITING_CALLS]
+        for call, unasked in waiting:
+            log.warning(
+                "tool waits for the user's yes session=%s turn=%s tool=%s: %s",
+                current.turn.session_id,
+                current.turn.turn_id,
+                call.name,
+                unasked.reason,
+            )
+        asked = question(unasked for _, unasked in kept)
+        current.asking = PendingConfirmation(
+            question=asked,
+            calls=[WaitingCall(name=call.name, arguments=call.arguments) for call, _ in kept],
+        )
+        await current.speech.say(asked)
+        current.new_messages.append({"role": "assistant", "content": asked})
+
+    async def _answer_question(
+        self, current: "TurnInProgress", waiting: PendingConfirmation, yes: bool
+    ) -> None:
+        """The user's answer to the last turn's question: a yes runs exactly the calls it
+        named (their consent is the yes: no check of this turn's words), a no runs none."""
+        assert current.tools is not None, "tools run only after the turn's context is made"
+        if not yes:
+            log.info("confirmation declined session=%s", current.turn.session_id)
+            await current.speech.say(SPOKEN_NOT_DONE)
+            current.new_messages.append({"role": "assistant", "content": SPOKEN_NOT_DONE})
+            return
+        current.tools.user_words = None
+        requests = [
+            ToolCallRequest(f"confirmed_{current.publisher.response_id}_{i}", c.name, c.arguments)
+            for i, c in enumerate(waiting.calls)
+        ]
+        await self._act_for_user(
+            current, requests, "confirmed:", lambda results: " ".join(map(spoken_result, results))
+        )
 
     async def _finish(
         self, current: "TurnInProgress", commit: Callable[[Commands], Awaitable[bool]] | None
@@ -513,6 +589,7 @@ class TurnAnswerer:
         new_messages = current.new_messages
         if report.error in REFUSED:
             new_messages = []
+            current.asking = current.waiting  # not an answer: the question still stands
         elif report.error:
             # Keep only what the user actually heard: a half-finished tool exchange is not valid
             # history for the next model call.
@@ -521,6 +598,10 @@ class TurnAnswerer:
                 heard = " ".join(current.publisher.spoken)
                 new_messages.append({"role": "assistant", "content": heard})
         finishing = Commands()
+        if current.asking is not None:
+            confirmations.ask_in(finishing, current.turn.session_id, current.asking)
+        elif current.waiting is not None:
+            confirmations.forget_in(finishing, current.turn.session_id)
         self.history.append_in(finishing, current.turn.session_id, new_messages)
         current.journal.delete_in(finishing)
         current.publisher.done_in(finishing, report.error)
@@ -569,27 +650,28 @@ class TurnAnswerer:
         await current.journal.save_result(call.id, result)
         return result
 
-    async def _act_locally(self, call: Tier0Call, current: "TurnInProgress") -> None:
-        """Run a tier-0 tool call and speak its template reply; history records it exactly as
-        if the model had made the call, so the next model turn has the full context."""
-        call_id = f"tier0_{current.publisher.response_id}"
-        arguments = json.dumps(call.arguments)
-        request = ToolCallRequest(call_id, call.tool, arguments)
-        result = await self._run_tool(request, current, route="tier0:")
-        reply = call.spoken(result)
+    async def _act_for_user(
+        self,
+        current: "TurnInProgress",
+        requests: list[ToolCallRequest],
+        route: str,
+        spoken: Callable[[list[str]], str],
+    ) -> None:
+        """Run calls the user asked for with no model (tier 0, a confirmed question) and speak
+        `spoken(results)`; history records them exactly as if the model had made the calls,
+        so the next model turn has the full context."""
+        results = [await self._run_tool(request, current, route=route) for request in requests]
+        reply = spoken(results)
         await current.speech.say(reply)
         current.new_messages += [
             {
                 "role": "assistant",
                 "content": None,
-                "tool_calls": [
-                    {
-                        "id": call_id,
-                        "type": "function",
-                        "function": {"name": call.tool, "arguments": arguments},
-                    }
-                ],
+                "tool_calls": [request.as_message_part() for request in requests],
             },
-            {"role": "tool", "tool_call_id": call_id, "content": result},
+            *(
+                {"role": "tool", "tool_call_id": request.id, "content": result}
+                for request, result in zip(requests, results, strict=True)
+            ),
             {"role": "assistant", "content": reply},
         ]

@@ -49,10 +49,16 @@ class Tier0Call:
 
     def spoken(self, result: str) -> str:
         """The reply to speak for the tool's result."""
-        if result.startswith("Error: "):
-            reason = result.removeprefix("Error: ").rstrip(".")
-            return f"Sorry, {reason}."
-        return self.phrasing.reply(result) if self.phrasing.reply else result
+        if result.startswith("Error: ") or not self.phrasing.reply:
+            return spoken_result(result)
+        return self.phrasing.reply(result)
+
+
+def spoken_result(result: str) -> str:
+    """A tool's result as a reply: as it is, or "Sorry, <reason>." for an error."""
+    if result.startswith("Error: "):
+        return f"Sorry, {result.removeprefix('Error: ').rstrip('.')}."
+    return result
 
 
 class Tier0:

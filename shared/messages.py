@@ -115,3 +115,13 @@ AnyBotEvent = Annotated[
 ]
 BOT_EVENT = TypeAdapter(AnyBotEvent)
 """Parses any bot event from JSON: `BOT_EVENT.validate_json(raw)`."""
+
+
+TASK_RESULT_PREFIX = "(Result of "
+"""How a delegated task's result starts in the session's history: the router knows it for
+content the user did not say (`router/confirmation.py`)."""
+
+
+def task_result_message(label: str, text: str) -> dict[str, str]:
+    """A delegated task's result as the history message the fast model reads next turn."""
+    return {"role": "assistant", "content": f"{TASK_RESULT_PREFIX}{label}) {text}"}

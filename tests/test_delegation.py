@@ -498,7 +498,9 @@ async def test_a_research_result_that_asks_for_tools_is_only_spoken(
     refused = await session.ask("ok, and now?")
     allowed = await session.ask("please delete the groceries note")
 
-    assert reply.text == "I won't do that." and refused.text == "I won't do that."
+    # Not run: the user hears what it would do, as a question, each time.
+    asked = "Do you want me to delete the note 'groceries'?"
+    assert reply.text == asked and refused.text == asked
     assert allowed.text == "Done."
     assert not await redis_at_url.client.hlen(keys.profile_notes("default"))
 

@@ -1,9 +1,10 @@
 """The key census: everything sessions create expires, or is on a short list with its bound.
 
 Several sessions on two profiles use every feature (notes, windows, YouTube, music, sprite,
-views, profiles, timers, delegated tasks run by a worker and cancelled ones, a rate limit),
-then end; every key left in Redis must have a TTL unless `keys.UNEXPIRING` names its family,
-and each of those is bounded in count (checked here) and written up in docs/reliability.md.
+views, profiles, timers, delegated tasks run by a worker and cancelled ones, a rate limit, a
+question left unanswered), then end; every key left in Redis must have a TTL unless
+`keys.UNEXPIRING` names its family, and each of those is bounded in count (checked here) and
+written up in docs/reliability.md.
 """
 
 import fnmatch
@@ -32,14 +33,30 @@ COMMANDS: dict[str, list[tuple[str, dict[str, Any] | str]]] = {
     "research": [("bot_openclaw_task", {"task": "research tea", "label": "the tea research"})],
     "cancel": [("cancel_openclaw_task", {})],
     "delete": [("delete_note", {"title": "groceries"})],
+    "sneaky": [("switch_view", {"view": "media"})],
 }
+SAID = {
+    "note": "note: make a note",
+    "add": "add eggs",
+    "window": "window: open the browser and close it",
+    "play": "play lofi and calm music",
+    "look": "look: the cat sprite in the notes view",
+    "timer": "timer for tea",
+    "research": "research tea",
+    "cancel": "cancel it",
+    "delete": "delete groceries",
+    "profile": "profile: switch to bob",
+    "sneaky": "sneaky hi",
+}
+"""What the user says for each command: their own words ask for each action (the sneaky one
+does not: the router asks first, and that question is kept until it expires)."""
 
 
 def census_model(request: dict[str, Any]) -> Reply:
     last = request["messages"][-1]
     if last["role"] == "tool":
         return Say("Done.")
-    word = last["content"].split()[0]
+    word = last["content"].split()[0].rstrip(":")
     return CallTools(COMMANDS[word]) if word in COMMANDS else Say("Hello.")
 
 
@@ -76,11 +93,11 @@ async def test_every_key_sessions_leave_expires_or_is_listed_with_its_bound(
         for number in range(4):
             session = await listen(f"census{number}", profile="alice" if number % 2 else "default")
             for said in ("note", "add", "window", "play", "look", "timer", "research"):
-                await session.ask(f"{said} please")
+                await session.ask(SAID[said])
             await run_worker_burst(redis_at_url)
             await session.wait_until(lambda s=session: len(s.responses) >= 8)
-            for said in ("research", "cancel", "delete", "profile", "hi", "hi", "hi", "hi"):
-                await session.ask(f"{said} please")
+            for said in ("research", "cancel", "delete", "profile", "sneaky", "hi", "hi", "hi"):
+                await session.ask(SAID.get(said, said))
             await session.ask("hi")  # over BOT_TURNS_PER_MINUTE: "slow down"
         assert await announce_due_timers(redis, now=10**10) == 4
         await router.stop()
@@ -102,3 +119,4 @@ async def test_every_key_sessions_leave_expires_or_is_listed_with_its_bound(
     documented = (ROOT / "docs" / "reliability.md").read_text()
     assert [p for p in keys.UNEXPIRING if f"`{p}`" not in documented] == []
     assert families  # the census saw the listed families, not an empty Redis
+    assert await redis.exists(*(keys.session_confirmation(f"census{n}") for n in range(4))) == 4

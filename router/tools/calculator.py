@@ -216,6 +216,7 @@ def _calculable(expression: str) -> dict[str, str] | None:
             _say_sum,
         ),
     ),
+    reads_only=True,
 )
 async def calculator(args: CalculatorArgs, ctx: ToolContext) -> str:
     return f"{args.expression} = {calculate(args.expression)}"

@@ -7,6 +7,11 @@ from pydantic import BaseModel
 
 from router.tools.registry import ToolContext, phrase, tool
 
+PLAYER_CONTROL_WORDS = (
+    r"\b(pause|resume|stop|next|previous|skip|continue|unpause|go back|back|halt|play)\b"
+)
+"""Words with which a user asks a player (YouTube or the soundtrack) to pause, go on or skip."""
+
 
 def _zone(name: str) -> ZoneInfo:
     try:
@@ -34,6 +39,7 @@ class NoArgs(BaseModel):
             r"today's date)(?: today)?|what day is it(?: today)?"
         ),
     ),
+    reads_only=True,
 )
 async def current_time(args: NoArgs, ctx: ToolContext) -> str:
     now = datetime.now(_zone(ctx.timezone))
@@ -49,6 +55,7 @@ async def current_time(args: NoArgs, ctx: ToolContext) -> str:
             r"|what am i (?:listening to|watching)"
         ),
     ),
+    reads_only=True,
 )
 async def now_playing(args: NoArgs, ctx: ToolContext) -> str:
     state = await ctx.stores.screens.load(ctx.session_id)

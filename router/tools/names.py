@@ -24,9 +24,13 @@ def same_name(a: str, b: str) -> bool:
     return plain(a).casefold() == plain(b).casefold()
 
 
-def quoted(name: str) -> str:
-    """A name for a sentence the user hears or the model reads: plain, in single quotes."""
-    return f"'{plain(name)}'"
+def quoted(name: str, limit: int = 0) -> str:
+    """A name for a sentence the user hears or the model reads: plain, in single quotes, cut
+    to `limit` characters when one is given."""
+    name = plain(name)
+    if limit and len(name) > limit:
+        name = name[: limit - 1].rstrip() + "…"
+    return f"'{name}'"
 
 
 def mentions(words: str, name: str) -> bool:

@@ -194,6 +194,15 @@ class SearchNotesArgs(BaseModel):
     words: str = Field(min_length=1, max_length=200)
 
 
+def which_note(ref: NoteRef) -> str:
+    """The note a call names, as a confirmation question says it."""
+    if ref.title:
+        return f"the note {quoted(ref.title)}"
+    if ref.number is not None:
+        return f"note {ref.number}"
+    return f"the {ref.which} note" if ref.which and ref.which != "current" else "the open note"
+
+
 DELETE_WORDS = r"\b(delete|remove|erase|trash|discard|get rid of|throw (it |that )?away)\b"
 """The user's own turn must say one of these for a note to be deleted."""
 
@@ -235,6 +244,8 @@ def _title_and_text(match: re.Match[str], _ui: object) -> dict[str, str]:
             _title_and_text,
         ),
     ),
+    asked=r"\b(create|make|new|start|add|write|jot|take|save|remember)\b|\bnote\b",
+    says=lambda a: f"create a note called {quoted(a.title)}",
 )
 async def create_note(args: CreateNoteArgs, ctx: ToolContext) -> str:
     title = plain(args.title)
@@ -272,6 +283,7 @@ async def create_note(args: CreateNoteArgs, ctx: ToolContext) -> str:
             r"(?: list of)? notes|do i have any notes|(?:what|which) notes are there"
         ),
     ),
+    reads_only=True,
 )
 async def list_notes(args: ListNotesArgs, ctx: ToolContext) -> str:
     notes = await load_notes(ctx)
@@ -328,6 +340,7 @@ async def list_notes(args: ListNotesArgs, ctx: ToolContext) -> str:
             ),
         ),
     ),
+    reads_only=True,
 )
 async def open_note(args: NoteRef, ctx: ToolContext) -> str:
     notes, note = await _target(ctx, args)
@@ -345,6 +358,8 @@ async def open_note(args: NoteRef, ctx: ToolContext) -> str:
             lambda m, ui: _with_text(_titled(m, ui), m["text"]),
         ),
     ),
+    asked=r"\b(add|append|put|write|include|insert|jot|note down)\b",
+    says=lambda a: f"add {quoted(a.text, 60)} to {which_note(a)}",
 )
 async def append_to_note(args: NoteTextArgs, ctx: ToolContext) -> str:
     notes, note = await _target(ctx, args)
@@ -364,6 +379,8 @@ async def append_to_note(args: NoteTextArgs, ctx: ToolContext) -> str:
             lambda m, ui: {"text": m["text"]} if ui.current_note_id else None,
         ),
     ),
+    asked=r"\b(replace|change|overwrite|rewrite|set|update|edit|make it say)\b",
+    says=lambda a: f"replace the text of {which_note(a)} with {quoted(a.text, 60)}",
 )
 async def replace_note_text(args: NoteTextArgs, ctx: ToolContext) -> str:
     notes, note = await _target(ctx, args, exact=True)
@@ -384,6 +401,8 @@ async def replace_note_text(args: NoteTextArgs, ctx: ToolContext) -> str:
             _renamed,
         ),
     ),
+    asked=r"\b(rename|retitle|call (it|this|that)|name (it|this|that)|change the (title|name))\b",
+    says=lambda a: f"rename {which_note(a)} to {quoted(a.new_title)}",
 )
 async def rename_note(args: RenameNoteArgs, ctx: ToolContext) -> str:
     notes, note = await _target(ctx, args, exact=True)
@@ -407,7 +426,8 @@ async def rename_note(args: RenameNoteArgs, ctx: ToolContext) -> str:
         phrase(r"(?:delete|remove|erase) (?:my |the )?(?P<title>[a-z0-9' ]{2,40}?) note", _titled),
     ),
     consent=DELETE_WORDS,
-    target=lambda ref: ref.title or ref.number,
+    target=lambda ref: [ref.title or ref.number] if ref.title or ref.number else [],
+    says=lambda a: f"delete {which_note(a)}",
 )
 async def delete_note(args: NoteRef, ctx: ToolContext) -> str:
     _notes, note = await _target(ctx, args, exact=True)
@@ -440,6 +460,7 @@ async def delete_note(args: NoteRef, ctx: ToolContext) -> str:
             _search_words,
         ),
     ),
+    reads_only=True,
 )
 async def search_notes(args: SearchNotesArgs, ctx: ToolContext) -> str:
     words = [w for w in args.words.casefold().split() if w]

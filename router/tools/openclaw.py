@@ -5,10 +5,12 @@ when it arrives.
 """
 
 import hashlib
+import re
 import time
 
 from pydantic import BaseModel, Field
 
+from router.tools.names import quoted
 from router.tools.registry import ToolContext, ToolError, tool
 from shared.bus.tasks import (
     FINISHED,
@@ -23,6 +25,43 @@ def task_id_for(ctx: ToolContext) -> str:
         return f"task-{new_id()}"
     digest = hashlib.sha256(f"{ctx.session_id}\0{ctx.call_id}".encode()).hexdigest()
     return f"task-{digest[:16]}"
+
+
+_ADDRESS = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail
+    r"|\b(?:https?://|www\.)\S+"  # URL
+    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|dev|ai|co|me|info|xyz|ru|cn)\b"  # domain
+    r"|\+?\d[\d -]{7,}\d"  # phone number
+)
+_GENERIC = frozenset(
+    "a an the and or of to in on for with about from by at as is are be it its this that these "
+    "what why how who when where which do does can could would please me my i you your we our "
+    "research find search look up out check summarize summarise summary explain brief briefly "
+    "short concise sentence answer user provide give tell report information detail result "
+    "key main web online internet latest current".split()
+)
+"""Words any task's instructions may add to what the user said without changing its meaning."""
+GROUNDED_SHARE = 0.5
+"""Share of a task's own words that must be the user's for it to count as their request."""
+
+
+def addresses_in(args: "DelegateArgs") -> list[str]:
+    """Where a task could send or fetch something (e-mail, URL, domain, phone number): the user
+    must have said each one this turn, so no text they did not say can point OpenClaw at it."""
+    return _ADDRESS.findall(args.task)
+
+
+def _words(text: str) -> set[str]:
+    words = re.findall(r"[a-z0-9]+", text.casefold())
+    return {w.removesuffix("s") if len(w) > 3 else w for w in words} - _GENERIC
+
+
+def from_the_user(args: "DelegateArgs", user_words: str) -> bool:
+    """Whether a task's instructions are the user's own request: at least half of its words
+    (beside generic ones such as "research", "summarize") are words the user said this turn.
+    An instruction found in a note or a result ("delete my files") is not."""
+    task = _words(args.task)
+    return not task or len(task & _words(user_words)) >= GROUNDED_SHARE * len(task)
 
 
 def _label(task: str) -> str:
@@ -62,7 +101,10 @@ class WhichTaskArgs(BaseModel):
 @tool(
     "Delegate complex work to OpenClaw: web research, code execution, multi-step reasoning, "
     "deep analysis, file manipulation, anything needing outside capabilities. Returns at once; "
-    "the answer is spoken when ready."
+    "the answer is spoken when ready.",
+    asked=from_the_user,
+    says=lambda a: f"hand this task to OpenClaw: {quoted(a.task, 120)}",
+    target=addresses_in,
 )
 async def bot_openclaw_task(args: DelegateArgs, ctx: ToolContext) -> str:
     if ctx.task_queue is None:
@@ -102,7 +144,10 @@ async def bot_openclaw_task(args: DelegateArgs, ctx: ToolContext) -> str:
     )
 
 
-@tool("Say how a delegated OpenClaw task is going (default: the latest).")
+@tool(
+    "Say how a delegated OpenClaw task is going (default: the latest).",
+    reads_only=True,
+)
 async def openclaw_task_status(args: WhichTaskArgs, ctx: ToolContext) -> str:
     task = _pick(await ctx.stores.tasks.of_session(ctx.session_id), args.which, False)
     age = _ago(time.time() - task.created_at)
@@ -114,7 +159,11 @@ async def openclaw_task_status(args: WhichTaskArgs, ctx: ToolContext) -> str:
     return f"{task.label} {task.status} ({task.error or 'no details'}); it was started {age}."
 
 
-@tool("Cancel a running delegated OpenClaw task (default: the latest).")
+@tool(
+    "Cancel a running delegated OpenClaw task (default: the latest).",
+    asked=r"\b(cancel|stop|abort|kill|forget|never mind|drop)\b",
+    says=lambda a: f"cancel the task {quoted(a.which) if a.which else 'started last'}",
+)
 async def cancel_openclaw_task(args: WhichTaskArgs, ctx: ToolContext) -> str:
     task = _pick(await ctx.stores.tasks.of_session(ctx.session_id), args.which, True)
     await ctx.stores.tasks.request_cancel(ctx.session_id, task.task_id)

@@ -4,6 +4,7 @@ import time
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from router.tools.names import quoted
 from router.tools.registry import ToolContext, ToolError, phrase, tool
 from shared.actions import AnyAction, ProfileSwitch
 from shared.bus.profiles import Profile
@@ -74,6 +75,8 @@ _NAME = r"(?P<name>(?!(?:a|an|the|my|new|another|other|next|that|this|previous|l
             lambda m, _ui: {"name": m["name"], "create": True},
         ),
     ),
+    asked=r"\b(profile|switch|log ?in|sign ?in|i am|i'm|this is|user)\b",
+    says=lambda a: f"switch to the profile {quoted(a.name)}",
 )
 async def switch_profile(args: SwitchArgs, ctx: ToolContext) -> str:
     name = _profile_name(args.name)
@@ -106,6 +109,7 @@ async def switch_profile(args: SwitchArgs, ctx: ToolContext) -> str:
             r"|who are the users"
         ),
     ),
+    reads_only=True,
 )
 async def list_profiles(args: NoArgs, ctx: ToolContext) -> str:
     profiles = await load_profiles(ctx)
@@ -123,6 +127,8 @@ async def list_profiles(args: NoArgs, ctx: ToolContext) -> str:
         ),
         phrase(r"(?:tell me about|describe) (?:my|this|the current) profile"),
     ),
+    asked=r"\b(profile|describe|description)\b",
+    says=lambda a: f"change the description of the profile {quoted(a.name or 'current')}",
 )
 async def describe_profile(args: DescribeArgs, ctx: ToolContext) -> str:
     name = _profile_name(args.name) if args.name else ctx.profile

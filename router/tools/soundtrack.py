@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from router.tools.misc import PLAYER_CONTROL_WORDS
+from router.tools.names import quoted
 from router.tools.registry import ToolContext, ToolError, phrase, tool
 from router.tools.spoken import NUMBER, whole_number
 from shared.actions import AnyAction, SoundtrackControl, SoundtrackPlay, SoundtrackVolume
@@ -132,6 +134,8 @@ class VolumeArgs(BaseModel):
             lambda _m, ui: {} if "youtube" not in ui.active_players else None,
         ),
     ),
+    asked=rf"\b(play|put on|music|soundtrack|song|track|tunes?|mood|vibe|{'|'.join(MOODS)})\b",
+    says=lambda a: f"play {quoted(a.track or a.mood or 'the soundtrack', 60)}",
 )
 async def soundtrack_play(args: PlayArgs, ctx: ToolContext) -> str:
     def play(state: UiState) -> list[AnyAction]:
@@ -173,6 +177,8 @@ async def soundtrack_play(args: PlayArgs, ctx: ToolContext) -> str:
             _only_music_active,
         ),
     ),
+    asked=PLAYER_CONTROL_WORDS,
+    says=lambda a: f"{a.command} the soundtrack",
 )
 async def soundtrack_control(args: ControlArgs, ctx: ToolContext) -> str:
     def control(state: UiState) -> list[AnyAction]:
@@ -213,6 +219,8 @@ async def soundtrack_control(args: ControlArgs, ctx: ToolContext) -> str:
             lambda m, ui: _unless_youtube_meant(m, ui, {"volume": 100}),
         ),
     ),
+    asked=r"\b(volume|louder|quieter|softer|mute|unmute|turn (it )?(up|down)|loud|quiet|sound)\b",
+    says=lambda a: "change the volume",
 )
 async def soundtrack_volume(args: VolumeArgs, ctx: ToolContext) -> str:
     if args.volume is None and args.change is None and args.mute is None:

@@ -114,6 +114,8 @@ def _sprite_named(said: str) -> str | None:
             lambda m, _ui: {"sprite": m["sprite"]},
         ),
     ),
+    asked=rf"\b(sprite|avatar|character|buddy|hide|show|{'|'.join((*SPRITES, *ANIMATIONS))})\b",
+    says=lambda a: "change the sprite",
 )
 async def set_sprite(args: SpriteArgs, ctx: ToolContext) -> str:
     def change(state: UiState) -> list[AnyAction]:

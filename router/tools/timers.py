@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 
 from router.tools.misc import NoArgs, duration
+from router.tools.names import quoted
 from router.tools.registry import ToolContext, ToolError, phrase, tool
 from router.tools.spoken import NUMBER, whole_number
 from shared.actions import AnyAction, TimerEnd, TimerStart
@@ -107,6 +108,8 @@ class CancelTimerArgs(BaseModel):
         phrase(rf"(?:remind me|tell me|let me know) in (?P<duration>{DURATION})", _timer),
         phrase(rf"count ?down (?:from |for )?(?P<duration>{DURATION})", _timer),
     ),
+    asked=r"\b(timer|remind|reminder|alarm|countdown|minutes?|seconds?|hours?)\b",
+    says=lambda a: f"set a timer called {quoted(a.label)} for {a.seconds} seconds",
 )
 async def set_timer(args: TimerArgs, ctx: ToolContext) -> str:
     timer = Timer(
@@ -135,6 +138,8 @@ async def set_timer(args: TimerArgs, ctx: ToolContext) -> str:
             lambda m, _ui: {"label": m["label"]} if m["label"] else {},
         ),
     ),
+    asked=r"\b(cancel|stop|delete|remove|clear|turn off|kill|never mind)\b",
+    says=lambda a: f"cancel the timer {quoted(a.label) if a.label else 'set last'}",
 )
 async def cancel_timer(args: CancelTimerArgs, ctx: ToolContext) -> str:
     cancelled: Timer | None = None
@@ -168,6 +173,7 @@ async def cancel_timer(args: CancelTimerArgs, ctx: ToolContext) -> str:
             _running({}),
         ),
     ),
+    reads_only=True,
 )
 async def list_timers(args: NoArgs, ctx: ToolContext) -> str:
     state = await ctx.stores.screens.load(ctx.session_id)

@@ -2,6 +2,7 @@
 
 from pydantic import BaseModel, Field, field_validator
 
+from router.tools.names import quoted
 from router.tools.registry import ToolContext, phrase, tool
 from shared.actions import AnyAction, ViewSwitch
 from shared.bus.screen import UiState, change_ui
@@ -32,6 +33,8 @@ class ViewArgs(BaseModel):
         phrase(rf"(?P<view>{'|'.join(VIEWS)}) (?:view|mode)", lambda m, _ui: {"view": m["view"]}),
         phrase(r"show the desktop|(?:go )?back to the desktop(?: view)?", {"view": "desktop"}),
     ),
+    asked=rf"\b(view|mode|screen|layout|switch|show|go to|{'|'.join(VIEWS)})\b",
+    says=lambda a: f"switch to the {quoted(a.view)} view",
 )
 async def switch_view(args: ViewArgs, ctx: ToolContext) -> str:
     def change(state: UiState) -> list[AnyAction]:

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from router.tools.names import quoted
 from router.tools.registry import ToolContext, ToolError, phrase, tool
 from shared.actions import (
     AnyAction,
@@ -177,6 +178,8 @@ class NoArgs(BaseModel):
             r"(?:show me|give me) (?:the |my )?(?P<app>[a-z ]{3,20}?)(?P<suffix> app)", _open_app
         ),
     ),
+    asked=r"\b(open|launch|start|run|show|bring up|pull up|fire up|get me|give me)\b",
+    says=lambda a: f"open {quoted(a.app)}",
 )
 async def open_window(args: OpenWindowArgs, ctx: ToolContext) -> str:
     app = app_of(args.app)
@@ -216,6 +219,9 @@ async def open_window(args: OpenWindowArgs, ctx: ToolContext) -> str:
             _act_on_app,
         ),
     ),
+    asked=r"\b(close|shut|quit|exit|kill|dismiss|get rid of|focus|switch|go to|minimi[sz]e"
+    r"|maximi[sz]e|restore|hide|show|bring|full ?screen|bigger|smaller)\b",
+    says=lambda a: f"{a.action} {quoted(a.window) if a.window else 'the current window'}",
 )
 async def window_action(args: WindowActionArgs, ctx: ToolContext) -> str:
     title = ""
@@ -250,6 +256,8 @@ async def window_action(args: WindowActionArgs, ctx: ToolContext) -> str:
         ),
         phrase(r"(?:put )?(?:the |my )?windows side by side", {"layout": "side_by_side"}),
     ),
+    asked=r"\b(arrange|tile|stack|cascade|layout|side by side|grid|organi[sz]e|split|tidy)\b",
+    says=lambda a: f"arrange the windows as {a.layout}",
 )
 async def arrange_windows(args: ArrangeArgs, ctx: ToolContext) -> str:
     def arrange(state: UiState) -> list[AnyAction]:
@@ -274,6 +282,7 @@ async def arrange_windows(args: ArrangeArgs, ctx: ToolContext) -> str:
             r"|(?:list|show me) (?:my |the |all )?(?:open apps|apps that are open)"
         ),
     ),
+    reads_only=True,
 )
 async def list_windows(args: NoArgs, ctx: ToolContext) -> str:
     state = await ctx.stores.screens.load(ctx.session_id)

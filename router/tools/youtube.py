@@ -12,6 +12,8 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel, Field
 
+from router.tools.misc import PLAYER_CONTROL_WORDS
+from router.tools.names import quoted
 from router.tools.registry import ToolContext, ToolError, phrase, tool
 from router.tools.spoken import NUMBER, whole_number
 from shared.actions import AnyAction, YoutubeControl, YoutubePlay, YoutubeSeek
@@ -121,6 +123,8 @@ class SeekArgs(BaseModel):
             r"(?:search|look up|find) (?P<query>[a-z0-9' ]{2,60}?) on (?:youtube|you tube)", _query
         ),
     ),
+    asked=r"\b(play|put on|watch|listen|youtube|video)\b",
+    says=lambda a: f"play {quoted(a.query, 60)} on YouTube",
 )
 async def youtube_play(args: PlayArgs, ctx: ToolContext) -> str:
     video_id, title = await resolve_video(ctx, args.query)
@@ -154,6 +158,8 @@ async def youtube_play(args: PlayArgs, ctx: ToolContext) -> str:
             r"(?P<command>pause|stop|resume|unpause) (?:the )?(?:music|song)", _only_youtube_active
         ),
     ),
+    asked=PLAYER_CONTROL_WORDS,
+    says=lambda a: f"{a.command} the video",
 )
 async def youtube_control(args: ControlArgs, ctx: ToolContext) -> str:
     def control(state: UiState) -> list[AnyAction]:
@@ -193,6 +199,8 @@ async def youtube_control(args: ControlArgs, ctx: ToolContext) -> str:
             _seconds(1, False),
         ),
     ),
+    asked=r"\b(skip|seek|jump|go|rewind|forward|back|ahead|minutes?|seconds?|start|beginning)\b",
+    says=lambda a: f"move the video {'by' if a.relative else 'to'} {a.seconds} seconds",
 )
 async def youtube_seek(args: SeekArgs, ctx: ToolContext) -> str:
     if not args.relative and args.seconds < 0:

@@ -67,6 +67,15 @@ def session_ui(session_id: str) -> str:
     return f"bot:{{{session_id}}}:ui"
 
 
+def session_confirmation(session_id: str) -> str:
+    """JSON of the calls waiting for the user's yes (`confirmations.py`), for two minutes."""
+    return f"bot:{{{session_id}}}:confirmation"
+
+
+CONFIRMATION_TTL_SECONDS = 120
+"""A question the user has not answered in two minutes is forgotten: a later "yes" is not an
+answer to it."""
+
 PROFILES = "bot:profiles"
 """Hash of every known user profile, name → JSON description."""
 MAX_PROFILES = 50
