@@ -248,6 +248,11 @@ async def listen(redis_client: aioredis.Redis) -> AsyncIterator:
     yield open_listener
     for link, listener in opened:
         listener.close()
+        # Wait for it to stop before its link closes under it (else it may end on a lost
+        # connection instead, and nothing would read that error).
+        await asyncio.wait([listener._task], timeout=EVENT_TIMEOUT)
+        if listener._task.done() and not listener._task.cancelled():
+            listener._task.exception()  # read: a lost connection at the end is no failure
         await link.__aexit__(None, None, None)
 
 

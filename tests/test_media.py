@@ -22,7 +22,7 @@ from tests.conftest import ToolHarness
 class FakeYoutubeApi:
     """The YouTube Data API's `search` endpoint on loopback; records the queries it got."""
 
-    def __init__(self, status: int = 200) -> None:
+    def __init__(self, status: int = 200, title: str = "lofi hip hop radio") -> None:
         self.queries: list[dict[str, list[str]]] = []
         api = self
 
@@ -38,7 +38,7 @@ class FakeYoutubeApi:
                         "items": [
                             {
                                 "id": {"kind": "youtube#video", "videoId": "jfKfPfyJRdk"},
-                                "snippet": {"title": "lofi hip hop radio"},
+                                "snippet": {"title": title},
                             }
                         ]
                     }

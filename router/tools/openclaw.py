@@ -10,7 +10,7 @@ import time
 
 from pydantic import BaseModel, Field
 
-from router.tools.names import quoted
+from router.tools.names import in_their_words, quoted
 from router.tools.registry import ToolContext, ToolError, tool
 from shared.bus.tasks import (
     FINISHED,
@@ -33,16 +33,6 @@ _ADDRESS = re.compile(
     r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|dev|ai|co|me|info|xyz|ru|cn)\b"  # domain
     r"|\+?\d[\d -]{7,}\d"  # phone number
 )
-_GENERIC = frozenset(
-    "a an the and or of to in on for with about from by at as is are be it its this that these "
-    "what why how who when where which do does can could would please me my i you your we our "
-    "research find search look up out check summarize summarise summary explain brief briefly "
-    "short concise sentence answer user provide give tell report information detail result "
-    "key main web online internet latest current".split()
-)
-"""Words any task's instructions may add to what the user said without changing its meaning."""
-GROUNDED_SHARE = 0.5
-"""Share of a task's own words that must be the user's for it to count as their request."""
 
 
 def addresses_in(args: "DelegateArgs") -> list[str]:
@@ -51,17 +41,10 @@ def addresses_in(args: "DelegateArgs") -> list[str]:
     return _ADDRESS.findall(args.task)
 
 
-def _words(text: str) -> set[str]:
-    words = re.findall(r"[a-z0-9]+", text.casefold())
-    return {w.removesuffix("s") if len(w) > 3 else w for w in words} - _GENERIC
-
-
 def from_the_user(args: "DelegateArgs", user_words: str) -> bool:
-    """Whether a task's instructions are the user's own request: at least half of its words
-    (beside generic ones such as "research", "summarize") are words the user said this turn.
-    An instruction found in a note or a result ("delete my files") is not."""
-    task = _words(args.task)
-    return not task or len(task & _words(user_words)) >= GROUNDED_SHARE * len(task)
+    """Whether a task's instructions are the user's own request (not "delete my files", found
+    in a note or a result)."""
+    return in_their_words(args.task, user_words)
 
 
 def _label(task: str) -> str:

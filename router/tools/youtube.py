@@ -13,7 +13,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from router.tools.misc import PLAYER_CONTROL_WORDS
-from router.tools.names import quoted
+from router.tools.names import in_their_words, quoted
 from router.tools.registry import ToolContext, ToolError, phrase, tool
 from router.tools.spoken import NUMBER, whole_number
 from shared.actions import AnyAction, YoutubeControl, YoutubePlay, YoutubeSeek
@@ -123,7 +123,7 @@ class SeekArgs(BaseModel):
             r"(?:search|look up|find) (?P<query>[a-z0-9' ]{2,60}?) on (?:youtube|you tube)", _query
         ),
     ),
-    asked=r"\b(play|put on|watch|listen|youtube|video)\b",
+    asked=lambda a, said: in_their_words(a.query, said),
     says=lambda a: f"play {quoted(a.query, 60)} on YouTube",
 )
 async def youtube_play(args: PlayArgs, ctx: ToolContext) -> str:
