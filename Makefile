@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "hybridbot needs Python 3.11+; run e.g. make PYTHON=python3.12 $(MAKECMDGOALS)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[voice,test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[voice,whisper,test]'
 	@touch $@
 
 # `make run`, the tests and the benchmarks each start a private redis-server: the one on PATH,

@@ -122,7 +122,15 @@ class Settings(BaseSettings):
     bot_default_timezone: str = "UTC"
     """Time zone for "what time is it" when the client does not send one."""
     voice_stt: Literal["openai", "whisper", "none"] | None = None
-    """Speech to text; unset: `openai` when OPENAI_API_KEY is set, else `none` (typed text only)."""
+    """Speech to text; unset: `whisper` when VOICE_WHISPER_MODEL is set, else `openai` when
+    OPENAI_API_KEY is set, else `none` (typed text only)."""
+    voice_whisper_model: str | None = None
+    """Local Whisper: a faster-whisper model directory (offline), or a model name downloaded on
+    first use; unset with VOICE_STT=whisper: `base.en`."""
+    voice_whisper_device: str = "cpu"
+    """Where local Whisper runs: `cpu`, `cuda` or `auto`."""
+    voice_whisper_compute_type: str = "int8"
+    """Local Whisper's arithmetic: `int8` on a CPU; `float16` on a GPU."""
     voice_tts: Literal["openai", "piper", "kokoro", "espeak", "none"] | None = None
     """Text to speech; unset: `openai` when OPENAI_API_KEY is set, else `espeak` when the
     espeak-ng program is installed, else `none` (replies shown as text only)."""
@@ -164,6 +172,7 @@ class Settings(BaseSettings):
         "openai_api_key",
         "youtube_api_key",
         "voice_stt",
+        "voice_whisper_model",
         "voice_tts",
         "voice_access_token",
         "voice_session_secret",

@@ -181,6 +181,23 @@ def test_anything_doubtful_is_left_to_the_model(said: str, ui: UiState) -> None:
     assert decide(said, ui) is None
 
 
+@pytest.mark.parametrize(
+    ("heard", "expected"),
+    [
+        ("Set the music volume to 60.", ("soundtrack_volume", {"volume": 60})),
+        ("Play the sound track.", ("soundtrack_play", {})),
+        ("Play lo-fi on You Tube!", ("youtube_play", {"query": "lofi"})),
+        ("3.5x4", ("calculator", {"expression": "3.5 x 4"})),
+        ("Delete note 4.", ("delete_note", {"number": 4})),
+    ],
+)
+def test_commands_as_speech_to_text_writes_them_are_decided_too(
+    heard: str, expected: tuple
+) -> None:
+    call = TIER0.decide(heard, UiState())
+    assert call is not None and (call.tool, call.arguments) == expected
+
+
 def test_normalise_trims_fillers_and_politeness() -> None:
     assert normalise("Um, could you please open my notes, thanks!") == "open my notes"
     assert normalise("What's 3.5 times 2?") == "what's 3.5 times 2"

@@ -146,7 +146,10 @@ def check_voice_services(settings: Settings) -> None:
         sys.exit(f"voice: {exc}")
     log.info("speech: stt=%s tts=%s", stt_choice(settings), tts_choice(settings))
     if stt_choice(settings) == "none":
-        log.warning("speech input is off (no VOICE_STT, no OPENAI_API_KEY): typed text only")
+        log.warning(
+            "speech input is off (no VOICE_STT, VOICE_WHISPER_MODEL or OPENAI_API_KEY): "
+            "typed text only"
+        )
     if tts is None:
         log.warning("%s", SPEECH_OUTPUT_OFF)
 

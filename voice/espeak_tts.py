@@ -11,13 +11,44 @@ import wave
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from pipecat.audio.utils import create_stream_resampler
+from pipecat.audio.utils import create_file_resampler, create_stream_resampler
 from pipecat.frames.frames import ErrorFrame, Frame, TTSAudioRawFrame
 from pipecat.services.settings import TTSSettings
 from pipecat.services.tts_service import TTSService
 
 ESPEAK = "espeak-ng"
 MAX_TEXT_CHARS = 5000
+
+
+async def espeak_pcm(
+    binary: str, text: str, voice: str = "en-us", words_per_minute: int = 175
+) -> tuple[bytes, int]:
+    """What espeak-ng says for `text`: 16-bit mono PCM and its sample rate."""
+    process = await asyncio.create_subprocess_exec(
+        binary,
+        "--stdout",
+        "-v",
+        voice,
+        "-s",
+        str(words_per_minute),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    output, errors = await process.communicate(text[:MAX_TEXT_CHARS].encode())
+    if process.returncode != 0:
+        raise RuntimeError(f"espeak-ng exited {process.returncode}: {errors.decode()[:200]}")
+    with wave.open(io.BytesIO(output)) as audio:
+        return audio.readframes(audio.getnframes()), audio.getframerate()
+
+
+async def spoken(text: str, sample_rate: int = 16000) -> bytes:
+    """`text` as espeak-ng says it, at `sample_rate`: real speech for tests and benchmarks."""
+    binary = shutil.which(ESPEAK)
+    if binary is None:
+        raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)")
+    pcm, rate = await espeak_pcm(binary, text)
+    return await create_file_resampler().resample(pcm, rate, sample_rate)
 
 
 class EspeakTTSService(TTSService):
@@ -44,23 +75,7 @@ class EspeakTTSService(TTSService):
         return True
 
     async def _synthesize(self, text: str) -> tuple[bytes, int]:
-        """16-bit mono PCM and its sample rate."""
-        process = await asyncio.create_subprocess_exec(
-            self._binary,
-            "--stdout",
-            "-v",
-            self._voice,
-            "-s",
-            str(self._words_per_minute),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        output, errors = await process.communicate(text[:MAX_TEXT_CHARS].encode())
-        if process.returncode != 0:
-            raise RuntimeError(f"espeak-ng exited {process.returncode}: {errors.decode()[:200]}")
-        with wave.open(io.BytesIO(output)) as audio:
-            return audio.readframes(audio.getnframes()), audio.getframerate()
+        return await espeak_pcm(self._binary, text, self._voice, self._words_per_minute)
 
     async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame | None, None]:
         try:

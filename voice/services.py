@@ -2,7 +2,8 @@
 
 OpenAI's STT and TTS are the default when OPENAI_API_KEY is set; offline, speech input is off
 (typed text still works) and espeak-ng speaks when it is installed; without it the replies are
-shown as text only. Local Whisper, Piper and Kokoro download their models on first use.
+shown as text only. Local Whisper loads its model from VOICE_WHISPER_MODEL (a directory: offline);
+Piper and Kokoro download their models on first use.
 """
 
 import importlib
@@ -35,7 +36,13 @@ def _openai_key(settings: Settings, variable: str) -> str:
 
 
 def stt_choice(settings: Settings) -> str:
-    return settings.voice_stt or ("openai" if settings.openai_api_key else "none")
+    """The configured STT; unset, a local Whisper model if one is named, else OpenAI's with a
+    key, else none."""
+    if settings.voice_stt:
+        return settings.voice_stt
+    if settings.voice_whisper_model:
+        return "whisper"
+    return "openai" if settings.openai_api_key else "none"
 
 
 SPEECH_OUTPUT_OFF = (
@@ -62,7 +69,11 @@ def make_stt(settings: Settings) -> FrameProcessor | None:
             service = _load("pipecat.services.openai.stt", "OpenAISTTService", "openai")
             return service(api_key=_openai_key(settings, "VOICE_STT"))
         case "whisper":
-            return _load("pipecat.services.whisper.stt", "WhisperSTTService", "whisper")()
+            local_whisper = _load("voice.local_stt", "local_whisper", "whisper")
+            try:
+                return local_whisper(settings)
+            except ValueError as exc:
+                raise VoiceConfigError(str(exc)) from exc
         case _:
             return None
 

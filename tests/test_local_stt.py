@@ -1,0 +1,88 @@
+"""Speech in, offline: local Whisper from a model directory hears real speech (espeak-ng).
+
+The real-audio test needs a faster-whisper model directory (HYBRIDBOT_WHISPER_MODEL, default
+where `../shared/tools/local-stt.sh setup` puts Whisper base) and espeak-ng; it skips with the
+reason without them, and CI provides both.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from router.tier0 import Tier0
+from router.tools import fast_tools
+from shared.bus.screen import UiState
+from shared.settings import Settings
+from tests.conftest import require
+from voice.services import VoiceConfigError, make_stt, stt_choice
+
+MODEL_DIR = os.environ.get("HYBRIDBOT_WHISPER_MODEL", "/var/tmp/local-stt/whisper-base")
+
+
+def voice_settings(**values: str) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+def test_a_named_model_directory_is_the_speech_input() -> None:
+    assert stt_choice(voice_settings(VOICE_WHISPER_MODEL=MODEL_DIR)) == "whisper"
+    assert stt_choice(voice_settings(VOICE_WHISPER_MODEL="")) == "none"
+    with_key = voice_settings(VOICE_WHISPER_MODEL=MODEL_DIR, OPENAI_API_KEY="sk-x")
+    assert stt_choice(with_key) == "whisper"
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty"])
+def test_a_model_directory_without_a_model_is_a_clear_start_up_error(
+    kind: str, tmp_path: Path
+) -> None:
+    pytest.importorskip("faster_whisper", reason="pip install -e '.[whisper]'")
+    where = tmp_path / "nothing-here" if kind == "missing" else tmp_path
+    with pytest.raises(VoiceConfigError) as refused:
+        make_stt(voice_settings(VOICE_WHISPER_MODEL=str(where)))
+    message = str(refused.value)
+    assert message.startswith(f"VOICE_WHISPER_MODEL={where}: that directory ")
+    assert ("does not exist" if kind == "missing" else "has no model.bin") in message
+    assert "faster-whisper model directory" in message
+
+
+@pytest.mark.parametrize(
+    ("said", "tool", "arguments"),
+    [
+        ("open my notes", "list_notes", {}),
+        ("what time is it", "current_time", {}),
+        ("set a timer for ten minutes", "set_timer", {"seconds": 600}),
+    ],
+)
+async def test_spoken_commands_are_heard_and_acted_on_by_tier_0(
+    said: str, tool: str, arguments: dict[str, object]
+) -> None:
+    require(None if shutil.which("espeak-ng") else "espeak-ng is not installed")
+    require(
+        None if (Path(MODEL_DIR) / "model.bin").is_file() else f"no Whisper model at {MODEL_DIR}"
+    )
+    from voice.espeak_tts import spoken
+    from voice.local_stt import LocalWhisperSTTService
+
+    stt = make_stt(voice_settings(VOICE_WHISPER_MODEL=MODEL_DIR))
+    assert stt is not None
+    # As a VAD segment holds it: the speech with a moment of silence either side.
+    silence = bytes(int(0.3 * 16000) * 2)
+    audio = silence + await spoken(said) + silence
+    assert isinstance(stt, LocalWhisperSTTService)
+    heard = [frame.text async for frame in stt.run_stt(audio) if hasattr(frame, "text")]
+
+    (transcript,) = heard
+    call = Tier0(fast_tools()).decide(transcript, UiState())
+    assert call is not None, transcript
+    assert (call.tool, {k: call.arguments.get(k) for k in arguments}) == (tool, arguments)
+
+
+def test_every_session_shares_one_loaded_model() -> None:
+    require(
+        None if (Path(MODEL_DIR) / "model.bin").is_file() else f"no Whisper model at {MODEL_DIR}"
+    )
+    settings = voice_settings(VOICE_WHISPER_MODEL=MODEL_DIR)
+    first, second = make_stt(settings), make_stt(settings)
+    assert first is not second
+    assert first._model._model is second._model._model  # type: ignore[union-attr]

@@ -1,0 +1,94 @@
+"""Speech to text on this machine: Whisper (faster-whisper) from a model directory, offline.
+
+VOICE_WHISPER_MODEL names a faster-whisper (CTranslate2) model directory, or a model name that
+faster-whisper downloads on first use. A directory is checked at start-up, so a missing model
+is a clear error naming the setting, not a failed download mid-conversation.
+
+Decoding is greedy, without timestamps and without conditioning on earlier text (a command
+is one short segment). Measured with Whisper base int8 on 2 cores by `bench/spoken_commands.py`
+(espeak-ng speech): 54 commands on idle cores, STT p50 740 ms against 862 ms for
+faster-whisper's default beam 5, tier-0 coverage 37.0 % against 38.9 %; all 427 commands, with
+other work on the machine, 816 against 796 ms and 45.7 % against 47.3 %: a small gain in time
+at best, at a cost in accuracy within noise. A shorter encoder window (`chunk_length` 5 or
+10 s) was no faster (738-792 ms against 657 ms on four commands): the encoder's 30 s window is
+the cost.
+"""
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from pipecat.services.whisper.stt import WhisperSTTService
+
+from shared.settings import Settings
+
+FAST_DECODING: dict[str, Any] = {
+    "beam_size": 1,
+    "without_timestamps": True,
+    "condition_on_previous_text": False,
+}
+"""faster-whisper `transcribe` options for one short command (see the module docstring)."""
+MODEL_FILES = ("model.bin", "config.json")
+GET_A_MODEL = (
+    "set VOICE_WHISPER_MODEL to a faster-whisper model directory (CTranslate2 format, with "
+    "model.bin, config.json and the tokenizer, e.g. Systran/faster-whisper-base from Hugging "
+    "Face), or to a model name such as 'base.en' to download it on first use (needs internet)"
+)
+
+
+def model_problem(model: str) -> str | None:
+    """Why `model` (a directory, or a name to download) cannot be loaded; None when it can
+    be tried. Names are left to faster-whisper; a path must hold a model."""
+    path = Path(model).expanduser()
+    if not (path.is_absolute() or model.startswith((".", "~")) or path.exists()):
+        return None
+    missing = [name for name in MODEL_FILES if not (path / name).is_file()]
+    if not missing:
+        return None
+    where = "does not exist" if not path.exists() else f"has no {' or '.join(missing)}"
+    return f"VOICE_WHISPER_MODEL={model}: that directory {where}; {GET_A_MODEL}"
+
+
+class _FastTranscribe:
+    """A faster-whisper model whose `transcribe` decodes with FAST_DECODING (Pipecat's service
+    calls `transcribe` with its own few options and faster-whisper's defaults for the rest)."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+
+    def transcribe(self, audio: Any, **options: Any) -> Any:
+        return self._model.transcribe(audio, **{**FAST_DECODING, **options})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
+@functools.cache
+def _shared_model(model: str, device: str, compute_type: str) -> Any:
+    """One loaded model per process, whatever the number of sessions: Pipecat's service loads
+    its own per session (0.8 s and the model's memory each time)."""
+    from faster_whisper import WhisperModel
+
+    return WhisperModel(model, device=device, compute_type=compute_type)
+
+
+class LocalWhisperSTTService(WhisperSTTService):
+    """Pipecat's Whisper service on the process's one model, with fast decoding."""
+
+    def _load(self) -> None:
+        name = str(self._settings.model)  # type: ignore[attr-defined]
+        model = _shared_model(name, self._device, self._compute_type)
+        self._model = _FastTranscribe(model)
+
+
+def local_whisper(settings: Settings) -> WhisperSTTService:
+    """The local STT the settings describe; ValueError with what to set when it cannot load."""
+    model = settings.voice_whisper_model or "base.en"
+    problem = model_problem(model)
+    if problem:
+        raise ValueError(problem)
+    return LocalWhisperSTTService(
+        settings=WhisperSTTService.Settings(model=model),
+        device=settings.voice_whisper_device,
+        compute_type=settings.voice_whisper_compute_type,
+    )
