@@ -8,7 +8,8 @@ with 0.3 s of silence as a VAD segment holds it, and transcribed by local Whispe
 twice in this process: with faster-whisper's default decoding (beam 5, timestamps: what
 Pipecat's WhisperSTTService does) and with hybridbot's fast decoding (`voice/local_stt.py`).
 Tier 0 decides on the text and on each transcript; reported: how often it is right on each
-(coverage), how often an answer it gives is wrong (precision), and the transcription time.
+(coverage), how often an answer it gives is wrong (precision), and the transcription time;
+then the same if tier 0 acted only on confident transcripts (CONFIDENCE_FLOOR).
 Needs espeak-ng and the model; prints why not when either is missing.
 """
 
@@ -36,6 +37,9 @@ from shared.bus.screen import UiState  # noqa: E402
 MODEL_DIR = os.environ.get("VOICE_WHISPER_MODEL", "/var/tmp/local-stt/whisper-base")
 EVAL = ROOT / "router" / "eval"
 PAD = np.zeros(int(0.3 * 16000), np.float32)
+CONFIDENCE_FLOOR = -0.4
+"""A transcript whose least sure segment averages a lower log-probability per token is not
+acted on by tier 0 in the `floor` rows (chosen on every other command, checked on the rest)."""
 
 
 def decoders() -> dict[str, dict[str, Any]]:
@@ -73,20 +77,23 @@ async def measure(sets: list[str], every: int) -> dict[str, Any]:
     result: dict[str, Any] = {"cases": len(cases), "text": rates(on_text)}
     heard: dict[str, list[tuple[str, str]]] = {}
     for name, options in decoders().items():
-        outcomes, times, misheard = [], [], []
+        outcomes, sure, times, misheard = [], [], [], []
         for case in cases:
             pcm = np.frombuffer(await spoken(case.text), np.int16).astype(np.float32) / 32768
             audio = np.concatenate([PAD, pcm, PAD])
             started = time.perf_counter()
-            segments, _ = model.transcribe(audio, language="en", **options)
+            segments = list(model.transcribe(audio, language="en", **options)[0])
             transcript = "".join(s.text for s in segments).strip()
+            confidence = min((s.avg_logprob for s in segments), default=-99.0)
             times.append((time.perf_counter() - started) * 1000)
             outcome = right(tier0, case, transcript)
             outcomes.append(outcome)
+            sure.append(outcome if confidence >= CONFIDENCE_FLOOR else None)
             if outcome is not True and right(tier0, case, case.text) is True:
                 misheard.append((case.text, transcript))
         result[name] = {
             **rates(outcomes),
+            "floor": rates(sure),
             "stt_ms_p50": statistics.median(times),
             "stt_ms_p90": sorted(times)[int(0.9 * (len(times) - 1))],
         }
@@ -112,7 +119,9 @@ def main() -> None:
         print(
             f"{name}: coverage {row['coverage']:.1%} (text {result['text']['coverage']:.1%}), "
             f"precision {row['precision']:.1%}, STT p50 {row['stt_ms_p50']:.0f} ms, "
-            f"p90 {row['stt_ms_p90']:.0f} ms"
+            f"p90 {row['stt_ms_p90']:.0f} ms; acting only on transcripts of confidence >= "
+            f"{CONFIDENCE_FLOOR}: coverage {row['floor']['coverage']:.1%}, "
+            f"precision {row['floor']['precision']:.1%}"
         )
         for said, transcript in result["lost"][name]:
             print(f"    {said!r} -> {transcript!r}")
