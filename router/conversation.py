@@ -76,7 +76,9 @@ WARM_UP_RETRY_DELAYS = (5.0, 10.0, 20.0, 40.0, 60.0, 60.0)
 WARM_UP_HOLD_SECONDS = 3.0
 """Longest a turn waits for a warm-up request in flight before asking the model itself."""
 SPOKEN_SLOW_DOWN = "You're going a bit fast for me. Give me a moment, then try again."
-REFUSED = frozenset({"empty_turn", "turn_too_long", "rate_limited"})
+SPOKEN_SAY_AGAIN = "Sorry, I didn't catch that clearly. Could you say it again?"
+"""For words speech-to-text was unsure of, when there is no model to hand them to."""
+REFUSED = frozenset({"empty_turn", "turn_too_long", "rate_limited", "heard_unsure"})
 """Turns answered without being taken in: they are not kept in history."""
 
 TAKEOVER_SEQ_STEP = 10_000
@@ -419,13 +421,18 @@ class TurnAnswerer:
         if current.waiting is not None and answer is not None:
             await self._answer_question(current, current.waiting, answer)
             return None
-        local = self.tier0.decide(current.text, ui) if self.tier0 and not steps else None
+        heard_surely = not current.turn.heard_unsure
+        local = self.tier0.decide(current.text, ui) if self.tier0 and heard_surely else None
+        local = None if steps else local
         if local is not None:
             request = ToolCallRequest(
                 f"tier0_{current.publisher.response_id}", local.tool, json.dumps(local.arguments)
             )
             await self._act_for_user(current, [request], "tier0:", lambda r: local.spoken(r[0]))
             return None
+        if self.model is None and not heard_surely:
+            await current.speech.say(SPOKEN_SAY_AGAIN)
+            return "heard_unsure"
         if self.model is None:
             await current.speech.say(f"{SPOKEN_NO_MODEL} {NO_MODEL_HINT}")
             return "no_model"

@@ -51,6 +51,9 @@ class UserTurn(BusMessage):
     """Wall-clock send time, so the router can log how long the turn waited in the queue."""
     timezone: str | None = Field(default=None, max_length=64)
     """The user's IANA time zone (e.g. `Europe/Paris`), when the client knows it."""
+    heard_unsure: bool = False
+    """Speech-to-text was not sure of these words: tier 0 does not act on them (a misheard
+    "turn it down" must not turn it on); the model, which can ask, gets them."""
 
 
 class Interrupt(BusMessage):

@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     """Where local Whisper runs: `cpu`, `cuda` or `auto`."""
     voice_whisper_compute_type: str = "int8"
     """Local Whisper's arithmetic: `int8` on a CPU; `float16` on a GPU."""
+    voice_whisper_min_confidence: float = -0.4
+    """A transcript whose least sure segment averages a lower log-probability per token is
+    marked unsure: tier 0 does not act on it (measured in bench/spoken_commands.py)."""
     voice_tts: Literal["openai", "piper", "kokoro", "espeak", "none"] | None = None
     """Text to speech; unset: `openai` when OPENAI_API_KEY is set, else `espeak` when the
     espeak-ng program is installed, else `none` (replies shown as text only)."""

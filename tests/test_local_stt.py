@@ -8,6 +8,7 @@ reason without them, and CI provides both.
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,7 +19,34 @@ from shared.settings import Settings
 from tests.conftest import require
 from voice.services import VoiceConfigError, make_stt, stt_choice
 
+if TYPE_CHECKING:
+    from voice.local_stt import LocalWhisperSTTService
+
 MODEL_DIR = os.environ.get("HYBRIDBOT_WHISPER_MODEL", "/var/tmp/local-stt/whisper-base")
+
+
+def require_model(speech: bool = True) -> None:
+    """Skip (fail in CI) without the model directory, or espeak-ng when `speech` is needed."""
+    if speech:
+        require(None if shutil.which("espeak-ng") else "espeak-ng is not installed")
+    model = Path(MODEL_DIR) / "model.bin"
+    require(None if model.is_file() else f"no Whisper model at {MODEL_DIR}")
+
+
+def local_stt(**values: str) -> "LocalWhisperSTTService":
+    from voice.local_stt import LocalWhisperSTTService
+
+    stt = make_stt(voice_settings(VOICE_WHISPER_MODEL=MODEL_DIR, **values))
+    assert isinstance(stt, LocalWhisperSTTService)
+    return stt
+
+
+async def in_a_segment(said: str) -> bytes:
+    """`said` by espeak-ng as a VAD segment holds it: with a moment of silence either side."""
+    from voice.espeak_tts import spoken
+
+    silence = bytes(int(0.3 * 16000) * 2)
+    return silence + await spoken(said) + silence
 
 
 def voice_settings(**values: str) -> Settings:
@@ -57,20 +85,9 @@ def test_a_model_directory_without_a_model_is_a_clear_start_up_error(
 async def test_spoken_commands_are_heard_and_acted_on_by_tier_0(
     said: str, tool: str, arguments: dict[str, object]
 ) -> None:
-    require(None if shutil.which("espeak-ng") else "espeak-ng is not installed")
-    require(
-        None if (Path(MODEL_DIR) / "model.bin").is_file() else f"no Whisper model at {MODEL_DIR}"
-    )
-    from voice.espeak_tts import spoken
-    from voice.local_stt import LocalWhisperSTTService
-
-    stt = make_stt(voice_settings(VOICE_WHISPER_MODEL=MODEL_DIR))
-    assert stt is not None
-    # As a VAD segment holds it: the speech with a moment of silence either side.
-    silence = bytes(int(0.3 * 16000) * 2)
-    audio = silence + await spoken(said) + silence
-    assert isinstance(stt, LocalWhisperSTTService)
-    heard = [frame.text async for frame in stt.run_stt(audio) if hasattr(frame, "text")]
+    require_model()
+    stt = local_stt()
+    heard = [t.text async for t in stt.run_stt(await in_a_segment(said)) if hasattr(t, "text")]
 
     (transcript,) = heard
     call = Tier0(fast_tools()).decide(transcript, UiState())
@@ -79,10 +96,20 @@ async def test_spoken_commands_are_heard_and_acted_on_by_tier_0(
 
 
 def test_every_session_shares_one_loaded_model() -> None:
-    require(
-        None if (Path(MODEL_DIR) / "model.bin").is_file() else f"no Whisper model at {MODEL_DIR}"
-    )
+    require_model(speech=False)
     settings = voice_settings(VOICE_WHISPER_MODEL=MODEL_DIR)
     first, second = make_stt(settings), make_stt(settings)
     assert first is not second
     assert first._model._model is second._model._model  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("floor", "unsure"), [("-5", False), ("0", True)])
+async def test_a_transcript_under_the_confidence_floor_is_marked_unsure(
+    floor: str, unsure: bool
+) -> None:
+    require_model()
+    stt = local_stt(VOICE_WHISPER_MIN_CONFIDENCE=floor)
+    [frame async for frame in stt.run_stt(await in_a_segment("open my notes"))]
+
+    assert stt.take_unsure() is unsure
+    assert stt.take_unsure() is False  # read once a turn

@@ -9,6 +9,7 @@ from router.tier0 import Tier0, normalise
 from router.tools import fast_tools
 from shared.bus.history import SessionHistory
 from shared.bus.screen import SoundtrackState, Timer, UiState, YoutubeState
+from shared.settings import Settings
 from tests.conftest import model_settings
 from tests.fakes.openai_server import FakeOpenAI, Say
 
@@ -266,3 +267,32 @@ async def test_tier0_off_sends_everything_to_the_model(
     await start_router(model_settings(fake_model, BOT_TIER0="false"))
     session = await listen("s1")
     assert (await session.ask("volume 30")).text == "Model here."
+
+
+async def test_words_speech_to_text_was_unsure_of_go_to_the_model_not_tier_0(
+    redis_client, fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    fake_model.script(Say("Did you want the volume at 30?"))
+    await start_router(model_settings(fake_model, BOT_TIER0="true"))
+    session = await listen("s1")
+
+    # A tier-0 command, but perhaps misheard: the model decides (and can ask).
+    turn = await session.link.send_turn("volume 30", heard_unsure=True)
+    reply = await session.wait_done(turn.turn_id)
+
+    assert reply.text == "Did you want the volume at 30?"
+    assert len(fake_model.requests) == 1
+
+
+async def test_without_a_model_unsure_words_are_asked_again(
+    redis_client, start_router, listen
+) -> None:
+    await start_router(Settings(_env_file=None, BOT_TIER0="true"))
+    session = await listen("s1")
+
+    turn = await session.link.send_turn("volume 30", heard_unsure=True)
+    reply = await session.wait_done(turn.turn_id)
+    sure = await session.ask("volume 30")
+
+    assert reply.text == "Sorry, I didn't catch that clearly. Could you say it again?"
+    assert sure.text == "Volume set to 30."

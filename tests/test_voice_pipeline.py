@@ -18,6 +18,7 @@ from pipecat.frames.frames import (
     VADUserStoppedSpeakingFrame,
 )
 from pipecat.pipeline.pipeline import Pipeline
+from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.processors.frameworks.rtvi.frames import RTVISendTextFrame, RTVIServerMessageFrame
 from pipecat.tests.utils import run_test
 
@@ -84,10 +85,14 @@ async def test_typed_text_becomes_a_turn(
     assert not any(isinstance(f, LLMMessagesAppendFrame) for f in down)
 
 
-async def test_a_finished_spoken_turn_becomes_a_turn(
-    redis_client: aioredis.Redis, session_link: SessionLink
-) -> None:
-    user_aggregator, turn_processor = user_turns_to_redis(session_link)
+async def spoken_turn(
+    redis_client: aioredis.Redis,
+    session_link: SessionLink,
+    words: str,
+    stt: FrameProcessor | None = None,
+) -> UserTurn:
+    """The turn published when the user aggregator hears `words` said (transcribed by `stt`)."""
+    user_aggregator, turn_processor = user_turns_to_redis(session_link, stt=stt)
 
     async def turn_published() -> bool:
         return bool(await turns_on_stream(redis_client))
@@ -96,13 +101,20 @@ async def test_a_finished_spoken_turn_becomes_a_turn(
         Pipeline([user_aggregator, turn_processor]),
         frames_to_send=[
             VADUserStartedSpeakingFrame(),
-            TranscriptionFrame("play lofi on youtube", "user", "2026-11-25T00:00:00"),
+            TranscriptionFrame(words, "user", "2026-11-25T00:00:00"),
             VADUserStoppedSpeakingFrame(),
             WaitUntil(turn_published),
         ],
     )
     (turn,) = await turns_on_stream(redis_client)
-    assert (turn.session_id, turn.text) == ("s1", "play lofi on youtube")
+    return turn
+
+
+async def test_a_finished_spoken_turn_becomes_a_turn(
+    redis_client: aioredis.Redis, session_link: SessionLink
+) -> None:
+    turn = await spoken_turn(redis_client, session_link, "play lofi on youtube")
+    assert (turn.session_id, turn.text, turn.heard_unsure) == ("s1", "play lofi on youtube", False)
 
 
 async def test_reply_events_become_speech_frames_and_actions_go_to_the_client(
@@ -236,3 +248,17 @@ async def test_replayed_and_live_copies_of_an_event_are_spoken_once(
         frames_to_send=[BusEvents([chunk]), BusEvents([chunk, done("t1", 1)])],
     )
     assert spoken(down) == ["<start>", "Only once.", "<end>"]
+
+
+class UnsureSTT(FrameProcessor):
+    """An STT stage that was unsure of what it heard (as local Whisper under its floor)."""
+
+    def take_unsure(self) -> bool:
+        return True
+
+
+async def test_a_turn_the_stt_was_unsure_of_is_marked_so(
+    redis_client: aioredis.Redis, session_link: SessionLink
+) -> None:
+    turn = await spoken_turn(redis_client, session_link, "turn it on", UnsureSTT())
+    assert (turn.text, turn.heard_unsure) == ("turn it on", True)

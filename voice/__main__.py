@@ -93,11 +93,12 @@ async def run_session(runner_args: object, settings: Settings) -> None:
     redis = connect_redis(settings.redis_url)
     try:
         async with SessionLink(redis, session_id, profile, settings.bot_max_turn_chars) as link:
-            user_aggregator, turn_processor = user_turns_to_redis(link, SharedSileroVAD())
+            stt = make_stt(settings)
+            user_aggregator, turn_processor = user_turns_to_redis(link, SharedSileroVAD(), stt)
             tts = make_tts(settings)
             pipeline = build_pipeline(
                 transport.input(),
-                make_stt(settings),
+                stt,
                 user_aggregator,
                 turn_processor,
                 tts,

@@ -51,13 +51,21 @@ def model_problem(model: str) -> str | None:
 
 class _FastTranscribe:
     """A faster-whisper model whose `transcribe` decodes with FAST_DECODING (Pipecat's service
-    calls `transcribe` with its own few options and faster-whisper's defaults for the rest)."""
+    calls `transcribe` with its own few options and faster-whisper's defaults for the rest) and
+    notes when a transcript's least sure segment is under `floor`."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, floor: float) -> None:
         self._model = model
+        self._floor = floor
+        self.unsure = False
+        """Set by a transcript under the floor; read and cleared once a turn (`take_unsure`)."""
 
     def transcribe(self, audio: Any, **options: Any) -> Any:
-        return self._model.transcribe(audio, **{**FAST_DECODING, **options})
+        segments, info = self._model.transcribe(audio, **{**FAST_DECODING, **options})
+        segments = list(segments)  # Pipecat consumes them in this same worker thread
+        if any(segment.avg_logprob < self._floor for segment in segments):
+            self.unsure = True
+        return segments, info
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._model, name)
@@ -73,12 +81,23 @@ def _shared_model(model: str, device: str, compute_type: str) -> Any:
 
 
 class LocalWhisperSTTService(WhisperSTTService):
-    """Pipecat's Whisper service on the process's one model, with fast decoding."""
+    """Pipecat's Whisper service on the process's one model, with fast decoding, that says
+    when it was unsure of a turn's words."""
+
+    def __init__(self, *, min_confidence: float, **kwargs: Any) -> None:
+        self._min_confidence = min_confidence
+        super().__init__(**kwargs)
 
     def _load(self) -> None:
         name = str(self._settings.model)  # type: ignore[attr-defined]
         model = _shared_model(name, self._device, self._compute_type)
-        self._model = _FastTranscribe(model)
+        self._model = _FastTranscribe(model, self._min_confidence)
+
+    def take_unsure(self) -> bool:
+        """Whether any transcript since the last call was under the confidence floor."""
+        fast: _FastTranscribe = self._model  # type: ignore[assignment]
+        unsure, fast.unsure = fast.unsure, False
+        return unsure
 
 
 def local_whisper(settings: Settings) -> WhisperSTTService:
@@ -91,4 +110,5 @@ def local_whisper(settings: Settings) -> WhisperSTTService:
         settings=WhisperSTTService.Settings(model=model),
         device=settings.voice_whisper_device,
         compute_type=settings.voice_whisper_compute_type,
+        min_confidence=settings.voice_whisper_min_confidence,
     )

@@ -18,9 +18,12 @@ from voice.turn_processor import TurnProcessor
 
 
 def user_turns_to_redis(
-    link: SessionLink, vad_analyzer: VADAnalyzer | None = None
+    link: SessionLink,
+    vad_analyzer: VADAnalyzer | None = None,
+    stt: FrameProcessor | None = None,
 ) -> tuple[FrameProcessor, TurnProcessor]:
-    """The user aggregator (turn detection) and the processor it hands finished turns to."""
+    """The user aggregator (turn detection) and the processor it hands finished turns to; an
+    STT that knows when it was unsure (`take_unsure`) marks the turns it heard so."""
     context = LLMContext()
     pair = LLMContextAggregatorPair(
         context,
@@ -31,7 +34,9 @@ def user_turns_to_redis(
 
     @user_aggregator.event_handler("on_user_turn_stopped")
     async def on_user_turn_stopped(_aggregator: object, _strategy: object, message: object) -> None:
-        await turn_processor.send_turn(getattr(message, "content", "") or "")
+        take_unsure = getattr(stt, "take_unsure", None)
+        unsure = bool(take_unsure()) if take_unsure else False
+        await turn_processor.send_turn(getattr(message, "content", "") or "", unsure)
 
     return user_aggregator, turn_processor
 

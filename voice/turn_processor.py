@@ -79,13 +79,13 @@ class TurnProcessor(FrameProcessor):
         self.last_progress_spoken = float("-inf")
         self._reader: asyncio.Task[None] | None = None
 
-    async def send_turn(self, text: str) -> None:
+    async def send_turn(self, text: str, heard_unsure: bool = False) -> None:
         """Publish a finished user turn for the routers (empty ones are not worth a turn); if
         Redis cannot take it, say so: the turn was not accepted."""
         if not text.strip():
             return
         try:
-            await self.session_link.send_turn(text)
+            await self.session_link.send_turn(text, heard_unsure)
         except TurnTooLong as exc:
             logger.warning("turn refused session=%s: %s", self.session_link.session_id, exc)
             await self._say(SPOKEN_TOO_LONG)

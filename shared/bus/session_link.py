@@ -89,12 +89,14 @@ class SessionLink:
     ) -> None:
         await self._pubsub.aclose()
 
-    async def send_turn(self, text: str) -> UserTurn:
+    async def send_turn(self, text: str, heard_unsure: bool = False) -> UserTurn:
         """Publish what the user said (or typed) as a turn for the routers; TurnTooLong (with
         nothing sent) past BOT_MAX_TURN_CHARS, the routers' own limit."""
         if len(text.strip()) > self.max_turn_chars:
             raise TurnTooLong(f"{len(text)} characters, over {self.max_turn_chars}")
-        turn = UserTurn(session_id=self.session_id, profile=self.profile, text=text)
+        turn = UserTurn(
+            session_id=self.session_id, profile=self.profile, text=text, heard_unsure=heard_unsure
+        )
         await publish_turn(self.redis, turn)
         return turn
 
