@@ -417,11 +417,12 @@ class TurnAnswerer:
                 len(steps),
             )
         current.tools = self._tool_context(current, ui.profile)
+        # Words speech-to-text was unsure of neither act locally nor answer a question.
+        heard_surely = not current.turn.heard_unsure
         answer = answer_to_question(current.text) if current.waiting and not steps else None
-        if current.waiting is not None and answer is not None:
+        if current.waiting is not None and answer is not None and heard_surely:
             await self._answer_question(current, current.waiting, answer)
             return None
-        heard_surely = not current.turn.heard_unsure
         local = self.tier0.decide(current.text, ui) if self.tier0 and heard_surely else None
         local = None if steps else local
         if local is not None:

@@ -21,13 +21,14 @@ from router.tools import fast_tools
 from router.tools.names import in_their_words
 from router.tools.registry import Unasked, tool
 from shared.bus import keys
-from shared.bus.confirmations import pending_from
+from shared.bus.commands import Commands
+from shared.bus.confirmations import PendingConfirmation, WaitingCall, ask_in, pending_from
 from shared.bus.history import SessionHistory
 from shared.bus.notes import Note
 from shared.bus.screen import UiState, ui_from
 from shared.bus.stores import Stores
 from shared.bus.tasks import load_session_tasks
-from tests.conftest import EVENT_TIMEOUT, RedisAtUrl, ToolHarness
+from tests.conftest import EVENT_TIMEOUT, RedisAtUrl, ToolHarness, model_settings
 from tests.fakes.openai_server import CallTools, FakeOpenAI, FakeOpenClaw, Reply, Say
 from tests.processes import (
     ROUTER_CONSUMING,
@@ -410,3 +411,24 @@ def test_a_stored_question_that_is_not_one_is_dropped() -> None:
     assert pending_from(b'{"question": "x", "calls": []}') is None
     assert pending_from(b"\xff not json") is None
     assert pending_from(None) is None
+
+
+async def test_a_yes_speech_to_text_was_unsure_of_runs_nothing(
+    redis_client: aioredis.Redis, fake_model: FakeOpenAI, start_router, listen
+) -> None:
+    await start_router(model_settings(fake_model))
+    session = await listen("s1")
+    waiting = PendingConfirmation(
+        question="Do you want me to open 'browser'?",
+        calls=[WaitingCall(name="open_window", arguments='{"app": "browser"}')],
+    )
+    asking = Commands()
+    ask_in(asking, "s1", waiting)
+    await asking.run(redis_client)
+
+    turn = await session.link.send_turn("yes", heard_unsure=True)
+    await session.wait_done(turn.turn_id)
+
+    assert (await screen(redis_client)).windows == []
+    assert len(fake_model.requests) == 1  # the model had the words, and the question in history
+    assert not await redis_client.exists(keys.session_confirmation("s1"))
