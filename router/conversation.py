@@ -417,21 +417,22 @@ class TurnAnswerer:
                 len(steps),
             )
         current.tools = self._tool_context(current, ui.profile)
-        # Words speech-to-text was unsure of neither act locally nor answer a question.
-        heard_surely = not current.turn.heard_unsure
-        answer = answer_to_question(current.text) if current.waiting and not steps else None
-        if current.waiting is not None and answer is not None and heard_surely:
-            await self._answer_question(current, current.waiting, answer)
-            return None
-        local = self.tier0.decide(current.text, ui) if self.tier0 and heard_surely else None
-        local = None if steps else local
+        # Words speech-to-text was unsure of neither act locally nor answer a question; a
+        # resumed turn (journaled steps) goes on with the model.
+        local_route = not steps and not current.turn.heard_unsure
+        if current.waiting is not None and local_route:
+            answer = answer_to_question(current.text)
+            if answer is not None:
+                await self._answer_question(current, current.waiting, answer)
+                return None
+        local = self.tier0.decide(current.text, ui) if self.tier0 and local_route else None
         if local is not None:
             request = ToolCallRequest(
                 f"tier0_{current.publisher.response_id}", local.tool, json.dumps(local.arguments)
             )
             await self._act_for_user(current, [request], "tier0:", lambda r: local.spoken(r[0]))
             return None
-        if self.model is None and not heard_surely:
+        if self.model is None and current.turn.heard_unsure:
             await current.speech.say(SPOKEN_SAY_AGAIN)
             return "heard_unsure"
         if self.model is None:
@@ -597,7 +598,6 @@ class TurnAnswerer:
         new_messages = current.new_messages
         if report.error in REFUSED:
             new_messages = []
-            current.asking = current.waiting  # not an answer: the question still stands
         elif report.error:
             # Keep only what the user actually heard: a half-finished tool exchange is not valid
             # history for the next model call.
@@ -608,7 +608,9 @@ class TurnAnswerer:
         finishing = Commands()
         if current.asking is not None:
             confirmations.ask_in(finishing, current.turn.session_id, current.asking)
-        elif current.waiting is not None:
+        elif current.waiting is not None and report.error not in REFUSED:
+            # Answered, or the user moved on. A refused turn is no answer: the question stays
+            # as it was, with its own expiry.
             confirmations.forget_in(finishing, current.turn.session_id)
         self.history.append_in(finishing, current.turn.session_id, new_messages)
         current.journal.delete_in(finishing)

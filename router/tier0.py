@@ -29,12 +29,12 @@ _COMPOUND = re.compile(
 """Two requests in one ("pause and then open my notes"): the model sorts those out."""
 
 
-_SPOKEN_FORMS = {
-    r"\bsound track": "soundtrack",
-    r"\blo[- ]?fi\b": "lofi",
-    r"\byou tube\b": "youtube",
-    r"(?<=\d)x(?=\d)": " x ",  # "3.5x4"
-}
+_SPOKEN_FORMS = [
+    (re.compile(r"\bsound track"), "soundtrack"),
+    (re.compile(r"\blo[- ]?fi\b"), "lofi"),
+    (re.compile(r"\byou tube\b"), "youtube"),
+    (re.compile(r"(?<=\d)x(?=\d)"), " x "),  # "3.5x4"
+]
 """How speech-to-text writes words the phrasings spell otherwise (Whisper, measured with
 `bench/spoken_commands.py`)."""
 
@@ -44,8 +44,8 @@ def normalise(text: str) -> str:
     text = text.casefold().replace("’", "'").strip()
     text = re.sub(r"[!?\"“”]", " ", text)
     text = re.sub(r"(?<!\d)[.,]|[.,](?!\d)", " ", text)  # keep 3.5 and 1,000; not "60."
-    for written, form in _SPOKEN_FORMS.items():
-        text = re.sub(written, form, text)
+    for written, form in _SPOKEN_FORMS:
+        text = written.sub(form, text)
     text = " ".join(text.split())
     text = _FILLERS.sub("", text)
     return _TRAILING.sub("", text).strip()

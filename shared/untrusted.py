@@ -12,6 +12,10 @@ import pydantic_core
 
 MAX_JSON_CHARS = 1_000_000
 """The default size bound: no message on the bus is near it."""
+MAX_ARGUMENT_CHARS = 16_000
+"""Tool arguments longer than this are refused whole (the longest a tool takes is a note's
+text, 10,000 characters); they never reach history, the next model call or a question kept
+for the user's yes."""
 
 
 def parse_json(raw: str | bytes, max_chars: int = MAX_JSON_CHARS) -> Any:

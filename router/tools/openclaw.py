@@ -41,12 +41,6 @@ def addresses_in(args: "DelegateArgs") -> list[str]:
     return _ADDRESS.findall(args.task)
 
 
-def from_the_user(args: "DelegateArgs", user_words: str) -> bool:
-    """Whether a task's instructions are the user's own request (not "delete my files", found
-    in a note or a result)."""
-    return in_their_words(args.task, user_words)
-
-
 def _label(task: str) -> str:
     words = task.split()
     return "your request" if not words else "the task '" + " ".join(words[:5]) + "'"
@@ -85,7 +79,7 @@ class WhichTaskArgs(BaseModel):
     "Delegate complex work to OpenClaw: web research, code execution, multi-step reasoning, "
     "deep analysis, file manipulation, anything needing outside capabilities. Returns at once; "
     "the answer is spoken when ready.",
-    asked=from_the_user,
+    asked=lambda a, said: in_their_words(a.task, said),
     says=lambda a: f"hand this task to OpenClaw: {quoted(a.task, 120)}",
     target=addresses_in,
 )

@@ -20,7 +20,7 @@ from shared.bus.screen import UiState
 from shared.bus.stores import Stores
 from shared.bus.task_queue import TaskQueue
 from shared.settings import YOUTUBE_API_URL
-from shared.untrusted import parse_json
+from shared.untrusted import MAX_ARGUMENT_CHARS, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +170,8 @@ def tool(
     phrasings tier 0 may act on without a model. Every tool says what it is: `reads_only`, or
     a tool that acts, with the words that ask for it (`asked`: a pattern, default `consent`,
     or a test of the arguments and the words) and what a call `says` in a confirmation
-    question. A destructive tool adds the `consent` pattern the
-    user's own words must always match and the `target` (from the arguments) they must name."""
+    question. A destructive tool adds the `consent` pattern the user's own words must always
+    match and the `target` (from the arguments) they must name."""
     asked = asked or consent
     if reads_only == bool(asked and says):
         raise ValueError(f"{description!r}: give reads_only=True, or asked= and says=")
@@ -203,11 +203,6 @@ def _asking(asked: str | Callable[[Any, str], bool] | None) -> Callable[[Any, st
         return asked
     words = re.compile(asked, re.IGNORECASE)
     return lambda _arguments, said: words.search(said) is not None
-
-
-MAX_ARGUMENT_CHARS = 16_000
-"""Tool arguments longer than this are refused whole (the longest a tool takes is a note's
-text, 10,000 characters); they never reach history or the next model call."""
 
 
 def _parse_arguments(raw: str) -> dict[str, Any]:

@@ -11,11 +11,10 @@ from pydantic import BaseModel, Field, ValidationError
 from shared.bus import keys
 from shared.bus.commands import Commands
 from shared.dropped import drop
+from shared.untrusted import MAX_ARGUMENT_CHARS
 
 MAX_WAITING_CALLS = 3
 """Calls one question may cover; more in one step are not run and not asked about."""
-MAX_ARGUMENT_CHARS = 16_000
-"""As a tool call's arguments (`router.tools.registry.MAX_ARGUMENT_CHARS`)."""
 
 
 class WaitingCall(BaseModel):
