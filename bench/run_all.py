@@ -22,6 +22,7 @@ from bench import (
     soak,
     tier0,
     voice_latency,
+    voice_to_voice,
 )
 from bench.common import ROOT, redis_url
 
@@ -101,6 +102,7 @@ def table(r: dict) -> str:
         ),
     ]
     rows += cost_rows(r["router_cpu"], r["voice_latency"], r.get("redis_capacity"))
+    rows += voice_to_voice_rows(r["voice_to_voice"])
     if "soak" in r:
         rows += soak_rows(r["soak"])
     lines = ["| benchmark | p50 / p99 (or value) |", "|---|---|"]
@@ -147,6 +149,28 @@ def cost_rows(c: dict, v: dict, capacity: dict | None) -> list[tuple[str, str]]:
     return rows
 
 
+def voice_to_voice_rows(v: dict) -> list[tuple[str, str]]:
+    """Row 11: end of speech → first sound of the answer, with its parts (p50)."""
+    if "skipped" in v:
+        return [("11. voice to voice (real speech in and out)", f"skipped: {v['skipped']}")]
+    rows = []
+    for name, label in (("hybridbot", "hybridbot"), ("pipecat_defaults", "Pipecat's defaults")):
+        for path in ("tier0", "model"):
+            row = v[name][path]
+            if not row:
+                continue
+            parts = ", ".join(
+                f"{part} {row[part]['p50']:.0f}" for part in ("turn_end", "stt", "router", "tts")
+            )
+            rows.append(
+                (
+                    f"11. voice to voice, {path.replace('tier0', 'tier 0')}, {label} ({parts} ms)",
+                    ms(row["total"]),
+                )
+            )
+    return rows
+
+
 def soak_rows(soak_result: dict) -> list[tuple[str, str]]:
     """Row 10: what sessions that came and went left in each service."""
     rows = soak_result["rows"]
@@ -188,6 +212,7 @@ async def main() -> dict:
         ("memory", memory),
         ("router_cpu", router_cpu),
         ("voice_latency", voice_latency),
+        ("voice_to_voice", voice_to_voice),
     ):
         print(f"running {name} ...", flush=True)
         began = time.monotonic()

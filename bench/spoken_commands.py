@@ -5,8 +5,10 @@
 Each simple command of the eval sets (what tier 0 may answer) is said by espeak-ng, padded
 with 0.3 s of silence as a VAD segment holds it, and transcribed by local Whisper
 (VOICE_WHISPER_MODEL, default where `local-stt.sh setup` puts Whisper base, int8 on the CPU)
-twice in this process: with faster-whisper's default decoding (beam 5, timestamps: what
-Pipecat's WhisperSTTService does) and with hybridbot's fast decoding (`voice/local_stt.py`).
+in this process with hybridbot's fast decoding (`voice/local_stt.py`: greedy, no timestamps)
+over Whisper's own 30 s encoder window and over the short window hybridbot uses (10 s), with
+and without faster-whisper's temperature fallback (decoding again when unsure).
+(faster-whisper's default beam 5 was measured against greedy in an earlier run: README.)
 Tier 0 decides on the text and on each transcript; reported: how often it is right on each
 (coverage), how often an answer it gives is wrong (precision), and the transcription time;
 then the same if tier 0 acted only on confident transcripts (CONFIDENCE_FLOOR).
@@ -42,10 +44,19 @@ CONFIDENCE_FLOOR = -0.4
 acted on by tier 0 in the `floor` rows (chosen on every other command, checked on the rest)."""
 
 
-def decoders() -> dict[str, dict[str, Any]]:
+WINDOWS = (30, 10)
+
+
+def decoders() -> dict[str, tuple[int, dict[str, Any]]]:
+    """Each way of transcribing measured: (encoder window in seconds, decoding options)."""
     from voice.local_stt import FAST_DECODING
 
-    return {"default decoding (beam 5)": {}, "fast decoding (greedy)": FAST_DECODING}
+    once = {**FAST_DECODING, "temperature": 0.0}
+    return {
+        "30 s window, greedy": (30, FAST_DECODING),
+        "10 s window, greedy": (10, FAST_DECODING),
+        "10 s window, greedy, no fallback": (10, once),
+    }
 
 
 def right(tier0: Tier0, case: Case, text: str) -> bool | None:
@@ -66,17 +77,22 @@ def rates(outcomes: list[bool | None]) -> dict[str, float]:
 
 
 async def measure(sets: list[str], every: int) -> dict[str, Any]:
-    from faster_whisper import WhisperModel
-
     from voice.espeak_tts import spoken
+    from voice.local_stt import WindowedWhisperModel
 
     cases = [c for name in sets for c in load_cases(EVAL / f"{name}.jsonl") if c.simple][::every]
-    model = WhisperModel(MODEL_DIR, device="cpu", compute_type="int8")
+    models = {
+        window: WindowedWhisperModel(
+            MODEL_DIR, device="cpu", compute_type="int8", window_seconds=window
+        )
+        for window in WINDOWS
+    }
     tier0 = Tier0(fast_tools(delegation=True))
     on_text = [right(tier0, case, case.text) for case in cases]
     result: dict[str, Any] = {"cases": len(cases), "text": rates(on_text)}
     heard: dict[str, list[tuple[str, str]]] = {}
-    for name, options in decoders().items():
+    for name, (window, options) in decoders().items():
+        model = models[window]
         outcomes, sure, times, misheard = [], [], [], []
         for case in cases:
             pcm = np.frombuffer(await spoken(case.text), np.int16).astype(np.float32) / 32768

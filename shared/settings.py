@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Literal
 from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.messages import MAX_TURN_CHARS
@@ -131,9 +131,20 @@ class Settings(BaseSettings):
     """Where local Whisper runs: `cpu`, `cuda` or `auto`."""
     voice_whisper_compute_type: str = "int8"
     """Local Whisper's arithmetic: `int8` on a CPU; `float16` on a GPU."""
+    voice_whisper_window_seconds: int = Field(default=10, ge=2, le=30)
+    """Local Whisper's shortest encoder window: Whisper's own is 30 s of audio, most of it
+    padding for a spoken command; 10 s is ~3x faster on a CPU (measured in
+    bench/spoken_commands.py). Longer speech gets a window that fits it (30 s at most)."""
     voice_whisper_min_confidence: float = -0.4
     """A transcript whose least sure segment averages a lower log-probability per token is
     marked unsure: tier 0 does not act on it (measured in bench/spoken_commands.py)."""
+    voice_smart_turn: bool = False
+    """Smart Turn v3 judges whether the user finished speaking (`voice/turn_taking.py`); off
+    (measured better on the speech we can test with: bench/turn_taking.py), a turn ends after
+    VOICE_TURN_SILENCE_SECS of silence."""
+    voice_turn_silence_secs: float = Field(default=0.6, ge=0.2, le=10.0)
+    """Silence after the last word that ends a turn: always without Smart Turn; with it, when
+    Smart Turn judged the speech unfinished."""
     voice_tts: Literal["openai", "piper", "kokoro", "espeak", "none"] | None = None
     """Text to speech; unset: `openai` when OPENAI_API_KEY is set, else `espeak` when the
     espeak-ng program is installed, else `none` (replies shown as text only)."""

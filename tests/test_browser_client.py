@@ -3,7 +3,11 @@ served by `python -m voice` connects over WebRTC without a microphone, typed tur
 the router (fake model), a delegated task through an OpenClaw worker (fake gateway), on real
 Redis; the notes panel opens, the task card goes running → done with the result text.
 
-The screenshot is kept at voice/web/test-results/desktop.png (CI artifact)."""
+The speech test (voice/web/e2e/speech.e2e.mjs) gives Chromium a WAV of espeak-ng saying a
+command as its microphone: the voice service hears it with local Whisper, tier 0 or the fake
+model answers, and espeak-ng's answer must reach the page as non-silent samples.
+
+The screenshots are kept in voice/web/test-results/ (CI artifacts)."""
 
 import asyncio
 import json
@@ -26,6 +30,7 @@ from tests.processes import (
     stop_services,
     wait_for,
 )
+from tests.speech import MODEL_DIR, require_model, wav_of
 
 WEB = ROOT / "voice" / "web"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -50,6 +55,30 @@ def _missing() -> str | None:
 @pytest.fixture
 def browser_tools() -> None:
     require(_missing())
+
+
+async def run_page_script(
+    script: str, url: str, services: list[subprocess.Popen[bytes]], env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Once the voice service serves its page, run an e2e script (voice/web/e2e) against it
+    with `env`; the services are stopped either way."""
+    try:
+
+        async def page_served() -> bool:
+            return await asyncio.to_thread(serves_page, url)
+
+        await wait_for(page_served, timeout=60)
+        return await asyncio.to_thread(
+            subprocess.run,
+            ["node", f"e2e/{script}"],
+            cwd=WEB,
+            env={**os.environ, "CHROMIUM": CHROMIUM, **env},
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    finally:
+        stop_services(services)
 
 
 @pytest.mark.parametrize("offline", [False, True], ids=["hybrid", "offline"])
@@ -84,32 +113,19 @@ async def test_the_page_opens_notes_and_shows_a_task_running_then_done(
         if offline:
             env["VOICE_ACCESS_TOKEN"] = "e2e-access-token"
         services.append(start_service("voice", env, tmp_path / "voice.log", options))
-        try:
-
-            async def page_served() -> bool:
-                return await asyncio.to_thread(serves_page, url)
-
-            await wait_for(page_served, timeout=60)
-            run = await asyncio.to_thread(
-                subprocess.run,
-                ["node", "e2e/desktop.e2e.mjs"],
-                cwd=WEB,
-                env={
-                    **os.environ,
-                    "HYBRIDBOT_URL": url + ("#token=e2e-access-token" if offline else ""),
-                    "SCREENSHOT": str(tmp_path / "desktop.png"),
-                    "RESULT": RESULT,
-                    "NOTE": NOTES[1][1],
-                    "OFFLINE": "1" if offline else "0",
-                    "TEXT_ONLY": "1" if offline else "0",
-                    "CHROMIUM": CHROMIUM,
-                },
-                capture_output=True,
-                text=True,
-                timeout=180,
-            )
-        finally:
-            stop_services(services)
+        run = await run_page_script(
+            "desktop.e2e.mjs",
+            url,
+            services,
+            {
+                "HYBRIDBOT_URL": url + ("#token=e2e-access-token" if offline else ""),
+                "SCREENSHOT": str(tmp_path / "desktop.png"),
+                "RESULT": RESULT,
+                "NOTE": NOTES[1][1],
+                "OFFLINE": "1" if offline else "0",
+                "TEXT_ONLY": "1" if offline else "0",
+            },
+        )
 
     ARTIFACT.parent.mkdir(exist_ok=True)
     for shot in tmp_path.glob("desktop*.png"):
@@ -118,6 +134,63 @@ async def test_the_page_opens_notes_and_shows_a_task_running_then_done(
     logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in tmp_path.glob("*.log"))
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{logs}"
     assert (tmp_path / "desktop.png").stat().st_size > 10_000
+
+
+JOKE = "A robot walks into a bar. It orders a byte."
+
+
+@pytest.mark.parametrize(
+    ("said", "expect"),
+    [
+        ("open my notes", {"SHOWS": "#notes:not([hidden]) #note-list li"}),
+        ("tell me a joke", {"REPLY": JOKE}),
+    ],
+    ids=["tier-0", "model"],
+)
+@pytest.mark.usefixtures("browser_tools")
+async def test_a_spoken_command_is_heard_acted_on_and_answered_aloud(
+    redis_at_url: RedisAtUrl, tmp_path: Path, said: str, expect: dict[str, str]
+) -> None:
+    """Speech in through Chromium's microphone (a WAV played in a loop: silence, the command,
+    silence), Silero VAD + Smart Turn + local Whisper in the voice service, the router with
+    tier 0 on and a fake model, espeak-ng's answer measured in the page."""
+    require_model()
+    note = {"id": "n1", "title": "groceries", "text": "milk", "created_at": 1, "updated_at": 1}
+    await redis_at_url.client.hset(keys.profile_notes("default"), "n1", json.dumps(note))
+    microphone = await wav_of(said, tmp_path / "microphone.wav", lead=1.5, tail=3.0)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    with FakeOpenAI(fallback=lambda request: Say(JOKE)) as model:
+        env = service_env(
+            redis_at_url.url,
+            OPENAI_BASE_URL=model.base_url,
+            OPENAI_API_KEY="sk-test",
+            VOICE_STT="whisper",
+            VOICE_WHISPER_MODEL=MODEL_DIR,
+            VOICE_TTS="espeak",
+        )
+        env.pop("OPENCLAW_API_URL", None)
+        services = [start_service("router", env, tmp_path / "router.log")]
+        options = {"--host": "127.0.0.1", "--port": str(port)}
+        services.append(start_service("voice", env, tmp_path / "voice.log", options))
+        run = await run_page_script(
+            "speech.e2e.mjs",
+            url,
+            services,
+            {
+                **expect,
+                "HYBRIDBOT_URL": url,
+                "MIC_WAV": str(microphone),
+                "HEARD": said,
+                "SCREENSHOT": str(tmp_path / "speech.png"),
+            },
+        )
+
+    ARTIFACT.parent.mkdir(exist_ok=True)
+    for shot in tmp_path.glob("speech*.png"):
+        shutil.copy(shot, ARTIFACT.parent / shot.name.replace("speech", f"speech-{said[:4]}"))
+    logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in tmp_path.glob("*.log"))
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{logs}"
 
 
 @pytest.mark.usefixtures("browser_tools")

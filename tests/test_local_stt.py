@@ -1,12 +1,8 @@
 """Speech in, offline: local Whisper from a model directory hears real speech (espeak-ng).
 
-The real-audio test needs a faster-whisper model directory (HYBRIDBOT_WHISPER_MODEL, default
-where `../shared/tools/local-stt.sh setup` puts Whisper base) and espeak-ng; it skips with the
-reason without them, and CI provides both.
+The real-audio tests need a Whisper model directory and espeak-ng (`tests/speech.py`).
 """
 
-import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,21 +12,11 @@ from router.tier0 import Tier0
 from router.tools import fast_tools
 from shared.bus.screen import UiState
 from shared.settings import Settings
-from tests.conftest import require
+from tests.speech import MODEL_DIR, in_a_segment, require_model
 from voice.services import VoiceConfigError, make_stt, stt_choice
 
 if TYPE_CHECKING:
     from voice.local_stt import LocalWhisperSTTService
-
-MODEL_DIR = os.environ.get("HYBRIDBOT_WHISPER_MODEL", "/var/tmp/local-stt/whisper-base")
-
-
-def require_model(speech: bool = True) -> None:
-    """Skip (fail in CI) without the model directory, or espeak-ng when `speech` is needed."""
-    if speech:
-        require(None if shutil.which("espeak-ng") else "espeak-ng is not installed")
-    model = Path(MODEL_DIR) / "model.bin"
-    require(None if model.is_file() else f"no Whisper model at {MODEL_DIR}")
 
 
 def local_stt(**values: str) -> "LocalWhisperSTTService":
@@ -39,14 +25,6 @@ def local_stt(**values: str) -> "LocalWhisperSTTService":
     stt = make_stt(voice_settings(VOICE_WHISPER_MODEL=MODEL_DIR, **values))
     assert isinstance(stt, LocalWhisperSTTService)
     return stt
-
-
-async def in_a_segment(said: str) -> bytes:
-    """`said` by espeak-ng as a VAD segment holds it: with a moment of silence either side."""
-    from voice.espeak_tts import spoken
-
-    silence = bytes(int(0.3 * 16000) * 2)
-    return silence + await spoken(said) + silence
 
 
 def voice_settings(**values: str) -> Settings:
@@ -113,3 +91,35 @@ async def test_a_transcript_under_the_confidence_floor_is_marked_unsure(
 
     assert stt.take_unsure() is unsure
     assert stt.take_unsure() is False  # read once a turn
+
+
+async def test_the_encoder_sees_a_short_window_for_a_command_and_all_of_longer_speech() -> None:
+    """A 2 s command is encoded over VOICE_WHISPER_WINDOW_SECONDS (10 s: 500 encoder positions,
+    not Whisper's 1,500); 14 s of speech gets a window that holds all of it, and its last words
+    are heard."""
+    import numpy as np
+
+    require_model()
+    from voice.espeak_tts import spoken
+
+    stt = local_stt()
+    model = stt._model._model  # type: ignore[union-attr]
+    said = "put on some jazz for studying on youtube"
+    command = np.frombuffer(await in_a_segment(said), np.int16).astype(np.float32) / 32768
+    long_said = (
+        "remind me that the plumber comes on tuesday morning and that the car needs new "
+        "tyres before the long drive to the coast next month, and that the dentist moved "
+        "my appointment to friday afternoon, then open the weather"
+    )
+    speech = np.frombuffer(await spoken(long_said), np.int16).astype(np.float32) / 32768
+    assert len(speech) / 16000 > 10
+
+    def encoded_positions(audio: np.ndarray) -> int:
+        features = model.feature_extractor(audio)[..., :-1]
+        padded = np.pad(features, ((0, 0), (0, 3000 - features.shape[-1])))
+        return int(model.encode(padded).shape[1])
+
+    assert encoded_positions(command) == 500
+    assert 500 < encoded_positions(speech) < 1500
+    heard = [t.text async for t in stt.run_stt(await in_a_segment(long_said)) if hasattr(t, "text")]
+    assert "weather" in " ".join(heard).lower(), heard

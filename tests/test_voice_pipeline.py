@@ -1,6 +1,7 @@
 """The voice pipeline's Redis link, driven with Pipecat's `run_test` on both Redis flavours."""
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
@@ -262,3 +263,51 @@ async def test_a_turn_the_stt_was_unsure_of_is_marked_so(
 ) -> None:
     turn = await spoken_turn(redis_client, session_link, "turn it on", UnsureSTT())
     assert (turn.text, turn.heard_unsure) == ("turn it on", True)
+
+
+async def turns_heard(
+    redis_client: aioredis.Redis, session_link: SessionLink, ssml: str, **values: str
+) -> list[str]:
+    """The turns a session publishes when a microphone says `ssml` (espeak-ng), heard in real
+    time by the session's own VAD, turn-stop policy (`voice/turn_taking.py`) and local
+    Whisper, once the microphone has been quiet for 2 s after the speech."""
+    from shared.settings import Settings
+    from tests.speech import MODEL_DIR, listening, silence
+    from voice.espeak_tts import spoken
+    from voice.services import make_stt
+    from voice.turn_taking import turn_strategies, turn_vad
+
+    settings = Settings(_env_file=None, VOICE_WHISPER_MODEL=MODEL_DIR, **values)  # type: ignore[arg-type]
+    stt = make_stt(settings)
+    user_aggregator, turn_processor = user_turns_to_redis(
+        session_link, turn_vad(), stt, turn_strategies(settings)
+    )
+    pipeline = Pipeline([stage for stage in (stt, user_aggregator, turn_processor) if stage])
+    async with listening(pipeline) as microphone:
+        microphone.say(silence(0.5) + await spoken(ssml, ssml=True))
+        await asyncio.wait_for(microphone.say(silence(2.0)), timeout=30)  # said, then 2 s quiet
+        await asyncio.wait_for(microphone.say(silence(0.02)), timeout=30)
+    return [turn.text for turn in await turns_on_stream(redis_client)]
+
+
+@pytest.mark.parametrize(
+    ("silence", "turns"),
+    [({}, ["set a timer for 10 minutes"]), ({"VOICE_TURN_SILENCE_SECS": "0.3"}, 2)],
+    ids=["default-silence", "too-short-a-silence"],
+)
+async def test_a_short_pause_does_not_cut_a_spoken_command_in_two(
+    redis_client: aioredis.Redis,
+    session_link: SessionLink,
+    silence: dict[str, str],
+    turns: list[str] | int,
+) -> None:
+    """Real speech with a 0.25 s pause mid-command (a user drawing breath): with the default
+    turn-stop policy it is one turn; with a silence under what it takes the VAD to hear the
+    speech resume (the check that this test can fail) it is cut in two."""
+    from tests.speech import require_model
+
+    require_model()
+    said = '<speak>set a timer <break time="250ms"/> for ten minutes</speak>'
+    heard = await turns_heard(redis_client, session_link, said, **silence)
+    words = [" ".join(re.sub(r"[^a-z0-9 ]", "", turn.lower()).split()) for turn in heard]
+    assert words == turns if isinstance(turns, list) else len(words) == turns, heard

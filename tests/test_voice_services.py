@@ -72,3 +72,37 @@ def test_a_missing_extra_names_what_to_install() -> None:
 def test_an_unknown_choice_is_rejected_at_start_up() -> None:
     with pytest.raises(ValueError, match="VOICE_TTS"):
         settings(VOICE_TTS="shouting")
+
+
+@pytest.mark.parametrize(
+    ("env", "policy", "wait"),
+    [
+        ({}, "silence", "silence"),
+        ({"VOICE_TURN_SILENCE_SECS": "1.2"}, "silence", 1.0),
+        ({"VOICE_SMART_TURN": "true", "VOICE_TURN_SILENCE_SECS": "1"}, "Smart Turn", 1.0),
+    ],
+)
+def test_the_turn_stop_policy_is_the_one_the_settings_name(
+    env: dict[str, str], policy: str, wait: float | str
+) -> None:
+    """VOICE_SMART_TURN picks Smart Turn or a silence timeout; VOICE_TURN_SILENCE_SECS is the
+    silence that ends a turn either way (counted from the speech, the VAD's 0.2 s included)."""
+    from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
+    from pipecat.turns.user_stop import (
+        SpeechTimeoutUserTurnStopStrategy,
+        TurnAnalyzerUserTurnStopStrategy,
+    )
+
+    from voice.turn_taking import turn_strategies
+
+    configured = settings(**env)
+    (stop,) = turn_strategies(configured).stop or []
+    if policy == "Smart Turn":
+        assert isinstance(stop, TurnAnalyzerUserTurnStopStrategy)
+        params = stop._turn_analyzer.params
+        assert isinstance(params, SmartTurnParams)
+        assert params.stop_secs == wait
+        return
+    assert isinstance(stop, SpeechTimeoutUserTurnStopStrategy)
+    expected = configured.voice_turn_silence_secs - 0.2 if wait == "silence" else wait
+    assert stop._user_speech_timeout == pytest.approx(expected)

@@ -82,7 +82,7 @@ async def run_session(runner_args: object, settings: Settings) -> None:
 
     from voice.pipeline import build_pipeline, user_turns_to_redis
     from voice.services import SPEECH_OUTPUT_OFF, make_stt, make_tts
-    from voice.vad import SharedSileroVAD
+    from voice.turn_taking import turn_strategies, turn_vad
 
     grant = await (await SESSIONS()).for_connection(getattr(runner_args, "body", None))
     session_id, profile = grant.session_id, grant.profile
@@ -94,7 +94,9 @@ async def run_session(runner_args: object, settings: Settings) -> None:
     try:
         async with SessionLink(redis, session_id, profile, settings.bot_max_turn_chars) as link:
             stt = make_stt(settings)
-            user_aggregator, turn_processor = user_turns_to_redis(link, SharedSileroVAD(), stt)
+            user_aggregator, turn_processor = user_turns_to_redis(
+                link, turn_vad(), stt, turn_strategies(settings)
+            )
             tts = make_tts(settings)
             pipeline = build_pipeline(
                 transport.input(),

@@ -21,11 +21,13 @@ MAX_TEXT_CHARS = 5000
 
 
 async def espeak_pcm(
-    binary: str, text: str, voice: str = "en-us", words_per_minute: int = 175
+    binary: str, text: str, voice: str = "en-us", words_per_minute: int = 175, ssml: bool = False
 ) -> tuple[bytes, int]:
-    """What espeak-ng says for `text`: 16-bit mono PCM and its sample rate."""
+    """What espeak-ng says for `text` (SSML markup read as such with `ssml`): 16-bit mono PCM
+    and its sample rate."""
     process = await asyncio.create_subprocess_exec(
         binary,
+        *(["-m"] if ssml else []),
         "--stdout",
         "-v",
         voice,
@@ -42,12 +44,13 @@ async def espeak_pcm(
         return audio.readframes(audio.getnframes()), audio.getframerate()
 
 
-async def spoken(text: str, sample_rate: int = 16000) -> bytes:
-    """`text` as espeak-ng says it, at `sample_rate`: real speech for tests and benchmarks."""
+async def spoken(text: str, sample_rate: int = 16000, ssml: bool = False) -> bytes:
+    """`text` as espeak-ng says it, at `sample_rate`: real speech for tests and benchmarks
+    (with `ssml`, e.g. `<speak>set a timer <break time="400ms"/> for ten minutes</speak>`)."""
     binary = shutil.which(ESPEAK)
     if binary is None:
         raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)")
-    pcm, rate = await espeak_pcm(binary, text)
+    pcm, rate = await espeak_pcm(binary, text, ssml=ssml)
     return await create_file_resampler().resample(pcm, rate, sample_rate)
 
 

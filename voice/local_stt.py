@@ -9,15 +9,21 @@ is one short segment). Measured with Whisper base int8 on 2 cores by `bench/spok
 (espeak-ng speech): 54 commands on idle cores, STT p50 740 ms against 862 ms for
 faster-whisper's default beam 5, tier-0 coverage 37.0 % against 38.9 %; all 427 commands, with
 other work on the machine, 816 against 796 ms and 45.7 % against 47.3 %: a small gain in time
-at best, at a cost in accuracy within noise. A shorter encoder window (`chunk_length` 5 or
-10 s) was no faster (738-792 ms against 657 ms on four commands): the encoder's 30 s window is
-the cost.
+at best, at a cost in accuracy within noise.
+
+The encoder's 30 s window is the cost: faster-whisper pads every segment to 30 s (its
+`chunk_length` option does not change that), and on 2 cores the encoder takes ~0.7 s of a
+~0.9 s transcription whatever the command's length. `WindowedWhisperModel` hands the encoder
+only the audio plus padding up to VOICE_WHISPER_WINDOW_SECONDS (10 s: encoder 0.15 s, the whole
+transcription ~0.25 s); the accuracy this costs is measured in `bench/spoken_commands.py`.
 """
 
 import functools
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from faster_whisper import WhisperModel
 from pipecat.services.whisper.stt import WhisperSTTService
 
 from shared.settings import Settings
@@ -71,26 +77,49 @@ class _FastTranscribe:
         return getattr(self._model, name)
 
 
+FRAMES_PER_SECOND = 100
+"""Whisper's mel frames per second of audio (10 ms hop)."""
+WHISPER_WINDOW_FRAMES = 30 * FRAMES_PER_SECOND
+
+
+class WindowedWhisperModel(WhisperModel):
+    """A faster-whisper model whose encoder sees the audio plus padding up to `window_seconds`
+    rather than always Whisper's 30 s (see the module docstring)."""
+
+    def __init__(self, *args: Any, window_seconds: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.window_frames = window_seconds * FRAMES_PER_SECOND
+
+    def encode(self, features: np.ndarray) -> Any:
+        """Encode the features up to the window: faster-whisper pads a segment to 30 s with
+        whole columns of zeros (`pad_or_trim`), which no frame of real audio is."""
+        heard = np.flatnonzero(features.reshape(-1, features.shape[-1]).any(axis=0))
+        content = int(heard[-1]) + 1 if heard.size else 0
+        frames = min(WHISPER_WINDOW_FRAMES, max(self.window_frames, content + content % 2))
+        return super().encode(features[..., :frames])
+
+
 @functools.cache
-def _shared_model(model: str, device: str, compute_type: str) -> Any:
+def _shared_model(model: str, device: str, compute_type: str, window_seconds: int) -> Any:
     """One loaded model per process, whatever the number of sessions: Pipecat's service loads
     its own per session (0.8 s and the model's memory each time)."""
-    from faster_whisper import WhisperModel
-
-    return WhisperModel(model, device=device, compute_type=compute_type)
+    return WindowedWhisperModel(
+        model, device=device, compute_type=compute_type, window_seconds=window_seconds
+    )
 
 
 class LocalWhisperSTTService(WhisperSTTService):
     """Pipecat's Whisper service on the process's one model, with fast decoding, that says
     when it was unsure of a turn's words."""
 
-    def __init__(self, *, min_confidence: float, **kwargs: Any) -> None:
+    def __init__(self, *, min_confidence: float, window_seconds: int, **kwargs: Any) -> None:
         self._min_confidence = min_confidence
+        self._window_seconds = window_seconds
         super().__init__(**kwargs)
 
     def _load(self) -> None:
         name = str(self._settings.model)  # type: ignore[attr-defined]
-        model = _shared_model(name, self._device, self._compute_type)
+        model = _shared_model(name, self._device, self._compute_type, self._window_seconds)
         self._model = _FastTranscribe(model, self._min_confidence)
 
     def take_unsure(self) -> bool:
@@ -111,4 +140,5 @@ def local_whisper(settings: Settings) -> WhisperSTTService:
         device=settings.voice_whisper_device,
         compute_type=settings.voice_whisper_compute_type,
         min_confidence=settings.voice_whisper_min_confidence,
+        window_seconds=settings.voice_whisper_window_seconds,
     )

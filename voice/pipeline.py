@@ -12,6 +12,7 @@ from pipecat.processors.aggregators.llm_response_universal import (
     LLMUserAggregatorParams,
 )
 from pipecat.processors.frame_processor import FrameProcessor
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from shared.bus.session_link import SessionLink
 from voice.turn_processor import TurnProcessor
@@ -21,13 +22,17 @@ def user_turns_to_redis(
     link: SessionLink,
     vad_analyzer: VADAnalyzer | None = None,
     stt: FrameProcessor | None = None,
+    strategies: UserTurnStrategies | None = None,
 ) -> tuple[FrameProcessor, TurnProcessor]:
-    """The user aggregator (turn detection) and the processor it hands finished turns to; an
-    STT that knows when it was unsure (`take_unsure`) marks the turns it heard so."""
+    """The user aggregator (turn detection: `voice/turn_taking.py`; unset, Pipecat's) and the
+    processor it hands finished turns to; an STT that knows when it was unsure (`take_unsure`)
+    marks the turns it heard so."""
     context = LLMContext()
     pair = LLMContextAggregatorPair(
         context,
-        user_params=LLMUserAggregatorParams(vad_analyzer=vad_analyzer),
+        user_params=LLMUserAggregatorParams(
+            vad_analyzer=vad_analyzer, user_turn_strategies=strategies
+        ),
     )
     user_aggregator = pair.user()
     turn_processor = TurnProcessor(link)

@@ -1,56 +1,20 @@
 // End-to-end: the web client in real headless Chromium against a running stack.
 // Usage: HYBRIDBOT_URL=http://127.0.0.1:7860/ SCREENSHOT=out.png node e2e/desktop.e2e.mjs
+// (connects with no microphone; e2e/speech.e2e.mjs speaks to it).
 // With OFFLINE=1 (no model, no OpenClaw) the research steps are replaced by checking that a
 // request only a model could answer gets the spoken "no language model" explanation. With
 // TEXT_ONLY=1 (a voice service with no TTS) the page must say once that speech output is off.
 // (tests/test_browser_client.py starts the stack with a fake model and a fake OpenClaw and
 // runs this). Exits 0 when every step held, 1 with the failing step otherwise.
-import { chromium } from "playwright-core";
+import { connect, openBrowser, timeout } from "./harness.mjs";
 
-const url = process.env.HYBRIDBOT_URL ?? "http://127.0.0.1:7860/";
 const screenshot = process.env.SCREENSHOT ?? "test-results/desktop.png";
 const research = process.env.RESEARCH ?? "research the best GPUs";
 const offline = process.env.OFFLINE === "1";
 const textOnly = process.env.TEXT_ONLY === "1";
-const timeout = 30_000;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    // Let WebRTC offer plain host addresses on loopback (no mDNS names the server can't resolve).
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-  ],
-});
-const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
-const log = [];
-page.on("console", (message) => log.push(`console.${message.type()}: ${message.text()}`));
-page.on("pageerror", (error) => log.push(`pageerror: ${error.message}`));
-
-async function step(name, action) {
-  try {
-    await action();
-    console.log(`ok   ${name}`);
-  } catch (error) {
-    console.log(`FAIL ${name}: ${error.message.split("\n")[0]}`);
-    await page.screenshot({ path: screenshot.replace(/\.png$/, "-failed.png") }).catch(() => {});
-    console.log(log.slice(-30).join("\n"));
-    await browser.close();
-    process.exit(1);
-  }
-}
-
-await step("page loads with its controls", async () => {
-  await page.goto(url);
-  await page.getByRole("button", { name: "Connect" }).waitFor({ timeout });
-});
-await step("connects over WebRTC, no microphone", async () => {
-  await page.getByRole("button", { name: "Connect" }).click();
-  await page.locator('#status[data-state="ready"]').waitFor({ timeout });
-});
+const { browser, page, step } = await openBrowser(screenshot);
+await connect(page, step);
 if (textOnly) {
   await step("the page says once that speech output is off, and how to turn it on", async () => {
     const notice = page.locator("#transcript .notice", { hasText: "Speech output is off" });
