@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 WEB := voice/web
 WEB_DEPS := $(WEB)/node_modules/.package-lock.json
 
-.PHONY: run test eval bench lint format clean web local-redis
+.PHONY: run test test-fast eval bench lint format clean web local-redis
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -35,6 +35,11 @@ test: local-redis $(WEB_DEPS)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The quick loop while working (under a minute on 2 cores): fakeredis only, no service processes,
+# no browser, no speech model. CI and `make test` run everything.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not real_redis and not speech"
 
 # Rebuild the browser client (voice/web/src → voice/web/dist, which is committed).
 web: $(WEB_DEPS)

@@ -20,8 +20,8 @@ import redis.asyncio as aioredis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from router import build  # noqa: E402
 from router.consumer import TurnConsumer  # noqa: E402
-from router.conversation import TurnAnswerer  # noqa: E402
 from shared.bus.connection import connect_redis  # noqa: E402
 from shared.bus.local_redis import LocalRedis  # noqa: E402
 from shared.bus.session_link import SessionLink  # noqa: E402
@@ -74,9 +74,7 @@ def settings(**env: Any) -> Settings:
 @asynccontextmanager
 async def router_in_process(client: aioredis.Redis, env: dict[str, str]) -> AsyncIterator[None]:
     """A router consume loop in this process's event loop."""
-    consumer = TurnConsumer(
-        client, TurnAnswerer.from_settings(client, settings(**env)), "bench", 64, 30_000
-    )
+    consumer = TurnConsumer(client, build.answerer(client, settings(**env)), "bench", 64, 30_000)
     stop = asyncio.Event()
     running = asyncio.create_task(consumer.run(stop, grace_seconds=5))
     try:

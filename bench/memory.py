@@ -16,7 +16,7 @@ from bench.common import (
     submit_tasks,
     wait_for_workers,
 )
-from shared.bus.task_queue import TaskQueue
+from shared.bus.task_queue import TaskQueue, rq_connection
 from shared.bus.tasks import TaskRecord
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
 
@@ -37,7 +37,7 @@ async def router_rss(model: FakeOpenAI) -> float:
 
 async def worker_rss(claw: FakeOpenClaw) -> float:
     client = await fresh_redis()
-    queue = TaskQueue(redis_url(), task_timeout=60)
+    queue = TaskQueue(rq_connection(redis_url()), task_timeout=60)
     (worker,) = start_processes("openclaw_worker", 1, {"OPENCLAW_API_URL": claw.url})
     try:
         await asyncio.wait_for(wait_for_workers(queue.connection, 1), 60)

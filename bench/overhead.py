@@ -15,7 +15,7 @@ import fakeredis
 import redis
 
 from bench.common import fresh_redis, router_in_process, session, settings, summary
-from router.conversation import TurnAnswerer
+from router import build
 from shared.bus.connection import read_entries
 from shared.messages import UserTurn
 from tests.fakes.openai_server import FakeOpenAI, Say
@@ -84,7 +84,7 @@ async def redis_floor(samples: int = 200) -> dict:
 
 async def in_process_baseline(model: FakeOpenAI, env: dict[str, str], samples: int = 200) -> dict:
     client = fakeredis.FakeAsyncRedis(decode_responses=True)
-    answerer = TurnAnswerer.from_settings(client, settings(**env))
+    answerer = build.answerer(client, settings(**env))
     overheads = []
     for n in range(samples):
         text = f"in process {n}"

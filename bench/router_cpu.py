@@ -32,7 +32,7 @@ from bench.common import (
     wait_for_workers,
 )
 from bench.fake_servers import DELEGATED_TURN, TOOL_TURN
-from shared.bus.task_queue import TaskQueue
+from shared.bus.task_queue import TaskQueue, rq_connection
 
 SESSIONS = 10
 TURNS_PER_SESSION = 30
@@ -173,7 +173,7 @@ async def run() -> dict:
             "BOT_TIER0": "true",
             "BOT_TURNS_PER_MINUTE": "100000",
         }
-        queue = TaskQueue(redis_url(), task_timeout=60)
+        queue = TaskQueue(rq_connection(redis_url()), task_timeout=60)
         workers = start_processes("openclaw_worker", 1, env)
         profile = os.environ.get("BENCH_PROFILE")
         # BENCH_PROFILE=out.prof: the router runs under cProfile (slower; for finding the cost).

@@ -13,7 +13,7 @@ from bench.common import (
     submit_tasks,
     wait_for_workers,
 )
-from shared.bus.task_queue import TaskQueue
+from shared.bus.task_queue import TaskQueue, rq_connection
 from shared.bus.tasks import TaskRecord
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
 
@@ -48,7 +48,7 @@ async def turns_per_second(routers: int, model: FakeOpenAI) -> float:
 
 async def tasks_per_second(workers: int, claw: FakeOpenClaw) -> float:
     client = await fresh_redis()
-    queue = TaskQueue(redis_url(), task_timeout=60)
+    queue = TaskQueue(rq_connection(redis_url()), task_timeout=60)
     processes = start_processes("openclaw_worker", workers, {"OPENCLAW_API_URL": claw.url})
     try:
         await asyncio.wait_for(wait_for_workers(queue.connection, workers), 60)

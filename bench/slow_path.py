@@ -16,7 +16,7 @@ from bench.common import (
     summary,
     wait_for_workers,
 )
-from shared.bus.task_queue import TaskQueue, fetch_job
+from shared.bus.task_queue import TaskQueue, fetch_job, rq_connection
 from shared.bus.tasks import TaskRecord
 from shared.messages import TextChunk
 from tests.fakes.openai_server import FakeOpenClaw, Say
@@ -27,7 +27,7 @@ TASKS = 16
 
 async def measure(workers: int, claw: FakeOpenClaw) -> dict:
     client = await fresh_redis()
-    queue = TaskQueue(redis_url(), task_timeout=60)
+    queue = TaskQueue(rq_connection(redis_url()), task_timeout=60)
     processes = start_processes("openclaw_worker", workers, {"OPENCLAW_API_URL": claw.url})
     starts: list[float] = []
     relays: list[float] = []

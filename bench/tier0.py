@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import fresh_redis  # noqa: E402
+from router import build  # noqa: E402
 from router.consumer import TurnConsumer  # noqa: E402
-from router.conversation import TurnAnswerer  # noqa: E402
 from router.eval.scoring import load_cases  # noqa: E402
 from router.tier0 import Tier0  # noqa: E402
 from router.tools import fast_tools  # noqa: E402
@@ -64,9 +64,7 @@ async def turn_times(client: aioredis.Redis, model: FakeOpenAI, tier0: bool) -> 
     settings = Settings(
         _env_file=None, OPENAI_BASE_URL=model.base_url, OPENAI_API_KEY="k", BOT_TIER0=str(tier0)
     )
-    consumer = TurnConsumer(
-        client, TurnAnswerer.from_settings(client, settings), "bench", 8, 30_000
-    )
+    consumer = TurnConsumer(client, build.answerer(client, settings), "bench", 8, 30_000)
     stop = asyncio.Event()
     running = asyncio.create_task(consumer.run(stop, grace_seconds=5))
     samples = []

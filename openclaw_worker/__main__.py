@@ -12,7 +12,7 @@ from rq import Worker
 import openclaw_worker.jobs
 from shared.bus.connection import connect_blocking
 from shared.bus.task_queue import JOB_SERIALIZER, openclaw_queues
-from shared.settings import Settings, configure_logging, log_startup
+from shared.settings import configure_logging, log_startup, process_settings
 
 log = logging.getLogger("openclaw_worker")
 
@@ -23,7 +23,7 @@ def worker_name() -> str:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = process_settings()
     configure_logging(settings)
     log_startup("openclaw_worker", settings, uses_primary_model=False)
     if settings.openclaw_api_url is None:

@@ -13,12 +13,19 @@ import httpx
 import redis.asyncio as aioredis
 from rq import get_current_job
 from rq.job import Job
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from openclaw_worker.gateway import GatewayError, OpenClawGateway, is_known_error_text
 from shared.bus.connection import connect_redis
 from shared.bus.history import SessionHistory
 from shared.bus.responses import DurableResponse
-from shared.bus.task_queue import RefusedJob, TaskQueue, task_arguments
+from shared.bus.task_queue import RefusedJob, TaskQueue, rq_connection, task_arguments
 from shared.bus.task_recovery import recover_lost_task, superseded
 from shared.bus.tasks import (
     FINISHED,
@@ -210,23 +217,28 @@ class TaskRunner:
     async def _stream_with_retries(
         self, record: TaskRecord, messages: list[dict[str, Any]], on_text: Any
     ) -> None:
-        delay = RETRY_BACKOFF_SECONDS
-        for attempt in range(1, self.settings.openclaw_max_attempts + 1):
-            try:
+        """The answer streamed from the gateway, tried again (up to OPENCLAW_MAX_ATTEMPTS, 0.5 s
+        then doubling between tries) when it failed before sending anything."""
+
+        def log_retry(state: RetryCallState) -> None:
+            log.warning(
+                "task retry session=%s task=%s attempt=%d error=%s",
+                record.session_id,
+                record.task_id,
+                state.attempt_number,
+                state.outcome.exception() if state.outcome else None,
+            )
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.openclaw_max_attempts),
+            wait=wait_exponential(multiplier=RETRY_BACKOFF_SECONDS),
+            retry=retry_if_exception(lambda exc: isinstance(exc, GatewayError) and exc.retryable),
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
                 await self.gateway.stream_answer(messages, f"hybridbot-{record.task_id}", on_text)
-                return
-            except GatewayError as exc:
-                if not exc.retryable or attempt == self.settings.openclaw_max_attempts:
-                    raise
-                log.warning(
-                    "task retry session=%s task=%s attempt=%d error=%s",
-                    record.session_id,
-                    record.task_id,
-                    attempt,
-                    exc,
-                )
-                await asyncio.sleep(delay)
-                delay *= 2
 
     async def _remember(self, record: TaskRecord, text: str) -> None:
         """Add the result to the session's history so the fast model can discuss it."""
@@ -282,12 +294,12 @@ def on_work_horse_killed(job: Job, _pid: int, _status: int, _usage: object) -> N
     except RefusedJob as refused:
         log.error("a refused job's work horse died job=%s: %s", job.id, refused)
         return
-    settings = Settings()
+    settings = Settings()  # read per job, as in `run_task`
 
     async def recover() -> None:
         redis = connect_redis(settings.redis_url)
         try:
-            queue = TaskQueue(settings.redis_url, settings.openclaw_task_timeout)
+            queue = TaskQueue(rq_connection(settings.redis_url), settings.openclaw_task_timeout)
             await recover_lost_task(
                 redis, queue, settings.bot_task_max_attempts, session_id, task_id
             )
@@ -309,6 +321,9 @@ async def run_task_async(settings: Settings, session_id: str, task_id: str, work
 
 def run_task(session_id: str, task_id: str) -> str:
     """RQ entry point (`shared.bus.tasks.TASK_JOB`); returns the final status."""
+    # Read per job: RQ runs each job in a work horse of its own (a fork), so this is once per
+    # process there; a worker running jobs in its own process (tests, `rq worker --burst`
+    # with SimpleWorker) must see the environment the job runs in.
     settings = Settings()
     configure_logging(settings)
     job = get_current_job()

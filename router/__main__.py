@@ -4,12 +4,12 @@ import asyncio
 import logging
 import signal
 
+from router import build
 from router.consumer import TurnConsumer, consumer_name
-from router.conversation import TurnAnswerer
 from router.task_reaper import run_task_reaper
 from router.tools.timers import run_timer_announcer
 from shared.bus.connection import connect_redis, wait_for_redis
-from shared.settings import Settings, configure_logging, log_startup
+from shared.settings import Settings, configure_logging, log_startup, process_settings
 
 log = logging.getLogger("router")
 
@@ -19,7 +19,7 @@ def build_consumer(settings: Settings) -> TurnConsumer:
     redis = connect_redis(settings.redis_url)
     return TurnConsumer(
         redis,
-        TurnAnswerer.from_settings(redis, settings),
+        build.answerer(redis, settings),
         name=consumer_name(),
         concurrency=settings.bot_router_concurrency,
         reclaim_idle_ms=settings.bot_turn_reclaim_idle_ms,
@@ -48,7 +48,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = process_settings()
     configure_logging(settings)
     log_startup("router", settings)
     asyncio.run(serve(settings))

@@ -25,7 +25,6 @@ from router.confirmation import (
 from router.interrupts import Interrupts
 from router.llm import ModelError, ModelReply, PrimaryModel, ToolCallRequest
 from router.tier0 import Tier0, spoken_result
-from router.tools import fast_tools
 from router.tools.registry import MAX_ARGUMENT_CHARS, ToolContext, ToolRegistry, Unasked
 from shared.bus import confirmations
 from shared.bus.commands import Commands, OversizedWrite
@@ -35,10 +34,10 @@ from shared.bus.journal import TurnJournal
 from shared.bus.responses import LiveResponse
 from shared.bus.screen import UiState, read_ui_in, ui_from
 from shared.bus.stores import Stores
-from shared.bus.task_queue import TaskQueue, TaskQuota
+from shared.bus.task_queue import TaskQueue
 from shared.bus.turns import count_turn_in
 from shared.messages import SPOKEN_TOO_LONG, UserTurn, new_id
-from shared.settings import NO_MODEL_HINT, Mode, Settings
+from shared.settings import NO_MODEL_HINT, Settings
 from shared.speech import SentenceSplitter, SpeechFilter
 
 log = logging.getLogger(__name__)
@@ -260,7 +259,11 @@ class TurnAnswerer:
         tools: ToolRegistry,
         task_queue: TaskQueue | None = None,
         interrupts: Interrupts | None = None,
+        tier0: bool = True,
     ) -> None:
+        """`task_queue`: delegated tasks go there (the prompt offers delegation); None, there
+        is no slow path. `tier0`: the commonest commands are answered with no model call.
+        `router/build.py` decides both from the settings."""
         self.redis = redis
         self.interrupts = interrupts or Interrupts()
         self.settings = settings
@@ -270,9 +273,7 @@ class TurnAnswerer:
         self.history = SessionHistory.from_settings(redis, settings)
         self.stores = Stores.over(redis)
         self.system_prompt = system_prompt(delegation=task_queue is not None)
-        # Openclaw mode is the revert path: the original behaviour, every turn through OpenClaw.
-        local_route = settings.bot_tier0 and settings.mode is not Mode.OPENCLAW
-        self.tier0 = Tier0(tools) if local_route else None
+        self.tier0 = Tier0(tools) if tier0 else None
         self._warming: asyncio.Task[None] | None = None
         self._warm_request: asyncio.Task[None] | None = None
         """The warm-up's request while it is in flight (not while it waits to try again)."""
@@ -328,24 +329,6 @@ class TurnAnswerer:
             self._warming.cancel()
         if self.model is not None:
             await self.model.close()
-
-    @classmethod
-    def from_settings(cls, redis: aioredis.Redis, settings: Settings) -> "TurnAnswerer":
-        """Model, tools and delegation as the mode says (the bridge tool in hybrid mode only)."""
-        hybrid = settings.mode is Mode.HYBRID
-        return cls(
-            redis,
-            settings,
-            model=PrimaryModel.from_settings(settings),
-            tools=fast_tools(delegation=hybrid),
-            task_queue=TaskQueue(
-                settings.redis_url,
-                settings.openclaw_task_timeout,
-                TaskQuota(settings.bot_max_open_tasks, settings.bot_tasks_per_hour),
-            )
-            if hybrid
-            else None,
-        )
 
     async def answer(
         self,

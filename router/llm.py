@@ -16,7 +16,6 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from router.text_calls import TextCallGate
 from shared.messages import new_id
-from shared.settings import Mode, Settings
 from shared.speech import TextSink
 
 log = logging.getLogger(__name__)
@@ -117,35 +116,28 @@ class PrimaryModel:
         self.max_tokens = max_tokens
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "PrimaryModel | None":
-        """The configured model, or None when neither a key nor a base URL is set.
-
-        In openclaw mode the "primary model" is OpenClaw's own chat-completions endpoint, with
-        the app's tools passed as `tools`: the original, slow behaviour, kept to revert to.
-        """
-        if settings.mode is Mode.OPENCLAW and settings.openclaw_api_url:
-            token = settings.openclaw_api_token
-            client = AsyncOpenAI(
-                api_key=token.get_secret_value() if token else LOCAL_SERVER_KEY,
-                base_url=settings.openclaw_api_url.rstrip("/") + "/v1",
-                timeout=settings.openclaw_task_timeout,
-                max_retries=settings.bot_model_max_retries,
-                http_client=DefaultAioHttpClient(),
-            )
-            return cls(client, f"openclaw/{settings.openclaw_agent_id}", settings.bot_max_tokens)
-        if not settings.primary_model_configured:
-            return None
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    def at(
+        cls,
+        base_url: str | None,
+        api_key: str | None,
+        model: str,
+        *,
+        timeout: float,
+        max_retries: int,
+        max_tokens: int,
+    ) -> "PrimaryModel":
+        """The model `model` at an OpenAI-compatible endpoint (None: OpenAI's); a local server
+        without a key gets a placeholder one."""
         client = AsyncOpenAI(
-            api_key=key or LOCAL_SERVER_KEY,
-            base_url=settings.openai_base_url,
-            timeout=settings.bot_model_timeout,
-            max_retries=settings.bot_model_max_retries,
+            api_key=api_key or LOCAL_SERVER_KEY,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
             # aiohttp under the client's own API: 20 % less CPU a request than the default
             # httpx2 transport (1.14 against 1.43 ms, measured with bench/router_cpu's servers).
             http_client=DefaultAioHttpClient(),
         )
-        return cls(client, settings.bot_hybrid_primary_model, settings.bot_max_tokens)
+        return cls(client, model, max_tokens)
 
     async def close(self) -> None:
         await self.client.close()
@@ -191,7 +183,7 @@ class PrimaryModel:
             # The client's own transport, retries, errors and SSE decoding, with our plain JSON
             # as the body and each chunk kept as the dict it was decoded into: the typed
             # `chat.completions.create` walks every message and schema node of the request
-            # against its TypedDicts (most of a turn's router CPU, see the README's bench) and
+            # against its TypedDicts (most of a turn's router CPU, see bench/README.md) and
             # builds a pydantic object per streamed chunk, neither of which a turn needs.
             stream = await self.client.post(
                 "/chat/completions",

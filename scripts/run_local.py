@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from shared.bus.local_redis import LocalRedis
 from shared.bus.turns import last_router_heartbeat
-from shared.settings import NO_MODEL_HINT, Mode, Settings, redact_url
+from shared.settings import NO_MODEL_HINT, Mode, Settings, process_settings, redact_url
 
 RUN_DIR = Path(".run")
 
@@ -169,7 +169,7 @@ def run_stack(redis_url: str, settings: Settings) -> int:
 
 def main() -> int:
     RUN_DIR.mkdir(exist_ok=True)
-    settings = Settings()
+    settings = process_settings()
     print(f"hybridbot: mode={settings.mode}, primary model={settings.bot_hybrid_primary_model}")
     if not settings.primary_model_configured and settings.mode is not Mode.OPENCLAW:
         print(f"No primary model is configured. {NO_MODEL_HINT}")

@@ -15,7 +15,7 @@ import redis
 
 from shared.bus.connection import connect_and_ping
 from shared.bus.turns import last_router_heartbeat
-from shared.settings import Settings, redact_url
+from shared.settings import process_settings, redact_url
 
 ROUTER_HEARTBEAT_MAX_AGE_SECONDS = 60.0
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = 600.0
@@ -68,7 +68,7 @@ def main(argv: list[str]) -> int:
         return 2
     service = argv[0]
     try:
-        settings = Settings()
+        settings = process_settings()
         client = check_redis(settings.redis_url)
         if service == "router":
             check_router(client)

@@ -4,6 +4,7 @@ Each variable of the deployment is spelled once, here. The mode (hybrid, direct 
 derived from the variables, resolved once at start-up and logged by `log_startup`.
 """
 
+import functools
 import logging
 import re
 from enum import StrEnum
@@ -47,8 +48,10 @@ class Settings(BaseSettings):
         frozen=True,
         alias_generator=str.upper,
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
-    """Each field is read from the variable of its name in capitals (errors name it so too)."""
+    """Each field is read from the variable of its name in capitals (errors name it so too);
+    its docstring is its description (docs/configuration.md is generated from them)."""
 
     bot_hybrid_llm: bool | None = None
     """Hybrid mode on/off; unset means on exactly when OPENCLAW_API_URL is set."""
@@ -177,6 +180,7 @@ class Settings(BaseSettings):
     """What `make run` starts: the console only (`text`), the browser service only (`webrtc`),
     or both (unset)."""
     log_level: str = "INFO"
+    """Log level of every service."""
 
     @field_validator(
         "bot_hybrid_llm",
@@ -279,6 +283,13 @@ SECRET_PATTERNS = re.compile(rf"{SESSION_TOKEN_PREFIX}~[^\s\"',}}]+")
 """Secrets that are not configuration values: session tokens."""
 MIN_SECRET_CHARS = 4
 """Shorter 'secrets' (a test password of "x") are not scrubbed from logs: it would mangle them."""
+
+
+@functools.cache
+def process_settings() -> Settings:
+    """This process's settings, read from the environment (and `.env`) once: every part of a
+    service sees the same values, and a browser session or a task does not re-read them."""
+    return Settings()
 
 
 def url_secrets(url: str) -> list[str]:

@@ -12,8 +12,8 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
+from router import build
 from router.consumer import TurnConsumer
-from router.conversation import TurnAnswerer
 from router.tools import fast_tools
 from router.tools.registry import ToolContext
 from shared.actions import AnyAction
@@ -31,6 +31,30 @@ EXTERNAL_REDIS_URL = os.environ.get("HYBRIDBOT_TEST_REDIS_URL")
 each test that uses it, so never point it at data you keep."""
 EVENT_TIMEOUT = 15.0
 T = TypeVar("T")
+
+
+SPEECH_FIXTURE = "whisper_model"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what `make test-fast` leaves out: tests on the real Redis server (the service
+    processes all use it) and tests of real speech (a Whisper model, espeak-ng)."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        fixtures = getattr(item, "fixturenames", ())
+        if "real_redis_url" in fixtures or params.get("redis_client") == "real":
+            item.add_marker(pytest.mark.real_redis)
+        if SPEECH_FIXTURE in fixtures:
+            item.add_marker(pytest.mark.speech)
+
+
+@pytest.fixture
+def whisper_model() -> str:
+    """The Whisper model directory of the speech tests (skipped without it or espeak-ng)."""
+    from tests.speech import MODEL_DIR, require_model
+
+    require_model()
+    return MODEL_DIR
 
 
 def _answers(url: str) -> str | None:
@@ -145,10 +169,11 @@ async def start_router(redis_client: aioredis.Redis) -> AsyncIterator:
         name: str = "router-test",
         reclaim_idle_ms: int = 30_000,
         concurrency: int = 8,
+        rq: redis.Redis | None = None,
     ) -> RunningRouter:
         consumer = TurnConsumer(
             redis_client,
-            TurnAnswerer.from_settings(redis_client, settings),
+            build.answerer(redis_client, settings, rq),
             name,
             concurrency=concurrency,
             reclaim_idle_ms=reclaim_idle_ms,

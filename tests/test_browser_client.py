@@ -30,7 +30,7 @@ from tests.processes import (
     stop_services,
     wait_for,
 )
-from tests.speech import MODEL_DIR, require_model, wav_of
+from tests.speech import MODEL_DIR, wav_of
 
 WEB = ROOT / "voice" / "web"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -148,13 +148,13 @@ JOKE = "A robot walks into a bar. It orders a byte."
     ids=["tier-0", "model"],
 )
 @pytest.mark.usefixtures("browser_tools")
+@pytest.mark.usefixtures("whisper_model")
 async def test_a_spoken_command_is_heard_acted_on_and_answered_aloud(
     redis_at_url: RedisAtUrl, tmp_path: Path, said: str, expect: dict[str, str]
 ) -> None:
     """Speech in through Chromium's microphone (a WAV played in a loop: silence, the command,
     silence), Silero VAD + Smart Turn + local Whisper in the voice service, the router with
     tier 0 on and a fake model, espeak-ng's answer measured in the page."""
-    require_model()
     note = {"id": "n1", "title": "groceries", "text": "milk", "created_at": 1, "updated_at": 1}
     await redis_at_url.client.hset(keys.profile_notes("default"), "n1", json.dumps(note))
     microphone = await wav_of(said, tmp_path / "microphone.wav", lead=1.5, tail=3.0)

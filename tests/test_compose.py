@@ -91,13 +91,27 @@ def test_the_queue_view_reads_json_jobs() -> None:
     assert serializer == f"{JOB_SERIALIZER.__module__}.{JOB_SERIALIZER.__name__}"
 
 
-def test_every_variable_is_in_env_example_and_readme() -> None:
+def test_every_variable_is_in_env_example_with_its_default() -> None:
+    """.env.example lists every variable once; a value it gives is the variable's default."""
     variables = {name.upper() for name in Settings.model_fields}
     example = (ROOT / ".env.example").read_text()
-    readme = (ROOT / "README.md").read_text()
-    listed = set(re.findall(r"^([A-Z_0-9]+)=", example, re.M))
-    assert variables == listed
-    assert not [v for v in variables if f"`{v}`" not in readme]
+    listed = dict(re.findall(r"^([A-Z_0-9]+)=(.*)$", example, re.M))
+    assert variables == set(listed)
+    defaults = Settings(_env_file=None)
+    for name, value in listed.items():
+        if value:
+            field = name.lower()
+            given = getattr(Settings(_env_file=None, **{name: value}), field)
+            assert given == getattr(defaults, field), f"{name}={value} is not its default"
+
+
+def test_the_configuration_doc_is_generated_from_the_settings() -> None:
+    from shared.config_doc import render
+
+    assert not [n for n, f in Settings.model_fields.items() if not f.description], "docstring"
+    assert (ROOT / "docs" / "configuration.md").read_text() == render(), (
+        "docs/configuration.md is stale: run `python -m shared.config_doc > docs/configuration.md`"
+    )
 
 
 def test_dockerfile_runs_as_non_root_with_dependencies_cached_before_source() -> None:

@@ -390,11 +390,13 @@ async def test_voice_pipeline_speaks_the_fast_reply_then_the_delegated_result(
         return bool(tasks) and tasks[0].status == "done"
 
     async def run_worker_when_queued() -> None:
-        while not await load_session_tasks(client, "s1"):
-            await asyncio.sleep(0.01)  # ok-sleep: polling Redis with a deadline (wait_for below)
+        async def queued() -> bool:
+            return bool(await load_session_tasks(client, "s1"))
+
+        await wait_for(queued, EVENT_TIMEOUT)
         await run_worker_burst(redis_at_url)
 
-    worker = asyncio.create_task(asyncio.wait_for(run_worker_when_queued(), EVENT_TIMEOUT))
+    worker = asyncio.create_task(run_worker_when_queued())
     async with SessionLink(client, "s1") as link:
         turn_processor = TurnProcessor(link)
 

@@ -60,10 +60,10 @@ def test_a_model_directory_without_a_model_is_a_clear_start_up_error(
         ("set a timer for ten minutes", "set_timer", {"seconds": 600}),
     ],
 )
+@pytest.mark.usefixtures("whisper_model")
 async def test_spoken_commands_are_heard_and_acted_on_by_tier_0(
     said: str, tool: str, arguments: dict[str, object]
 ) -> None:
-    require_model()
     stt = local_stt()
     heard = [t.text async for t in stt.run_stt(await in_a_segment(said)) if hasattr(t, "text")]
 
@@ -82,10 +82,10 @@ def test_every_session_shares_one_loaded_model() -> None:
 
 
 @pytest.mark.parametrize(("floor", "unsure"), [("-5", False), ("0", True)])
+@pytest.mark.usefixtures("whisper_model")
 async def test_a_transcript_under_the_confidence_floor_is_marked_unsure(
     floor: str, unsure: bool
 ) -> None:
-    require_model()
     stt = local_stt(VOICE_WHISPER_MIN_CONFIDENCE=floor)
     [frame async for frame in stt.run_stt(await in_a_segment("open my notes"))]
 
@@ -93,13 +93,13 @@ async def test_a_transcript_under_the_confidence_floor_is_marked_unsure(
     assert stt.take_unsure() is False  # read once a turn
 
 
+@pytest.mark.usefixtures("whisper_model")
 async def test_the_encoder_sees_a_short_window_for_a_command_and_all_of_longer_speech() -> None:
     """A 2 s command is encoded over VOICE_WHISPER_WINDOW_SECONDS (10 s: 500 encoder positions,
     not Whisper's 1,500); 14 s of speech gets a window that holds all of it, and its last words
     are heard."""
     import numpy as np
 
-    require_model()
     from voice.espeak_tts import spoken
 
     stt = local_stt()

@@ -5,10 +5,10 @@ import pytest
 import redis.asyncio as aioredis
 from rq.exceptions import NoSuchJobError
 
-from router.conversation import TurnAnswerer
+from router import build
 from router.tools import fast_tools
 from shared.bus import keys
-from shared.bus.task_queue import TaskQueue, fetch_job, openclaw_queues
+from shared.bus.task_queue import fetch_job
 from shared.bus.tasks import TASK_JOB, load_session_tasks
 from shared.settings import Mode, Settings
 from tests.conftest import model_settings
@@ -64,7 +64,7 @@ async def test_openclaw_mode_sends_every_turn_to_openclaw_with_the_app_tools(
 async def test_hybrid_mode_offers_the_bridge(redis_client: aioredis.Redis) -> None:
     settings = Settings(_env_file=None, OPENAI_API_KEY="k", OPENCLAW_API_URL="http://claw:18789")
     assert settings.mode is Mode.HYBRID
-    answerer = TurnAnswerer.from_settings(redis_client, settings)
+    answerer = build.answerer(redis_client, settings)
     assert BRIDGE <= set(answerer.tools.names)
     assert answerer.task_queue is not None
     assert BRIDGE.isdisjoint(fast_tools().names)
@@ -96,12 +96,7 @@ async def test_delegating_creates_one_task_and_one_rq_job(
         if isinstance(redis_client, fakeredis.FakeAsyncRedis)
         else None
     )
-    router = await start_router(settings)
-    if sync_redis is not None:
-        queue = router.consumer.answerer.task_queue
-        assert isinstance(queue, TaskQueue)
-        queue.connection = sync_redis
-        queue.queue, queue.more_queue = openclaw_queues(sync_redis)
+    router = await start_router(settings, rq=sync_redis)
     session = await listen("s1")
 
     await session.ask("compare GPU prices for me")

@@ -28,6 +28,8 @@ from tests.processes import (
 )
 from voice.console import run_console
 
+pytestmark = pytest.mark.real_redis  # starts redis-servers of its own
+
 OUTAGE_SECONDS = 4.0
 SESSIONS = 5
 

@@ -24,6 +24,8 @@ from tests.processes import (
     wait_for_log,
 )
 
+pytestmark = pytest.mark.real_redis  # starts redis-servers of its own
+
 REDIS_PASSWORD = "redis-pass-Zq8v1"
 MODEL_KEY = "sk-model-key-Xy9w2"
 GATEWAY_TOKEN = "gateway-token-Pt4u7"

@@ -12,6 +12,7 @@ from shared.bus.turns import publish_turn
 from shared.messages import ActionEvent, ResponseDone, UserTurn
 from tests.conftest import model_settings
 from tests.fakes.openai_server import CallTools, FakeOpenAI, Hang, Say
+from tests.processes import wait_for
 
 
 async def test_two_routers_answer_each_turn_exactly_once(
@@ -91,11 +92,7 @@ async def test_a_turn_taken_over_mid_way_goes_on_without_running_its_tools_again
     session = await listen("s1")
     turn = await session.link.send_turn("note that I need milk")
 
-    async def second_model_call() -> None:
-        while len(fake_model.requests) < 2:
-            await asyncio.sleep(0.01)  # ok-sleep: polling the fake's log with a deadline
-
-    await asyncio.wait_for(second_model_call(), 10)
+    await wait_for(lambda: len(fake_model.requests) >= 2, 10)
     await first.crash()
     await start_router(model_settings(fake_model), name="router-second", reclaim_idle_ms=100)
     response = await session.wait_done(turn.turn_id)

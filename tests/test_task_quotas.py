@@ -36,7 +36,7 @@ class Delegator:
             session_id=session_id,
             profile="default",
             publisher=LiveResponse(redis_at_url.client, session_id, "turn-1"),
-            task_queue=TaskQueue(redis_at_url.url, task_timeout=60, quota=quota),
+            task_queue=TaskQueue(redis_at_url.rq_connection, task_timeout=60, quota=quota),
         )
 
     async def __call__(self, task: str) -> str:

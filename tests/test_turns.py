@@ -1,6 +1,5 @@
 """A user turn through the whole fast path: stream → router → model → tools → streamed reply."""
 
-import asyncio
 import json
 import logging
 import threading
@@ -308,14 +307,11 @@ async def test_each_turn_logs_one_line_with_its_timings(
     turn = await session.link.send_turn("hi")
     await session.wait_done(turn.turn_id)
 
-    async def logged() -> list[str]:
-        while not (
-            lines := [r.message for r in caplog.records if f"turn={turn.turn_id}" in r.message]
-        ):
-            await asyncio.sleep(0.01)  # ok-sleep: polling the log with a deadline
-        return lines
+    def logged() -> list[str]:
+        return [r.message for r in caplog.records if f"turn={turn.turn_id}" in r.message]
 
-    (line,) = await asyncio.wait_for(logged(), 5)
+    await wait_for(lambda: bool(logged()), 5)
+    (line,) = logged()
     for field in ("queued_ms=", "first_token_ms=", "first_chunk_ms=", "done_ms=", "outcome=ok"):
         assert field in line
 
@@ -354,11 +350,10 @@ async def test_malformed_entries_are_dead_lettered_and_the_router_goes_on(
 async def wait_until_acked(redis_client: aioredis.Redis) -> None:
     """The router acks just after publishing done; wait for that with a deadline."""
 
-    async def no_pending() -> None:
-        while (await redis_client.xpending(keys.TURNS_STREAM, keys.ROUTER_GROUP))["pending"]:
-            await asyncio.sleep(0.01)  # ok-sleep: polling Redis with a deadline
+    async def no_pending() -> bool:
+        return not (await redis_client.xpending(keys.TURNS_STREAM, keys.ROUTER_GROUP))["pending"]
 
-    await asyncio.wait_for(no_pending(), 5)
+    await wait_for(no_pending, 5)
 
 
 async def _story_paused_after_one_sentence(

@@ -291,23 +291,25 @@ async def turns_heard(
 
 
 @pytest.mark.parametrize(
-    ("silence", "turns"),
-    [({}, ["set a timer for 10 minutes"]), ({"VOICE_TURN_SILENCE_SECS": "0.3"}, 2)],
-    ids=["default-silence", "too-short-a-silence"],
+    ("pause_ms", "silence", "turns"),
+    [
+        (250, {}, ["set a timer for 10 minutes"]),
+        (400, {"VOICE_TURN_SILENCE_SECS": "0.3"}, 2),
+    ],
+    ids=["a-breath-default-silence", "a-pause-longer-than-the-silence"],
 )
+@pytest.mark.usefixtures("whisper_model")
 async def test_a_short_pause_does_not_cut_a_spoken_command_in_two(
     redis_client: aioredis.Redis,
     session_link: SessionLink,
+    pause_ms: int,
     silence: dict[str, str],
     turns: list[str] | int,
 ) -> None:
-    """Real speech with a 0.25 s pause mid-command (a user drawing breath): with the default
-    turn-stop policy it is one turn; with a silence under what it takes the VAD to hear the
-    speech resume (the check that this test can fail) it is cut in two."""
-    from tests.speech import require_model
-
-    require_model()
-    said = '<speak>set a timer <break time="250ms"/> for ten minutes</speak>'
+    """Real speech with a pause mid-command: a breath (0.25 s) with the default turn-stop
+    policy leaves it one turn; a pause longer than the silence that ends a turn (the check
+    that this test can fail) cuts it in two. Each margin is 0.1 s or more of audio."""
+    said = f'<speak>set a timer <break time="{pause_ms}ms"/> for ten minutes</speak>'
     heard = await turns_heard(redis_client, session_link, said, **silence)
     words = [" ".join(re.sub(r"[^a-z0-9 ]", "", turn.lower()).split()) for turn in heard]
     assert words == turns if isinstance(turns, list) else len(words) == turns, heard

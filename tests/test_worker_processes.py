@@ -22,7 +22,7 @@ from shared.bus.tasks import TaskRecord, create_task_record, load_session_tasks
 from shared.messages import BOT_EVENT, ResponseDone, TaskStatusEvent, TextChunk
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say
-from tests.processes import service_env, start_service, stop_services
+from tests.processes import service_env, start_service, stop_services, wait_for
 
 LOST = "the worker running it stopped unexpectedly."
 
@@ -74,19 +74,14 @@ async def test_tasks_spread_over_workers_each_done_once_in_order(
     redis_at_url: RedisAtUrl, claw: FakeOpenClaw, listen
 ) -> None:
     session = await listen("s1")
-    queue = TaskQueue(redis_at_url.url, task_timeout=60)
+    queue = TaskQueue(redis_at_url.rq_connection, task_timeout=60)
     records = [
         TaskRecord(task_id=f"task-{i}", session_id="s1", task=f"topic {i}", label=f"topic {i}")
         for i in range(4)
     ]
     workers = start_workers(3, redis_at_url.url, claw)
     try:
-
-        async def all_workers_listening() -> None:
-            while len(Worker.all(connection=redis_at_url.rq_connection)) < 3:
-                await asyncio.sleep(0.05)  # ok-sleep: polling RQ's registry with a deadline
-
-        await asyncio.wait_for(all_workers_listening(), 30)
+        await wait_for_workers(redis_at_url, 3)
         for record in records:
             assert await create_task_record(redis_at_url.client, record)
             await queue.enqueue(record)
@@ -128,11 +123,7 @@ def work_horse_of(worker: subprocess.Popen[bytes]) -> int:
 
 
 async def wait_for_workers(redis_at_url: RedisAtUrl, count: int) -> None:
-    async def listening() -> None:
-        while len(Worker.all(connection=redis_at_url.rq_connection)) < count:
-            await asyncio.sleep(0.05)  # ok-sleep: polling RQ's registry with a deadline
-
-    await asyncio.wait_for(listening(), 30)
+    await wait_for(lambda: len(Worker.all(connection=redis_at_url.rq_connection)) >= count, 30)
 
 
 DOOMED = TaskRecord(task_id="task-doomed", session_id="s1", task="doomed", label="the doomed task")
@@ -147,7 +138,7 @@ def stalling_then_whole() -> list[Say]:
 
 async def start_doomed_task(redis_at_url: RedisAtUrl, session) -> None:
     assert await create_task_record(redis_at_url.client, DOOMED)
-    await TaskQueue(redis_at_url.url, task_timeout=60).enqueue(DOOMED)
+    await TaskQueue(redis_at_url.rq_connection, task_timeout=60).enqueue(DOOMED)
     await session.wait_until(lambda: "Half." in session.response(DOOMED.task_id).chunks, 30)
 
 

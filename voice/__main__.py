@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from shared.bus.connection import connect_redis, wait_for_redis
 from shared.bus.session_link import SessionLink
 from shared.bus.sessions import shared_access_token
-from shared.settings import RedactSecrets, Settings, configure_logging
+from shared.settings import RedactSecrets, Settings, configure_logging, process_settings
 from voice.access import is_loopback
 from voice.console import default_session_id, run_console
 from voice.memory import MemoryReturner
@@ -59,7 +59,7 @@ async def console_main(settings: Settings, session_id: str, profile: str) -> int
 async def bot(runner_args: object) -> None:
     """One browser session (called by Pipecat's runner per answered offer): nothing is built
     until its peer connects, and everything it holds is released when it ends."""
-    settings = Settings()
+    settings = process_settings()
     connection = getattr(runner_args, "webrtc_connection", None)
     runner_session = str(getattr(runner_args, "session_id", ""))
     LIVE.runner_sessions.add(runner_session)
@@ -261,7 +261,7 @@ def reap_start_entries_while_serving(app: "FastAPI") -> None:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    settings = Settings()
+    settings = process_settings()
     configure_logging(settings)
     if "--text" in argv:
         args = parse_text_args(argv)

@@ -1,7 +1,8 @@
 """Sessions belong to whoever they were issued to.
 
 The server issues every session id (128 random bits) with a signed session token
-(`hbs1~<session>~<profile>~<nonce>~<signature>`, HMAC-SHA256 under a server secret). A client
+(`hbs1~<session>~<profile>~<nonce>~<signature>`, itsdangerous's HMAC-SHA256 signer under a
+server secret). A client
 resumes its session, and hears what it missed, only by presenting the token it was last given;
 each resume rotates the nonce, so an older token (a replay) no longer works. A client that names
 a session id, forges a token or replays an old one gets a new session. The profile is fixed
@@ -13,22 +14,23 @@ session directly.
 """
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from itsdangerous import BadSignature, Signer
 from pydantic import BaseModel, Field, ValidationError
 
 from shared.bus.connection import connect_redis
 from shared.bus.sessions import nonce_is_current, rotate_nonce, set_nonce, signing_secret
 from shared.messages import ProfileName
-from shared.settings import SESSION_TOKEN_PREFIX, Settings
+from shared.settings import SESSION_TOKEN_PREFIX, Settings, process_settings
 
 TOKEN_SEPARATOR = "~"
-"""In no session id or profile name."""
+"""In no session id or profile name, nor in a signature (URL-safe base64)."""
+TOKEN_SALT = "hybridbot voice session"
 
 
 @dataclass(frozen=True)
@@ -81,22 +83,26 @@ class SessionIssuer:
                 verified = self._verified(token)
         return verified
 
-    def _sign(self, session_id: str, profile: str, nonce: str) -> str:
-        message = f"{session_id}\0{profile}\0{nonce}".encode()
-        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+    def _signer(self) -> Signer:
+        """Signs under the current secret (a replica may adopt the shared one at any time)."""
+        return Signer(
+            self.secret, salt=TOKEN_SALT, sep=TOKEN_SEPARATOR, digest_method=hashlib.sha256
+        )
 
     def _token(self, session_id: str, profile: str, nonce: str) -> str:
-        signature = self._sign(session_id, profile, nonce)
-        return TOKEN_SEPARATOR.join((SESSION_TOKEN_PREFIX, session_id, profile, nonce, signature))
+        payload = TOKEN_SEPARATOR.join((SESSION_TOKEN_PREFIX, session_id, profile, nonce))
+        return self._signer().sign(payload).decode()
 
     def _verified(self, token: str | None) -> tuple[str, str, str] | None:
         """(session id, profile, nonce) of a token with a valid signature, else None."""
-        parts = (token or "").split(TOKEN_SEPARATOR)
-        if len(parts) != 5 or parts[0] != SESSION_TOKEN_PREFIX:
+        try:
+            payload = self._signer().unsign(token or "").decode()
+        except BadSignature:
             return None
-        _, session_id, profile, nonce, signature = parts
-        if not hmac.compare_digest(signature, self._sign(session_id, profile, nonce)):
+        parts = payload.split(TOKEN_SEPARATOR)
+        if len(parts) != 4 or parts[0] != SESSION_TOKEN_PREFIX:
             return None
+        _, session_id, profile, nonce = parts
         return session_id, profile, nonce
 
     async def issue(self, profile: str) -> SessionGrant:
@@ -164,7 +170,7 @@ class IssuerSource:
 
     async def __call__(self) -> SessionIssuer:
         if self._issuer is None:
-            settings = Settings()
+            settings = process_settings()
             # Session calls are short: a few connections serve them, and bound what a burst of
             # them leaves open in the pool.
             redis = connect_redis(settings.redis_url, max_connections=4)

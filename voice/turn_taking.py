@@ -10,7 +10,7 @@ decides whether the user is done:
 - `false`: the turn ends after VOICE_TURN_SILENCE_SECS of silence.
 
 The defaults are chosen in `bench/turn_taking.py` (wait after the last word against turns cut
-in two by a pause); its figures are in the README.
+in two by a pause); its figures are in docs/voice.md.
 """
 
 from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams

@@ -85,11 +85,18 @@ def fetch_job(job_id: str, connection: redis.Redis) -> Job:
     return Job.fetch(job_id, connection=connection, serializer=JOB_SERIALIZER)
 
 
-class TaskQueue:
-    """Enqueues and cancels OpenClaw task jobs."""
+def rq_connection(redis_url: str) -> redis.Redis:
+    """A blocking client for RQ (which is synchronous) to the Redis at `redis_url`."""
+    return redis.Redis.from_url(redis_url, socket_connect_timeout=5)
 
-    def __init__(self, redis_url: str, task_timeout: float, quota: TaskQuota | None = None) -> None:
-        self.connection = redis.Redis.from_url(redis_url, socket_connect_timeout=5)
+
+class TaskQueue:
+    """Enqueues and cancels OpenClaw task jobs over `connection` (`rq_connection`)."""
+
+    def __init__(
+        self, connection: redis.Redis, task_timeout: float, quota: TaskQuota | None = None
+    ) -> None:
+        self.connection = connection
         self.queue, self.more_queue = openclaw_queues(self.connection)
         self.job_timeout = int(task_timeout + JOB_TIMEOUT_MARGIN_SECONDS)
         self.quota = quota or TaskQuota()

@@ -196,8 +196,8 @@ def count_turn_in(commands: Commands, session_id: str) -> None:
 async def follow_interrupts(
     redis: aioredis.Redis, on_message: Callable[[str], None], stop: asyncio.Event
 ) -> None:
-    """Pass each message of the interrupts channel to `on_message` until `stop` is set,
-    resubscribing after an outage."""
+    """Pass each message of the interrupts channel to `on_message` until `stop` is set (at
+    once: the read in progress is abandoned), resubscribing after an outage."""
 
     async def follow() -> None:
         async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
@@ -207,7 +207,19 @@ async def follow_interrupts(
                 if message and message.get("type") == "message":
                     on_message(text(message["data"]))
 
-    with contextlib.suppress(RedisConnectionError, RedisTimeoutError):  # stopped meanwhile
-        await until_redis_answers().call_with_retry(
-            follow, log_outage("interrupts channel"), is_retryable=lambda _: not stop.is_set()
-        )
+    async def follow_until_stopped() -> None:
+        with contextlib.suppress(RedisConnectionError, RedisTimeoutError):  # stopped meanwhile
+            await until_redis_answers().call_with_retry(
+                follow, log_outage("interrupts channel"), is_retryable=lambda _: not stop.is_set()
+            )
+
+    following = asyncio.ensure_future(follow_until_stopped())
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({following, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (following, stopping):
+            task.cancel()
+        await asyncio.gather(stopping, return_exceptions=True)
+        with contextlib.suppress(asyncio.CancelledError):
+            await following  # re-raises what made it end on its own
