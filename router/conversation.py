@@ -32,10 +32,9 @@ from shared.bus.confirmations import MAX_WAITING_CALLS, PendingConfirmation, Wai
 from shared.bus.history import SessionHistory
 from shared.bus.journal import TurnJournal
 from shared.bus.responses import LiveResponse
-from shared.bus.screen import UiState, read_ui_in, ui_from
 from shared.bus.stores import Stores
 from shared.bus.task_queue import TaskQueue
-from shared.bus.turns import count_turn_in
+from shared.bus.turn_start import begin_turn
 from shared.messages import SPOKEN_TOO_LONG, UserTurn, new_id
 from shared.settings import NO_MODEL_HINT, Settings
 from shared.speech import SentenceSplitter, SpeechFilter
@@ -382,8 +381,12 @@ class TurnAnswerer:
         refusal = await self._refusal(current)
         if refusal is not None:
             return refusal
-        turns_this_minute, ui = await self._count_and_look(current)
-        if turns_this_minute > self.settings.bot_turns_per_minute:
+        start = await begin_turn(
+            self.redis, self.history, current.turn.session_id, current.attempt == 1
+        )
+        current.history_reply, current.waiting = start.history_reply, start.waiting
+        ui = start.screen
+        if start.turns_this_minute > self.settings.bot_turns_per_minute:
             await current.speech.say(SPOKEN_SLOW_DOWN)
             return "rate_limited"
         # Only a taken-over turn has a journal, and sentences an earlier attempt said.
@@ -432,21 +435,6 @@ class TurnAnswerer:
             await current.speech.say(SPOKEN_TOO_LONG)
             return "turn_too_long"
         return None
-
-    async def _count_and_look(self, current: "TurnInProgress") -> tuple[int, UiState]:
-        """Count a first attempt in its session's minute (0 for a taken-over turn: it was
-        counted), read the session's screen, its history (kept raw on `current`: a tier-0
-        turn never parses it) and the question its last turn asked, in one round trip."""
-        batch = Commands()
-        if current.attempt == 1:
-            count_turn_in(batch, current.turn.session_id)
-        read_ui_in(batch, current.turn.session_id)
-        self.history.read_in(batch, current.turn.session_id)
-        confirmations.read_in(batch, current.turn.session_id)
-        replies = await batch.run(self.redis)
-        current.history_reply = replies[-2]
-        current.waiting = confirmations.pending_from(replies[-1])
-        return (int(replies[0]) if current.attempt == 1 else 0), ui_from(replies[-3])
 
     def _tool_context(self, current: "TurnInProgress", screen_profile: str | None) -> ToolContext:
         turn = current.turn
