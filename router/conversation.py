@@ -79,10 +79,6 @@ SPOKEN_SAY_AGAIN = "Sorry, I didn't catch that clearly. Could you say it again?"
 REFUSED = frozenset({"empty_turn", "turn_too_long", "rate_limited", "heard_unsure"})
 """Turns answered without being taken in: they are not kept in history."""
 
-TAKEOVER_SEQ_STEP = 10_000
-"""A taken-over turn numbers its events from this times the earlier attempts: the voice side
-drops events numbered at or below what it has heard of a response, and must hear the new ones."""
-
 
 @dataclass
 class TurnReport:
@@ -362,8 +358,7 @@ class TurnAnswerer:
         return await self._finish(current, commit)
 
     def _start(self, turn: UserTurn, attempt: int) -> "TurnInProgress":
-        publisher = LiveResponse(self.redis, turn.session_id, turn.turn_id)
-        publisher.seq = (attempt - 1) * TAKEOVER_SEQ_STEP
+        publisher = LiveResponse.for_attempt(self.redis, turn.session_id, turn.turn_id, attempt)
         report = TurnReport(turn)
         return TurnInProgress(
             turn=turn,

@@ -62,6 +62,9 @@ def session_turn_rate(session_id: str, minute: int) -> str:
     return f"bot:{{{session_id}}}:rate:{minute}"
 
 
+TURN_RATE_TTL_SECONDS = 120
+
+
 def session_ui(session_id: str) -> str:
     """JSON of what the session's screen shows (windows, player, view, ...), for "close that"."""
     return f"bot:{{{session_id}}}:ui"
@@ -163,6 +166,10 @@ def session_open_turns(session_id: str) -> str:
     return f"bot:{{{session_id}}}:turns:open"
 
 
+OPEN_TURNS_TTL_SECONDS = 24 * 3600
+"""Refreshed by each turn published; a session silent this long has no turn left to order."""
+
+
 def turn_journal(session_id: str, turn_id: str) -> str:
     """Hash of what a turn has done so far (model steps, tool results by call id), so the
     replica that takes over a crashed turn continues it instead of running its tools again."""
@@ -173,6 +180,10 @@ def turn_finished(session_id: str, turn_id: str) -> str:
     """Set when a turn is answered, so a second stream entry of it (a client's retried XADD
     whose first reply was lost) is acked without answering it again."""
     return f"bot:{{{session_id}}}:turn:{turn_id}:finished"
+
+
+FINISHED_TTL_SECONDS = 3600
+"""How long an answered turn is remembered, against duplicate stream entries of it."""
 
 
 TURN_JOURNAL_TTL_SECONDS = 3600

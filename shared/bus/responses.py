@@ -95,10 +95,24 @@ def _done_event(fields: dict[str, Any], error: str | None) -> ResponseDone:
     return ResponseDone(**fields, outcome="error" if error else "ok", error=error)
 
 
+TAKEOVER_SEQ_STEP = 10_000
+"""A taken-over turn numbers its events from this times the earlier attempts: the voice side
+drops events numbered at or below what it has heard of a response, and must hear the new ones."""
+
+
 class LiveResponse(ResponsePublisher):
     """A turn's reply (the user is listening): pub/sub, plus the session's short recent stream
     for a link that was reconnecting. Numbered here; its actions and its done event can go out
     inside the caller's own transaction."""
+
+    @classmethod
+    def for_attempt(
+        cls, redis: aioredis.Redis, session_id: str, turn_id: str, attempt: int
+    ) -> "LiveResponse":
+        """The reply of one attempt at a turn, numbered after every earlier attempt's."""
+        response = cls(redis, session_id, turn_id)
+        response.seq = (attempt - 1) * TAKEOVER_SEQ_STEP
+        return response
 
     async def _publish(self, make: Callable[[dict[str, Any]], BotEvent]) -> None:
         event = make(self._fields(self.seq))

@@ -31,9 +31,6 @@ from shared.messages import Interrupt, UserTurn
 
 TURN_FIELD = "turn"
 """The stream entry field holding the turn's JSON."""
-OPEN_TURNS_TTL_SECONDS = 24 * 3600
-FINISHED_TTL_SECONDS = 3600
-"""How long an answered turn is remembered, against duplicate stream entries of it."""
 
 
 PUBLISH_TURN = """
@@ -55,7 +52,7 @@ async def publish_turn(redis: aioredis.Redis, turn: UserTurn) -> str:
         turn.model_dump_json(),
         repr(turn.sent_at),
         turn.turn_id,
-        OPEN_TURNS_TTL_SECONDS,
+        keys.OPEN_TURNS_TTL_SECONDS,
         keys.TURNS_STREAM_MAXLEN,
         TURN_FIELD,
     )
@@ -85,7 +82,9 @@ def close_turn_in(commands: Commands, session_id: str, turn_id: str) -> None:
     """Queue, with the writes that finish a turn, its removal from the open turns and the
     mark that it was answered."""
     commands.add("ZREM", keys.session_open_turns(session_id), turn_id)
-    commands.add("SET", keys.turn_finished(session_id, turn_id), "1", "EX", FINISHED_TTL_SECONDS)
+    commands.add(
+        "SET", keys.turn_finished(session_id, turn_id), "1", "EX", keys.FINISHED_TTL_SECONDS
+    )
 
 
 async def publish_interrupt(redis: aioredis.Redis, interrupt: Interrupt) -> None:
@@ -190,7 +189,7 @@ def count_turn_in(commands: Commands, session_id: str) -> None:
     the minute's count."""
     key = keys.session_turn_rate(session_id, int(time.time() // 60))
     commands.add("INCR", key)
-    commands.add("EXPIRE", key, 120)
+    commands.add("EXPIRE", key, keys.TURN_RATE_TTL_SECONDS)
 
 
 async def follow_interrupts(
