@@ -238,11 +238,7 @@ class TurnConsumer:
         try:
             if earlier_open:
                 await self._wait_for_earlier_turns(turn)
-            report = await self.answerer.answer(
-                turn,
-                commit=lambda finishing: self._commit(finishing, entry_id, turn),
-                attempt=attempt,
-            )
+            report = await self.answerer.answer(turn, entry_id, attempt)
         except Exception:
             log.exception(
                 "turn left pending for retry entry=%s session=%s", entry_id, turn.session_id
@@ -281,12 +277,6 @@ class TurnConsumer:
                 await asyncio.wait_for(finished.wait(), delay)
             except TimeoutError:
                 delay = min(delay * 2, longest)
-
-    async def _commit(self, finishing: Commands, entry_id: str, turn: UserTurn) -> bool:
-        """Finish a turn (close it, plus the answerer's writes) only with the ack that takes
-        it off the pending list; False if another router had finished it already."""
-        close_turn_in(finishing, turn.session_id, turn.turn_id)
-        return await self.group.finish(finishing, entry_id)
 
     async def _reject(
         self, entry_id: str, fields: dict[str, Any], reason: str, spoken: str

@@ -8,7 +8,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ from shared.bus.responses import LiveResponse
 from shared.bus.stores import Stores
 from shared.bus.task_queue import TaskQueue
 from shared.bus.turn_start import begin_turn
+from shared.bus.turns import finish_turn
 from shared.messages import SPOKEN_TOO_LONG, UserTurn, new_id
 from shared.settings import NO_MODEL_HINT, Settings
 from shared.speech import SentenceSplitter, SpeechFilter
@@ -326,14 +327,11 @@ class TurnAnswerer:
             await self.model.close()
 
     async def answer(
-        self,
-        turn: UserTurn,
-        commit: Callable[[Commands], Awaitable[bool]] | None = None,
-        attempt: int = 1,
+        self, turn: UserTurn, entry_id: str | None = None, attempt: int = 1
     ) -> TurnReport:
         """Publish the reply to `turn`, then its done event and the exchange in history
-        together, through `commit` (where the router acks the turn in the same step): a turn
-        is finished with all of them or not at all, and then another attempt continues it.
+        together with the ack of its stream entry `entry_id` (`finish_turn`): a turn is
+        finished with all of them or not at all, and then another attempt continues it.
         A later `attempt` (the turn was taken over) continues from the turn's journal and
         numbers its events after the earlier attempts'."""
         current = self._start(turn, attempt)
@@ -355,7 +353,7 @@ class TurnAnswerer:
             log.exception("turn failed session=%s turn=%s", turn.session_id, turn.turn_id)
             current.report.error = "internal_error"
             await current.speech.say(SPOKEN_INTERNAL_ERROR)
-        return await self._finish(current, commit)
+        return await self._finish(current, entry_id)
 
     def _start(self, turn: UserTurn, attempt: int) -> "TurnInProgress":
         publisher = LiveResponse.for_attempt(self.redis, turn.session_id, turn.turn_id, attempt)
@@ -553,9 +551,7 @@ class TurnAnswerer:
             current, requests, "confirmed:", lambda results: " ".join(map(spoken_result, results))
         )
 
-    async def _finish(
-        self, current: "TurnInProgress", commit: Callable[[Commands], Awaitable[bool]] | None
-    ) -> TurnReport:
+    async def _finish(self, current: "TurnInProgress", entry_id: str | None) -> TurnReport:
         """The done event, the history of what the user heard and the journal's removal, in
         one step with the router's ack."""
         report = current.report
@@ -582,7 +578,7 @@ class TurnAnswerer:
         current.journal.delete_in(finishing)
         current.publisher.done_in(finishing, report.error)
         try:
-            await self._commit(finishing, commit, report)
+            report.duplicate = not await finish_turn(self.redis, finishing, current.turn, entry_id)
         except (OversizedWrite, ResponseError) as exc:
             # Refused before its ack: end the turn without the exchange rather than leave it
             # (and every later turn of its session, waiting behind it) pending.
@@ -597,20 +593,9 @@ class TurnAnswerer:
             bare = Commands()
             current.journal.delete_in(bare)
             current.publisher.done_in(bare, report.error)
-            await self._commit(bare, commit, report)
+            report.duplicate = not await finish_turn(self.redis, bare, current.turn, entry_id)
         report.done_at = time.monotonic()
         return report
-
-    async def _commit(
-        self,
-        finishing: Commands,
-        commit: Callable[[Commands], Awaitable[bool]] | None,
-        report: TurnReport,
-    ) -> None:
-        if commit is None:
-            await finishing.run(self.redis)
-        else:
-            report.duplicate = not await commit(finishing)
 
     async def _run_tool(
         self, call: ToolCallRequest, current: "TurnInProgress", route: str = ""

@@ -148,7 +148,9 @@ class TurnGroup:
         )
 
     async def finish(self, commands: Commands, entry_id: str) -> bool:
-        """Run `commands` only with the ack of the entry; False if another router had acked it."""
+        """Run `commands` only with the ack of the entry (an entry not answered: a duplicate,
+        a rejected one); False if another router had acked it. Answered turns end through
+        `finish_turn`."""
         return await commands.run_if_acked(
             self.redis, keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id
         )
@@ -182,6 +184,20 @@ def last_router_heartbeat(client: redis.Redis, host: str) -> float | None:
     """Unix time a router on `host` last went round its consume loop; None if none lately."""
     beat = client.get(keys.router_heartbeat(host))
     return float(beat) if isinstance(beat, bytes | str) else None
+
+
+async def finish_turn(
+    redis: aioredis.Redis, commands: Commands, turn: UserTurn, entry_id: str | None
+) -> bool:
+    """End a turn in one step: the answerer's `commands` (its done event, history, journal)
+    and closing the turn, only with the ack that takes its stream entry off the pending list;
+    False (nothing written) if another router had finished it already. A turn that was never
+    on the stream (`entry_id` None: benchmarks) just has its commands run."""
+    if entry_id is None:
+        await commands.run(redis)
+        return True
+    close_turn_in(commands, turn.session_id, turn.turn_id)
+    return await commands.run_if_acked(redis, keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)
 
 
 def count_turn_in(commands: Commands, session_id: str) -> None:
