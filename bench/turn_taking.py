@@ -37,13 +37,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from router.eval.scoring import load_cases  # noqa: E402
+from tests.speech import FRAME, RATE, sounding  # noqa: E402
 from voice.vad import SharedSileroVAD  # noqa: E402
 
-RATE = 16_000
-FRAME = RATE // 50
 LEAD_S, TAIL_S = 0.5, 4.0
 PAUSES_S = (0.3, 0.5, 1.0)
-SOUND = 500
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,7 @@ class TurnEnds:
 
 def speech_end(pcm: np.ndarray) -> float:
     """Audio seconds at which the last word ends; a turn ended before it was cut in two."""
-    return LEAD_S + (int(np.flatnonzero(np.abs(pcm.astype(np.int32)) > SOUND)[-1]) + 1) / RATE
+    return LEAD_S + (int(sounding(pcm)[-1]) + 1) / RATE
 
 
 async def measure(every: int) -> dict[str, Any]:

@@ -54,7 +54,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from bench.common import fresh_redis, router_in_process, settings, summary
 from shared.bus.session_link import SessionLink
 from tests.fakes.openai_server import FakeOpenAI, Say
-from tests.speech import RATE, SOUND, listening
+from tests.speech import RATE, listening, sounding
 
 MODEL_DIR = os.environ.get("VOICE_WHISPER_MODEL", "/var/tmp/local-stt/whisper-base")
 LEAD_S, TAIL_S = 0.5, 0.6
@@ -128,8 +128,7 @@ class Probe:
             turn.first_text = turn.first_text or now
             turn.reply += frame.text
         elif stage == "out" and isinstance(frame, TTSAudioRawFrame) and turn.first_text:
-            samples = np.abs(np.frombuffer(frame.audio, np.int16).astype(np.int32))
-            loud = np.flatnonzero(samples > SOUND)
+            loud = sounding(np.frombuffer(frame.audio, np.int16))
             if turn.first_sound is None and loud.size:
                 turn.first_sound = now + loud[0] / frame.sample_rate
         elif stage == "out" and isinstance(frame, TTSStoppedFrame) and turn.first_sound:
@@ -138,14 +137,11 @@ class Probe:
 
 def session_pipeline(link: SessionLink, probe: Probe, env: dict[str, str]) -> Pipeline:
     from voice.espeak_tts import EspeakTTSService
-    from voice.local_stt import local_whisper
-    from voice.pipeline import user_turns_to_redis
-    from voice.turn_taking import turn_strategies, turn_vad
+    from voice.pipeline import speech_in
 
-    configured = settings(VOICE_WHISPER_MODEL=MODEL_DIR, **env)
-    stt = local_whisper(configured)
-    strategies = turn_strategies(configured)
-    user_aggregator, turn_processor = user_turns_to_redis(link, turn_vad(), stt, strategies)
+    configured = settings(VOICE_WHISPER_MODEL=MODEL_DIR, VOICE_STT="whisper", **env)
+    stt, user_aggregator, turn_processor = speech_in(link, configured)
+    assert stt is not None, "VOICE_STT=whisper gives an STT or fails"
     send = turn_processor.send_turn
 
     async def stamped_send(text: str, heard_unsure: bool = False) -> None:

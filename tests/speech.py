@@ -63,6 +63,11 @@ SOUND = 500
 """A sample above this (int16) is sound, not silence."""
 
 
+def sounding(pcm: np.ndarray) -> np.ndarray:
+    """Indices of the samples of 16-bit `pcm` that are sound, not silence."""
+    return np.flatnonzero(np.abs(pcm.astype(np.int32)) > SOUND)
+
+
 class Microphone:
     """A microphone for a pipeline: 20 ms frames in real time, the speech it was given to say,
     else silence, as a browser's microphone goes on sending."""
@@ -87,7 +92,7 @@ class Microphone:
         while not self.stop.is_set():
             if not pending.size and not self.queue.empty():
                 pending, done = self.queue.get_nowait()
-                loud = np.flatnonzero(np.abs(pending.astype(np.int32)) > SOUND)
+                loud = sounding(pending)
                 last = (pushed * FRAME + int(loud[-1]) + 1) / RATE if loud.size else 0.0
                 done.set_result(time.time() + started + last - time.monotonic())
             frame, pending = pending[:FRAME], pending[FRAME:]

@@ -274,14 +274,10 @@ async def turns_heard(
     from shared.settings import Settings
     from tests.speech import MODEL_DIR, listening, silence
     from voice.espeak_tts import spoken
-    from voice.services import make_stt
-    from voice.turn_taking import turn_strategies, turn_vad
+    from voice.pipeline import speech_in
 
     settings = Settings(_env_file=None, VOICE_WHISPER_MODEL=MODEL_DIR, **values)  # type: ignore[arg-type]
-    stt = make_stt(settings)
-    user_aggregator, turn_processor = user_turns_to_redis(
-        session_link, turn_vad(), stt, turn_strategies(settings)
-    )
+    stt, user_aggregator, turn_processor = speech_in(session_link, settings)
     pipeline = Pipeline([stage for stage in (stt, user_aggregator, turn_processor) if stage])
     async with listening(pipeline) as microphone:
         microphone.say(silence(0.5) + await spoken(ssml, ssml=True))

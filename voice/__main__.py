@@ -80,9 +80,8 @@ async def run_session(runner_args: object, settings: Settings) -> None:
     from pipecat.transports.base_transport import TransportParams
     from pipecat.workers.runner import WorkerRunner
 
-    from voice.pipeline import build_pipeline, user_turns_to_redis
-    from voice.services import SPEECH_OUTPUT_OFF, make_stt, make_tts
-    from voice.turn_taking import turn_strategies, turn_vad
+    from voice.pipeline import build_pipeline, speech_in
+    from voice.services import SPEECH_OUTPUT_OFF, make_tts
 
     grant = await (await SESSIONS()).for_connection(getattr(runner_args, "body", None))
     session_id, profile = grant.session_id, grant.profile
@@ -93,10 +92,7 @@ async def run_session(runner_args: object, settings: Settings) -> None:
     redis = connect_redis(settings.redis_url)
     try:
         async with SessionLink(redis, session_id, profile, settings.bot_max_turn_chars) as link:
-            stt = make_stt(settings)
-            user_aggregator, turn_processor = user_turns_to_redis(
-                link, turn_vad(), stt, turn_strategies(settings)
-            )
+            stt, user_aggregator, turn_processor = speech_in(link, settings)
             tts = make_tts(settings)
             pipeline = build_pipeline(
                 transport.input(),

@@ -15,7 +15,10 @@ from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from shared.bus.session_link import SessionLink
+from shared.settings import Settings
+from voice.services import make_stt
 from voice.turn_processor import TurnProcessor
+from voice.turn_taking import turn_strategies, turn_vad
 
 
 def user_turns_to_redis(
@@ -44,6 +47,19 @@ def user_turns_to_redis(
         await turn_processor.send_turn(getattr(message, "content", "") or "", unsure)
 
     return user_aggregator, turn_processor
+
+
+def speech_in(
+    link: SessionLink, settings: Settings
+) -> tuple[FrameProcessor | None, FrameProcessor, TurnProcessor]:
+    """A session's speech in, as the settings say: its STT (None: typed text only), and the
+    user aggregator (the shared VAD, the turn-stop policy) with the processor it hands
+    finished turns to."""
+    stt = make_stt(settings)
+    user_aggregator, turn_processor = user_turns_to_redis(
+        link, turn_vad(), stt, turn_strategies(settings)
+    )
+    return stt, user_aggregator, turn_processor
 
 
 def build_pipeline(

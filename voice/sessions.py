@@ -2,11 +2,10 @@
 
 The server issues every session id (128 random bits) with a signed session token
 (`hbs1~<session>~<profile>~<nonce>~<signature>`, itsdangerous's HMAC-SHA256 signer under a
-server secret). A client
-resumes its session, and hears what it missed, only by presenting the token it was last given;
-each resume rotates the nonce, so an older token (a replay) no longer works. A client that names
-a session id, forges a token or replays an old one gets a new session. The profile is fixed
-when the session is issued.
+server secret). A client resumes its session, and hears what it missed, only by presenting
+the token it was last given; each resume rotates the nonce, so an older token (a replay) no
+longer works. A client that names a session id, forges a token or replays an old one gets a
+new session. The profile is fixed when the session is issued.
 
 The secret is VOICE_SESSION_SECRET or, unset, one generated once and kept in Redis (so every
 voice replica and every restart share it). The text console is local and trusted: it names its

@@ -63,6 +63,7 @@ def session_turn_rate(session_id: str, minute: int) -> str:
 
 
 TURN_RATE_TTL_SECONDS = 120
+"""A minute's count outlives its minute, so the turns at its end are still counted."""
 
 
 def session_ui(session_id: str) -> str:

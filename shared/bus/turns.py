@@ -151,9 +151,7 @@ class TurnGroup:
         """Run `commands` only with the ack of the entry (an entry not answered: a duplicate,
         a rejected one); False if another router had acked it. Answered turns end through
         `finish_turn`."""
-        return await commands.run_if_acked(
-            self.redis, keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id
-        )
+        return await _run_with_ack(self.redis, commands, entry_id)
 
     async def dead_letter(self, entry_id: str, fields: dict[str, str], reason: str) -> None:
         """Keep an entry that cannot be answered, with why, for a human to inspect."""
@@ -197,6 +195,11 @@ async def finish_turn(
         await commands.run(redis)
         return True
     close_turn_in(commands, turn.session_id, turn.turn_id)
+    return await _run_with_ack(redis, commands, entry_id)
+
+
+async def _run_with_ack(redis: aioredis.Redis, commands: Commands, entry_id: str) -> bool:
+    """`commands` run with the router group's ack of the turn stream's entry, or not at all."""
     return await commands.run_if_acked(redis, keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)
 
 
