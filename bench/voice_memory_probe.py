@@ -28,7 +28,7 @@ from pathlib import Path
 
 import aiohttp
 
-from shared.bus.local_redis import LocalRedis, free_port
+from shared.local_redis import LocalRedis, free_port
 from tests.processes import serves_page
 from tests.webrtc_client import WebRTCVoiceClient
 

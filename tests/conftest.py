@@ -17,7 +17,7 @@ from router.consumer import TurnConsumer
 from router.tools import fast_tools
 from router.tools.registry import ToolContext
 from shared.actions import AnyAction
-from shared.bus.local_redis import LocalRedis
+from shared.local_redis import LocalRedis
 from shared.bus.responses import LiveResponse
 from shared.bus.screen import UiState
 from shared.bus.session_link import SessionLink

@@ -13,7 +13,7 @@ from pathlib import Path
 import trustme
 import yaml
 
-from shared.bus.local_redis import LocalRedis
+from shared.local_redis import LocalRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from shared.bus import keys
-from shared.bus.local_redis import free_port
+from shared.local_redis import free_port
 from tests.conftest import RedisAtUrl, require
 from tests.fakes.openai_server import FakeOpenAI, FakeOpenClaw, Say, delegating_model
 from tests.processes import (

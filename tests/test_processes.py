@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from shared.bus import keys
-from shared.bus.local_redis import find_redis_server, free_port
+from shared.local_redis import find_redis_server, free_port
 from tests.fakes.openai_server import (
     CallTools,
     FakeOpenAI,

@@ -18,7 +18,7 @@ from rq import Queue
 from rq.job import JobStatus
 
 from shared.bus import keys
-from shared.bus.local_redis import free_port
+from shared.local_redis import free_port
 from shared.bus.responses import DurableResponse
 from shared.bus.task_queue import fetch_job, openclaw_queue
 from shared.bus.tasks import TASK_JOB

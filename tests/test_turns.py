@@ -11,7 +11,7 @@ from router.llm import SPOKEN_MISCONFIGURED, SPOKEN_UNAVAILABLE
 from shared.bus import keys
 from shared.bus.connection import stream_entries
 from shared.bus.history import SessionHistory
-from shared.bus.local_redis import free_port
+from shared.local_redis import free_port
 from shared.bus.turns import publish_interrupt
 from shared.messages import Interrupt, UserTurn
 from shared.settings import Settings

@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from shared.bus import keys
 from shared.bus.connection import connect_redis
-from shared.bus.local_redis import free_port
+from shared.local_redis import free_port
 from shared.bus.session_link import SessionLink, TurnTooLong
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import FakeOpenAI, echo_model
