@@ -221,6 +221,16 @@ def test_the_shipped_dataset_covers_every_family_and_delegation_category() -> No
     )
 
 
+@pytest.mark.parametrize("dataset", ["fresh.jsonl", "holdout.jsonl", "routing.jsonl"])
+def test_every_other_eval_set_names_tools_that_exist(dataset: str) -> None:
+    from router.eval.runner import router_prompt_and_tools as offered
+
+    cases = load_cases(Path("router/eval") / dataset)
+    assert len({c.id for c in cases}) == len(cases)
+    tool_names = {t["function"]["name"] for t in offered()[1]} | {"none"}
+    assert {c.expect for c in cases} <= tool_names
+
+
 def test_calls_written_as_text_are_scored_and_reported_as_such(
     dataset: Path, tmp_path: Path
 ) -> None:
