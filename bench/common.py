@@ -23,10 +23,10 @@ sys.path.insert(0, str(ROOT))
 from router import build  # noqa: E402
 from router.consumer import TurnConsumer  # noqa: E402
 from shared.bus.connection import connect_redis  # noqa: E402
-from shared.local_redis import LocalRedis  # noqa: E402
 from shared.bus.session_link import SessionLink  # noqa: E402
 from shared.bus.task_queue import TaskQueue  # noqa: E402
 from shared.bus.tasks import TaskRecord, create_task_record  # noqa: E402
+from shared.local_redis import LocalRedis  # noqa: E402
 from shared.messages import AnyBotEvent, ResponseDone  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 

@@ -7,6 +7,7 @@ import redis.asyncio as aioredis
 
 from router.conversation import TurnAnswerer
 from router.llm import PrimaryModel
+from router.routing import RouteFirst
 from router.tools import fast_tools
 from shared.bus.task_queue import TaskQueue, TaskQuota, rq_connection
 from shared.settings import Mode, Settings
@@ -54,14 +55,21 @@ def answerer(
     redis_client: aioredis.Redis, settings: Settings, rq: redis.Redis | None = None
 ) -> TurnAnswerer:
     """The router's turn answerer: in hybrid mode with the bridge tool and a task queue (RQ's
-    client `rq`, else one of REDIS_URL); tier 0 unless BOT_TIER0 is off or in openclaw mode (the
-    revert path: every turn through OpenClaw, as before)."""
+    client `rq`, else one of REDIS_URL); tier 0 unless BOT_TIER0 is off, and the routing step
+    when BOT_ROUTE_FIRST says so, neither in openclaw mode (the revert path: every turn through
+    OpenClaw, as before)."""
     queue = task_queue(settings, rq)
+    own_model = settings.mode is not Mode.OPENCLAW
     return TurnAnswerer(
         redis_client,
         settings,
         model=primary_model(settings),
         tools=fast_tools(delegation=queue is not None),
         task_queue=queue,
-        tier0=settings.bot_tier0 and settings.mode is not Mode.OPENCLAW,
+        tier0=settings.bot_tier0 and own_model,
+        route_first=(
+            RouteFirst.over_families(delegation=queue is not None)
+            if settings.route_first and own_model
+            else None
+        ),
     )

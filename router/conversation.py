@@ -24,6 +24,7 @@ from router.confirmation import (
 )
 from router.interrupts import Interrupts
 from router.llm import ModelError, ModelReply, PrimaryModel, ToolCallRequest
+from router.routing import Route, RouteFirst
 from router.tier0 import Tier0, spoken_result
 from router.tools.registry import MAX_ARGUMENT_CHARS, ToolContext, ToolRegistry, Unasked
 from shared.bus import confirmations
@@ -93,6 +94,8 @@ class TurnReport:
     done_at: float | None = None
     tools: list[str] = field(default_factory=list)
     model_calls: int = 0
+    route: str | None = None
+    """Where the routing step sent the turn (None: no routing step, or it named no route)."""
     resumed_steps: int = 0
     """Model steps an earlier, crashed attempt of this turn had taken (0: a first attempt)."""
     duplicate: bool = False
@@ -114,7 +117,8 @@ class TurnReport:
             f"first_token_ms={self._since_pickup_ms(self.first_token_at)} "
             f"first_chunk_ms={self._since_pickup_ms(self.first_chunk_at)} "
             f"done_ms={self._since_pickup_ms(self.done_at)} model_calls={self.model_calls} "
-            f"resumed_steps={self.resumed_steps} tools={','.join(self.tools) or '-'}"
+            f"resumed_steps={self.resumed_steps} tools={','.join(self.tools) or '-'} "
+            f"route={self.route or '-'}"
         )
 
 
@@ -256,10 +260,12 @@ class TurnAnswerer:
         task_queue: TaskQueue | None = None,
         interrupts: Interrupts | None = None,
         tier0: bool = True,
+        route_first: RouteFirst | None = None,
     ) -> None:
         """`task_queue`: delegated tasks go there (the prompt offers delegation); None, there
         is no slow path. `tier0`: the commonest commands are answered with no model call.
-        `router/build.py` decides both from the settings."""
+        `route_first`: a turn's first model call is routed first (small models).
+        `router/build.py` decides them from the settings."""
         self.redis = redis
         self.interrupts = interrupts or Interrupts()
         self.settings = settings
@@ -270,6 +276,7 @@ class TurnAnswerer:
         self.stores = Stores.over(redis)
         self.system_prompt = system_prompt(delegation=task_queue is not None)
         self.tier0 = Tier0(tools) if tier0 else None
+        self.route_first = route_first
         self._warming: asyncio.Task[None] | None = None
         self._warm_request: asyncio.Task[None] | None = None
         """The warm-up's request while it is in flight (not while it waits to try again)."""
@@ -280,15 +287,9 @@ class TurnAnswerer:
         refuses the key is not asked again (turns say so); one that cannot be reached is."""
         if self.model is None:
             return
-        messages = [
-            {"role": "system", "content": self.system_prompt},
-            {"role": "user", "content": "hi"},
-        ]
         for delay in WARM_UP_RETRY_DELAYS:
             started = time.monotonic()
-            self._warm_request = asyncio.create_task(
-                self.model.warm_up(messages, self.tools.schemas())
-            )
+            self._warm_request = asyncio.create_task(self._read_prompts(self.model))
             try:
                 await self._warm_request
             except ModelError as exc:
@@ -300,6 +301,20 @@ class TurnAnswerer:
                 continue
             log.info("model prefix warmed in %.1f s", time.monotonic() - started)
             return
+
+    async def _read_prompts(self, model: PrimaryModel) -> None:
+        """Have the server read each fixed prompt a turn may start with: the system prompt
+        with every tool, or, with the routing step, its prompt and each route's tools."""
+        system = [
+            {"role": "system", "content": self.system_prompt},
+            {"role": "user", "content": "hi"},
+        ]
+        if self.route_first is None:
+            await model.warm_up(system, self.tools.schemas())
+            return
+        await model.warm_up(self.route_first.messages([], "hi"), [])
+        for route in self.route_first.routes.values():
+            await model.warm_up(system, route.tools.schemas())
 
     async def _wait_for_warm_up(self) -> None:
         """While the warm-up's request is being read by the server, wait for it (a second
@@ -459,11 +474,22 @@ class TurnAnswerer:
         calls = _calls_of_last_step(steps)
         assert current.tools is not None, "the model runs only after the turn's context is made"
         current.tools.read_content = any(holds_content(m) for m in messages)
+        route: Route | None = None
         for _ in range(self.settings.bot_max_tool_rounds + 1):
             if not calls:
                 report.model_calls += 1
                 try:
-                    reply = await model.stream_reply(messages, self.tools.schemas(), speech.feed)
+                    if report.model_calls == 1 and not steps and self.route_first is not None:
+                        route, _ = await self.route_first.choose(
+                            model, messages[1:-1], current.text
+                        )
+                        report.route = route.name if route else None
+                        reply = await self.route_first.first_reply(
+                            model, messages, route, speech.feed
+                        )
+                    else:
+                        offered = route.tools if route else self.tools
+                        reply = await model.stream_reply(messages, offered.schemas(), speech.feed)
                 except ModelError as exc:
                     log.warning(
                         "model failed session=%s turn=%s error=%s",

@@ -5,8 +5,10 @@ Retries with backoff on 429, 5xx, timeouts and refused connections are the opena
 the user hears.
 """
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -82,6 +84,21 @@ def _error_from_api(exc: openai.OpenAIError) -> ModelError:
     return ModelError("model_unavailable", SPOKEN_UNAVAILABLE, exc.__class__.__name__)
 
 
+@contextlib.contextmanager
+def _speakable_errors() -> Iterator[None]:
+    """What the client or a reply raises, as a ModelError the user can hear."""
+    try:
+        yield
+    except openai.APIStatusError as exc:
+        raise _error_from_api(exc) from exc
+    except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+        raise _error_from_api(exc) from exc
+    except openai.APIError as exc:
+        raise ModelError("model_unavailable", SPOKEN_UNAVAILABLE, str(exc)[:300]) from exc
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        raise ModelError("model_bad_response", SPOKEN_BAD_RESPONSE, repr(exc)[:300]) from exc
+
+
 MAX_CALLS_READ = 64
 """Tool calls of one reply kept in memory; past it they are only counted (a turn runs fewer
 still: BOT_MAX_TOOL_CALLS_PER_STEP)."""
@@ -149,23 +166,53 @@ class PrimaryModel:
         # A cold CPU server can take half a minute to read the prompt: far longer than a turn's
         # per-request timeout, which would cancel and restart the very work that warms it.
         client = self.client.with_options(timeout=WARM_UP_TIMEOUT_SECONDS, max_retries=0)
-        try:
+        with _speakable_errors():
             await client.chat.completions.create(
                 model=self.model,
                 # Plain dicts in the chat-message shape (the client's typed params are TypedDicts).
                 messages=cast("list[ChatCompletionMessageParam]", messages),
                 max_tokens=1,
-                extra_body={"tools": tools},
+                extra_body={"tools": tools} if tools else None,
             )
-        except openai.APIStatusError as exc:
-            raise _error_from_api(exc) from exc
-        except openai.APIError as exc:
-            raise ModelError("model_unavailable", SPOKEN_UNAVAILABLE, str(exc)[:300]) from exc
+
+    async def choose(
+        self, messages: list[dict[str, Any]], schema: dict[str, Any], max_tokens: int = 24
+    ) -> ModelReply:
+        """One short completion whose text the server constrains to the JSON `schema`
+        (`response_format`), at temperature 0; ModelError("model_rejected") when the server
+        does not take the format."""
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": 0,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "choice", "strict": True, "schema": schema},
+            },
+        }
+        with _speakable_errors():
+            started = time.monotonic()
+            response = await self.client.post("/chat/completions", body=request, cast_to=object)
+            if not isinstance(response, dict):
+                raise TypeError(f"a completion that is not an object: {response!r}"[:300])
+            usage = response.get("usage") or {}
+            return ModelReply(
+                text=str(response["choices"][0]["message"].get("content") or ""),
+                first_token_at=started,
+                prompt_tokens=usage.get("prompt_tokens") or 0,
+                completion_tokens=usage.get("completion_tokens") or 0,
+            )
 
     async def stream_reply(
-        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], on_text: TextSink
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        on_text: TextSink,
+        must_call: bool = False,
     ) -> ModelReply:
-        """Stream one completion, passing text deltas to `on_text` as they arrive."""
+        """Stream one completion, passing text deltas to `on_text` as they arrive;
+        `must_call`: the reply must be a call of one of `tools` (`tool_choice` "required")."""
         reply = ModelReply()
         calls: dict[int, ToolCallRequest] = {}
         dropped: set[int] = set()
@@ -179,7 +226,9 @@ class PrimaryModel:
         }
         if tools:
             request["tools"] = tools
-        try:
+            if must_call:
+                request["tool_choice"] = "required"
+        with _speakable_errors():
             # The client's own transport, retries, errors and SSE decoding, with our plain JSON
             # as the body and each chunk kept as the dict it was decoded into: the typed
             # `chat.completions.create` walks every message and schema node of the request
@@ -213,14 +262,6 @@ class PrimaryModel:
                             speakable = gate.feed(content)
                             if speakable:
                                 await on_text(speakable)
-        except openai.APIStatusError as exc:
-            raise _error_from_api(exc) from exc
-        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-            raise _error_from_api(exc) from exc
-        except openai.APIError as exc:
-            raise ModelError("model_unavailable", SPOKEN_UNAVAILABLE, str(exc)[:300]) from exc
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise ModelError("model_bad_response", SPOKEN_BAD_RESPONSE, repr(exc)[:300]) from exc
         reply.tool_calls = [call for _, call in sorted(calls.items()) if call.name]
         reply.calls_not_read = len(dropped)
         rest = gate.finish()

@@ -23,8 +23,8 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shared.local_redis import LocalRedis
 from shared.bus.turns import last_router_heartbeat
+from shared.local_redis import LocalRedis
 from shared.settings import NO_MODEL_HINT, Mode, Settings, process_settings, redact_url
 
 RUN_DIR = Path(".run")

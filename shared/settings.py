@@ -39,6 +39,19 @@ NO_MODEL_HINT = (
 )
 
 
+OPENAI_MODEL_PREFIXES = ("gpt-", "o1", "o3", "o4", "chatgpt-")
+"""OpenAI's own models, which route well in one request wherever they are served."""
+
+
+def route_first_for(choice: str, base_url: str | None, model: str) -> bool:
+    """BOT_ROUTE_FIRST for `model` at `base_url`: `auto` is on for a model on a server of your
+    own (OPENAI_BASE_URL set, not OpenAI's) that is not one of OpenAI's models."""
+    if choice != "auto":
+        return choice == "on"
+    own_server = base_url is not None and "api.openai.com" not in base_url
+    return own_server and not model.casefold().startswith(OPENAI_MODEL_PREFIXES)
+
+
 class Settings(BaseSettings):
     """All environment variables read by hybridbot services (a `.env` file is read too)."""
 
@@ -63,6 +76,11 @@ class Settings(BaseSettings):
     """Key for the primary model's endpoint (any value for local servers)."""
     openai_base_url: str | None = None
     """Any OpenAI-compatible server; unset means OpenAI."""
+    bot_route_first: Literal["auto", "on", "off"] = "auto"
+    """A routing step before a turn's first model call (a small constrained request that picks
+    a tool family, delegation or an answer; then only that family's tools are offered): what
+    makes a small local model delegate. `auto`: on for a model on a server of your own
+    (OPENAI_BASE_URL set, not OpenAI's) unless it is one of OpenAI's (`gpt-…`, `o3…`)."""
     openclaw_api_token: SecretStr | None = None
     """Gateway token, sent as `Authorization: Bearer`; unset sends no header."""
     openclaw_agent_id: str = "default"
@@ -268,6 +286,13 @@ class Settings(BaseSettings):
         return [v for v in values if len(v) >= MIN_SECRET_CHARS]
 
     @property
+    def route_first(self) -> bool:
+        """Whether the router takes a routing step before a turn's first model call."""
+        return route_first_for(
+            self.bot_route_first, self.openai_base_url, self.bot_hybrid_primary_model
+        )
+
+    @property
     def primary_model_configured(self) -> bool:
         """True when there is an endpoint the primary model can be reached at."""
         return self.openai_api_key is not None or self.openai_base_url is not None
@@ -363,9 +388,11 @@ def log_startup(service: str, settings: Settings, uses_primary_model: bool = Tru
     log = logging.getLogger(service)
     model_url = settings.openai_base_url or "https://api.openai.com/v1"
     log.info(
-        "starting mode=%s primary_model=%s model_url=%s model_key=%s openclaw=%s redis=%s",
+        "starting mode=%s primary_model=%s route_first=%s model_url=%s model_key=%s "
+        "openclaw=%s redis=%s",
         settings.mode,
         settings.bot_hybrid_primary_model,
+        settings.route_first,
         redact_url(model_url),
         "set" if settings.openai_api_key else "unset",
         redact_url(settings.openclaw_api_url) if settings.openclaw_api_url else "unset",

@@ -17,11 +17,11 @@ from router.consumer import TurnConsumer
 from router.tools import fast_tools
 from router.tools.registry import ToolContext
 from shared.actions import AnyAction
-from shared.local_redis import LocalRedis
 from shared.bus.responses import LiveResponse
 from shared.bus.screen import UiState
 from shared.bus.session_link import SessionLink
 from shared.bus.stores import Stores
+from shared.local_redis import LocalRedis
 from shared.messages import ActionEvent, AnyBotEvent, ResponseDone, TextChunk
 from shared.settings import Settings
 from tests.fakes.openai_server import FakeOpenAI

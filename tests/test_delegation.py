@@ -524,3 +524,34 @@ async def test_an_answer_too_long_to_read_out_is_cut_and_said_so(
     assert len(result.text) <= MAX_ANSWER_CHARS + len(SPOKEN_CUT) + len(result.chunks)
     history = await SessionHistory.from_settings(redis_at_url.client, Settings()).load("s1")
     assert sum(len(json.dumps(m)) for m in history) <= Settings().bot_history_max_bytes
+
+
+async def test_a_routed_small_model_delegates_with_only_the_bridge_tools(
+    redis_at_url: RedisAtUrl, fake_model: FakeOpenAI, claw: FakeOpenClaw, start_router, listen
+) -> None:
+    """The routing step (BOT_ROUTE_FIRST) chose delegation: the model is offered the bridge
+    tools alone and must call one, and the task is queued as any other."""
+    task = "research what causes the aurora borealis"
+    fake_model.script(
+        Say(json.dumps({"route": "delegate"})),
+        CallTools([("bot_openclaw_task", {"task": task, "label": "the aurora research"})]),
+        Say("I'm on it."),
+    )
+    settings = hybrid_settings(fake_model, redis_at_url, claw)
+    await start_router(settings.model_copy(update={"bot_route_first": "on"}))
+    session = await listen("s1")
+
+    assert (await session.ask(task)).text == "I'm on it."
+    choose, routed = fake_model.requests[:2]
+    assert (
+        "delegate"
+        in choose["response_format"]["json_schema"]["schema"]["properties"]["route"]["enum"]
+    )
+    assert {t["function"]["name"] for t in routed["tools"]} == {
+        "bot_openclaw_task",
+        "openclaw_task_status",
+        "cancel_openclaw_task",
+    }
+    assert routed["tool_choice"] == "required"
+    (record,) = await load_session_tasks(redis_at_url.client, "s1")
+    assert record.task == task and record.status == "queued"

@@ -109,6 +109,8 @@ def test_metrics_are_exact(
     assert metrics["argument_accuracy"] == 3 / 4
     assert metrics["delegation_precision"] == 0.0
     assert metrics["delegation_recall"] == 0.0
+    assert metrics["false_delegation_rate"] == 1 / 7
+    assert metrics["route_accuracy"] == 5 / 8  # window_action with wrong args is the family
     assert metrics["irrelevance"] == 0.0
     assert metrics["errors"] == 1
     assert metrics["family_accuracy"] == {
@@ -134,6 +136,51 @@ def test_metrics_are_exact(
     prompt, tools = router_prompt_and_tools()
     first = model.requests[0]
     assert first["messages"][0]["content"] == prompt and first["tools"] == tools
+
+
+ROUTES = {
+    "open my notes": "notes",
+    "play lofi on youtube": "youtube",
+    "volume thirty": "soundtrack",
+    "what's 17 times 23": "calculator",
+    "research gpus": "delegate",
+    "thanks": "answer",
+    "close that window": "windows",
+    "what time is it": "misc",
+}
+
+
+def routing_model(request: dict) -> Reply:
+    """Routes every case right; the routed call is then the scripted one, except that the
+    delegated case now delegates and the thanks are answered."""
+    text = request["messages"][-1]["content"]
+    if "response_format" in request:
+        return Say(json.dumps({"route": ROUTES[text]}))
+    if text == "research gpus":
+        return CallTools([("bot_openclaw_task", {"task": "research gpus"})])
+    if text == "thanks":
+        return Say("You're welcome.")
+    return ANSWERS[text]
+
+
+def test_the_routing_step_is_evaluated_as_the_router_takes_it(
+    dataset: Path, tmp_path: Path
+) -> None:
+    with FakeOpenAI(fallback=routing_model) as model:
+        assert run(dataset, tmp_path, model, "--route-first", "on") == 0
+
+    report = json.loads((tmp_path / "report.json").read_text())
+    metrics = report["models"][f"gpt-4o-mini@{model.base_url}"]
+    assert metrics["tool_accuracy"] == metrics["route_accuracy"] == 7 / 8  # the time: errors
+    assert metrics["delegation_recall"] == metrics["delegation_precision"] == 1.0
+    assert metrics["false_delegation_rate"] == 0.0 and metrics["irrelevance"] == 1.0
+    # Both requests of a routed case are counted: the fake bills 100 prompt tokens each.
+    assert metrics["prompt_tokens_per_turn"] > 100
+    routed = [r for r in model.requests if "response_format" not in r]
+    notes = next(r for r in routed if r["messages"][-1]["content"] == "open my notes")
+    assert notes["tool_choice"] == "required" and len(notes["tools"]) < 20
+    thanks = next(r for r in routed if r["messages"][-1]["content"] == "thanks")
+    assert "tools" not in thanks
 
 
 def test_a_second_run_is_answered_from_the_cache(dataset: Path, tmp_path: Path) -> None:

@@ -18,10 +18,10 @@ from rq import Queue
 from rq.job import JobStatus
 
 from shared.bus import keys
-from shared.local_redis import free_port
 from shared.bus.responses import DurableResponse
 from shared.bus.task_queue import fetch_job, openclaw_queue
 from shared.bus.tasks import TASK_JOB
+from shared.local_redis import free_port
 from shared.settings import Settings
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import FakeOpenClaw

@@ -11,8 +11,8 @@ from router.llm import SPOKEN_MISCONFIGURED, SPOKEN_UNAVAILABLE
 from shared.bus import keys
 from shared.bus.connection import stream_entries
 from shared.bus.history import SessionHistory
-from shared.local_redis import free_port
 from shared.bus.turns import publish_interrupt
+from shared.local_redis import free_port
 from shared.messages import Interrupt, UserTurn
 from shared.settings import Settings
 from tests.conftest import Listener, RunningRouter, model_settings

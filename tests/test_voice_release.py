@@ -20,8 +20,8 @@ from starlette.types import Receive, Scope, Send
 
 from shared.bus import keys
 from shared.bus.connection import connect_redis
-from shared.local_redis import free_port
 from shared.bus.session_link import SessionLink, TurnTooLong
+from shared.local_redis import free_port
 from tests.conftest import RedisAtUrl
 from tests.fakes.openai_server import FakeOpenAI, echo_model
 from tests.processes import serves_page, service_env, start_service, stop_services, wait_for

@@ -29,6 +29,7 @@ from router.eval.report import (
 )
 from router.eval.runner import run_model
 from router.eval.scoring import load_cases, score, score_tier0
+from shared.settings import route_first_for
 
 HERE = Path(__file__).resolve().parent
 
@@ -45,6 +46,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--prices", type=Path, default=HERE / "prices.toml")
     parser.add_argument("--cache-dir", type=Path, default=Path(".eval-cache"))
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--route-first",
+        choices=("auto", "on", "off"),
+        default=os.environ.get("BOT_ROUTE_FIRST", "auto"),
+        help="the routing step, as BOT_ROUTE_FIRST (auto: on for a non-OpenAI model at BASE_URL)",
+    )
     parser.add_argument("--family", action="append", help="only these families")
     parser.add_argument("--limit", type=int, help="only the first N cases")
     parser.add_argument("--json", type=Path, help="write the metrics as JSON here")
@@ -83,6 +90,7 @@ async def evaluate(args: argparse.Namespace) -> dict[str, dict]:
             cases,
             args.cache_dir,
             args.concurrency,
+            route_first_for(args.route_first, base_url, name),
         )
         price = prices.get(name, {"input": 0, "output": 0} if base_url else None)
         results[spec] = score(cases, decisions, price)

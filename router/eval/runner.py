@@ -15,6 +15,7 @@ from openai import AsyncOpenAI
 from router.conversation import system_prompt
 from router.eval.scoring import NO_TOOL, Case, Decision
 from router.llm import LOCAL_SERVER_KEY, ModelError, PrimaryModel
+from router.routing import RouteFirst
 from router.tools import fast_tools
 
 MAX_RETRIES = 4
@@ -54,23 +55,36 @@ class DecisionCache:
 
 
 async def decide(
-    model: PrimaryModel, case: Case, prompt: str, tools: list[dict[str, Any]]
+    model: PrimaryModel,
+    case: Case,
+    prompt: str,
+    tools: list[dict[str, Any]],
+    route_first: RouteFirst | None = None,
 ) -> Decision:
-    """The model's first decision: the first tool it calls, or none."""
+    """The model's first decision: the first tool it calls, or none; with `route_first`, as
+    the router takes it (the routing step, then the routed call), both requests timed and
+    counted."""
     messages = [{"role": "system", "content": prompt}, {"role": "user", "content": case.text}]
 
     async def ignore_text(_delta: str) -> None:
         return None
 
     started = time.monotonic()
+    routing_tokens = (0, 0)
     try:
-        reply = await model.stream_reply(messages, tools, ignore_text)
+        if route_first is None:
+            reply = await model.stream_reply(messages, tools, ignore_text)
+        else:
+            route, routing = await route_first.choose(model, [], case.text)
+            if routing is not None:
+                routing_tokens = (routing.prompt_tokens, routing.completion_tokens)
+            reply = await route_first.first_reply(model, messages, route, ignore_text)
     except ModelError as exc:
         return Decision(error=exc.reason, latency_s=time.monotonic() - started)
     decision = Decision(
         latency_s=time.monotonic() - started,
-        prompt_tokens=reply.prompt_tokens,
-        completion_tokens=reply.completion_tokens,
+        prompt_tokens=reply.prompt_tokens + routing_tokens[0],
+        completion_tokens=reply.completion_tokens + routing_tokens[1],
         call_from_text=reply.calls_from_text > 0,
     )
     if reply.tool_calls:
@@ -93,8 +107,10 @@ async def run_model(
     cases: list[Case],
     cache_dir: Path,
     concurrency: int,
+    route_first: bool = False,
 ) -> dict[str, Decision]:
-    """Decisions of one model for every case, from the cache where possible."""
+    """Decisions of one model for every case, from the cache where possible; `route_first`:
+    with the router's routing step."""
     client = AsyncOpenAI(
         api_key=api_key or LOCAL_SERVER_KEY,
         base_url=base_url,
@@ -103,7 +119,8 @@ async def run_model(
     )
     model = PrimaryModel(client, name)
     prompt, tools = router_prompt_and_tools()
-    digest = prompt_hash(prompt, tools)
+    routing = RouteFirst.over_families(delegation=True) if route_first else None
+    digest = prompt_hash(prompt + (routing.prompt if routing else ""), tools)
     cache = DecisionCache(cache_dir, name, base_url)
     slots = asyncio.Semaphore(concurrency)
     decisions: dict[str, Decision] = {}
@@ -115,7 +132,7 @@ async def run_model(
         decision = cache.entries.get(key)
         if decision is None:
             async with slots:
-                decision = await decide(model, case, prompt, tools)
+                decision = await decide(model, case, prompt, tools, routing)
             if decision.error is None:
                 cache.add(key, decision)
         decisions[case.id] = decision

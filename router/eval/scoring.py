@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from router.tools import DELEGATION, FAMILIES
 from router.tools.calculator import calculate
 from router.tools.registry import ToolError
 from router.tools.spoken import spoken_numbers_to_digits
@@ -18,6 +19,15 @@ DELEGATE = "bot_openclaw_task"
 ABSTAIN = "abstain"
 """The family of cases tier 0 must leave to the model (compound, near-miss, ambiguous on the
 screen), whatever tool a model should call for them."""
+
+
+TOOL_FAMILY = {
+    **{item.name: name for name, module in FAMILIES.items() for item in module.TOOLS},
+    **{item.name: "delegation" for item in DELEGATION.TOOLS},
+    NO_TOOL: NO_TOOL,
+}
+"""Each tool's family, for route accuracy: the right family (or delegation, or no tool)
+whatever the tool within it."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,7 @@ def score(
     cases: list[Case], decisions: dict[str, Decision], prices: dict[str, float] | None
 ) -> dict[str, Any]:
     """Every metric of the report for one model."""
-    right_tool = right_args = with_args = right_tool_native = 0
+    right_tool = right_args = with_args = right_tool_native = right_route = 0
     delegated = delegated_right = should_delegate = 0
     no_tool_cases = no_tool_right = errors = 0
     families: dict[str, list[bool]] = {}
@@ -137,6 +147,9 @@ def score(
         tool_ok = decision.error is None and decision.tool == case.expect
         args_ok = tool_ok and arguments_match(case.args, decision.arguments)
         right_tool += tool_ok
+        right_route += decision.error is None and TOOL_FAMILY.get(decision.tool) == TOOL_FAMILY.get(
+            case.expect
+        )
         # Without recovery a text-written call is spoken, i.e. the turn takes no tool.
         native_tool = NO_TOOL if decision.call_from_text else decision.tool
         right_tool_native += decision.error is None and native_tool == case.expect
@@ -162,8 +175,10 @@ def score(
         "tool_accuracy": _rate(right_tool, count),
         "tool_accuracy_native": _rate(right_tool_native, count),
         "argument_accuracy": _rate(right_args, with_args),
+        "route_accuracy": _rate(right_route, count),
         "delegation_precision": _rate(delegated_right, delegated),
         "delegation_recall": _rate(delegated_right, should_delegate),
+        "false_delegation_rate": _rate(delegated - delegated_right, count - should_delegate),
         "irrelevance": _rate(no_tool_right, no_tool_cases),
         "family_accuracy": {
             name: _rate(sum(oks), len(oks)) for name, oks in sorted(families.items())
