@@ -19,7 +19,6 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from router.conversation import SPOKEN_INTERNAL_ERROR, TurnAnswerer
-from shared.bus.commands import Commands
 from shared.bus.connection import (
     log_outage,
     until_redis_answers,
@@ -28,7 +27,6 @@ from shared.bus.responses import LiveResponse
 from shared.bus.turns import (
     TURN_FIELD,
     TurnGroup,
-    close_turn_in,
     earlier_turn_open,
     group_is_missing,
     turn_standing,
@@ -228,9 +226,7 @@ class TurnConsumer:
             log.warning("duplicate entry of an answered turn acked entry=%s", entry_id)
             # Its open mark was set again with the duplicate: clear it, or the session's later
             # turns would wait behind a turn nobody will answer again.
-            closing = Commands()
-            close_turn_in(closing, turn.session_id, turn.turn_id)
-            await self.group.finish(closing, entry_id)
+            await self.group.finish_unanswered(entry_id, (turn.session_id, turn.turn_id))
             return
         # The heartbeat starts at once: a turn waiting behind an earlier one is still ours.
         heartbeat = asyncio.create_task(self._keep_claimed(entry_id))
@@ -285,10 +281,8 @@ class TurnConsumer:
         log.warning("turn rejected entry=%s reason=%s", entry_id, reason)
         await self.group.dead_letter(entry_id, fields, reason)
         addressee = _addressee_of(fields.get(TURN_FIELD))
-        finishing = Commands()
+        publisher = None
         if addressee is not None:
             publisher = LiveResponse(self.redis, *addressee)
             await publisher.text(spoken)
-            publisher.done_in(finishing, "bad_turn")
-            close_turn_in(finishing, *addressee)
-        await self.group.finish(finishing, entry_id)
+        await self.group.finish_unanswered(entry_id, addressee, publisher)

@@ -27,16 +27,14 @@ from router.llm import ModelError, ModelReply, PrimaryModel, ToolCallRequest
 from router.routing import Route, RouteFirst
 from router.tier0 import Tier0, spoken_result
 from router.tools.registry import MAX_ARGUMENT_CHARS, ToolContext, ToolRegistry, Unasked
-from shared.bus import confirmations
-from shared.bus.commands import Commands, OversizedWrite
+from shared.bus.commands import OversizedWrite
 from shared.bus.confirmations import MAX_WAITING_CALLS, PendingConfirmation, WaitingCall
 from shared.bus.history import SessionHistory
 from shared.bus.journal import TurnJournal
 from shared.bus.responses import LiveResponse
 from shared.bus.stores import Stores
 from shared.bus.task_queue import TaskQueue
-from shared.bus.turn_start import begin_turn
-from shared.bus.turns import finish_turn
+from shared.bus.turn import BusTurn, TurnEnd, TurnStart
 from shared.messages import SPOKEN_TOO_LONG, UserTurn, new_id
 from shared.settings import NO_MODEL_HINT, Settings
 from shared.speech import SentenceSplitter, SpeechFilter
@@ -226,26 +224,35 @@ class TurnInProgress:
     has done so far (its journal and the messages it adds to history)."""
 
     turn: UserTurn
-    attempt: int
-    """1, or the attempt that took the turn over from a router that died."""
-    publisher: LiveResponse
+    bus: BusTurn
+    """Its state on the bus: how it starts and ends, its reply, its journal."""
     report: TurnReport
     speech: SentencePublisher
-    journal: TurnJournal
     new_messages: list[dict[str, Any]]
     """The user's message, then the model's steps and tool results: the exchange for history."""
     tools: ToolContext | None = None
     """What its tools may touch; made once the screen state is read."""
-    history_reply: list[Any] = field(default_factory=list)
-    """The session's history as Redis returned it, read with the screen at the turn's start."""
-    waiting: PendingConfirmation | None = None
-    """The question the session's last turn asked ("Do you want me to …?"), read with it."""
+    start: TurnStart | None = None
+    """What the turn read when it started (history, screen, the waiting question, ...)."""
     asking: PendingConfirmation | None = None
     """The question this turn asks, kept for the next turn when it finishes."""
 
     @property
     def text(self) -> str:
         return self.turn.text.strip()
+
+    @property
+    def publisher(self) -> LiveResponse:
+        return self.bus.publisher
+
+    @property
+    def journal(self) -> TurnJournal:
+        return self.bus.journal
+
+    @property
+    def waiting(self) -> PendingConfirmation | None:
+        """The question the session's last turn asked ("Do you want me to …?")."""
+        return self.start.waiting if self.start else None
 
 
 class TurnAnswerer:
@@ -345,7 +352,7 @@ class TurnAnswerer:
         self, turn: UserTurn, entry_id: str | None = None, attempt: int = 1
     ) -> TurnReport:
         """Publish the reply to `turn`, then its done event and the exchange in history
-        together with the ack of its stream entry `entry_id` (`finish_turn`): a turn is
+        together with the ack of its stream entry `entry_id` (`BusTurn.finish`): a turn is
         finished with all of them or not at all, and then another attempt continues it.
         A later `attempt` (the turn was taken over) continues from the turn's journal and
         numbers its events after the earlier attempts'."""
@@ -371,15 +378,13 @@ class TurnAnswerer:
         return await self._finish(current, entry_id)
 
     def _start(self, turn: UserTurn, attempt: int) -> "TurnInProgress":
-        publisher = LiveResponse.for_attempt(self.redis, turn.session_id, turn.turn_id, attempt)
+        bus = BusTurn(self.redis, self.history, turn, attempt)
         report = TurnReport(turn)
         return TurnInProgress(
             turn=turn,
-            attempt=attempt,
-            publisher=publisher,
+            bus=bus,
             report=report,
-            speech=SentencePublisher(publisher, report, self.interrupts),
-            journal=TurnJournal(self.redis, turn.session_id, turn.turn_id),
+            speech=SentencePublisher(bus.publisher, report, self.interrupts),
             new_messages=[{"role": "user", "content": turn.text}],
         )
 
@@ -389,19 +394,14 @@ class TurnAnswerer:
         refusal = await self._refusal(current)
         if refusal is not None:
             return refusal
-        start = await begin_turn(
-            self.redis, self.history, current.turn.session_id, current.attempt == 1
-        )
-        current.history_reply, current.waiting = start.history_reply, start.waiting
+        start = current.start = await current.bus.begin()
         ui = start.screen
         if start.turns_this_minute > self.settings.bot_turns_per_minute:
             await current.speech.say(SPOKEN_SLOW_DOWN)
             return "rate_limited"
         # Only a taken-over turn has a journal, and sentences an earlier attempt said.
-        steps: list[dict[str, Any]] = []
-        if current.attempt > 1:
-            steps = await current.journal.load()
-            current.speech.already_said = await current.publisher.earlier_texts()
+        steps = start.steps
+        current.speech.already_said = start.said
         if steps:
             current.report.resumed_steps = len(steps)
             log.warning(
@@ -468,7 +468,7 @@ class TurnAnswerer:
         current.new_messages += steps
         messages = [
             {"role": "system", "content": self.system_prompt},
-            *self.history.messages_from(current.history_reply),
+            *self.history.messages_from(current.start.history_reply if current.start else []),
             *current.new_messages,
         ]
         calls = _calls_of_last_step(steps)
@@ -593,18 +593,16 @@ class TurnAnswerer:
             if current.publisher.spoken:
                 heard = " ".join(current.publisher.spoken)
                 new_messages.append({"role": "assistant", "content": heard})
-        finishing = Commands()
-        if current.asking is not None:
-            confirmations.ask_in(finishing, current.turn.session_id, current.asking)
-        elif current.waiting is not None and report.error not in REFUSED:
+        end = TurnEnd(
+            error=report.error,
+            exchange=tuple(new_messages),
+            asking=current.asking,
             # Answered, or the user moved on. A refused turn is no answer: the question stays
             # as it was, with its own expiry.
-            confirmations.forget_in(finishing, current.turn.session_id)
-        self.history.append_in(finishing, current.turn.session_id, new_messages)
-        current.journal.delete_in(finishing)
-        current.publisher.done_in(finishing, report.error)
+            forget_question=current.waiting is not None and report.error not in REFUSED,
+        )
         try:
-            report.duplicate = not await finish_turn(self.redis, finishing, current.turn, entry_id)
+            report.duplicate = not await current.bus.finish(end, entry_id)
         except (OversizedWrite, ResponseError) as exc:
             # Refused before its ack: end the turn without the exchange rather than leave it
             # (and every later turn of its session, waiting behind it) pending.
@@ -616,10 +614,8 @@ class TurnAnswerer:
             )
             report.error = "internal_error"
             await current.speech.say(SPOKEN_INTERNAL_ERROR)
-            bare = Commands()
-            current.journal.delete_in(bare)
-            current.publisher.done_in(bare, report.error)
-            report.duplicate = not await finish_turn(self.redis, bare, current.turn, entry_id)
+            bare = TurnEnd(error=report.error)
+            report.duplicate = not await current.bus.finish(bare, entry_id)
         report.done_at = time.monotonic()
         return report
 

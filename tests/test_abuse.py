@@ -12,10 +12,10 @@ import redis.asyncio as aioredis
 from router.tools.registry import MAX_ARGUMENT_CHARS
 from router.tools.timers import run_timer_announcer
 from shared.bus import keys
-from shared.bus.commands import ACK_THEN_RUN, Commands, OversizedWrite
+from shared.bus.commands import ACK_THEN_RUN, OversizedWrite, new_batch, queued
 from shared.bus.connection import stream_entries
 from shared.bus.timers import DueTimer, TimerSchedule
-from shared.bus.turns import TURN_FIELD, TurnGroup
+from shared.bus.turns import TURN_FIELD, TurnGroup, run_with_ack
 from shared.messages import TextChunk, UserTurn
 from tests.conftest import EVENT_TIMEOUT, model_settings
 from tests.fakes.openai_server import CallTools, FakeOpenAI, Say
@@ -62,11 +62,12 @@ async def test_a_finishing_write_over_the_scripts_bounds_is_refused_before_its_a
     turn = UserTurn(session_id="s1", text="hi")
     await redis_client.xadd(keys.TURNS_STREAM, {TURN_FIELD: turn.model_dump_json()})
     ((entry_id, _fields),) = await group.read_new(1, 100)
-    huge = Commands()
-    huge.add("RPUSH", "bot:{s1}:scratch", *range(10_000))
+    huge = new_batch(redis_client)
+    huge.rpush("bot:{s1}:scratch", *range(10_000))
+    commands = queued(huge)
 
     with pytest.raises(OversizedWrite):
-        await group.finish(huge, entry_id)
+        await run_with_ack(redis_client, huge, entry_id)
     # The script refuses it too, before its ack, when a caller skips the check.
     with pytest.raises(aioredis.ResponseError, match="too many arguments"):
         await redis_client.eval(
@@ -75,7 +76,7 @@ async def test_a_finishing_write_over_the_scripts_bounds_is_refused_before_its_a
             keys.TURNS_STREAM,
             keys.ROUTER_GROUP,
             entry_id,
-            json.dumps(huge.queued),
+            json.dumps(commands),
             64,
             1000,
         )

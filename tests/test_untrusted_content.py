@@ -21,7 +21,7 @@ from router.tools import fast_tools
 from router.tools.names import in_their_words
 from router.tools.registry import Unasked, tool
 from shared.bus import keys
-from shared.bus.commands import Commands
+from shared.bus.commands import new_batch
 from shared.bus.confirmations import PendingConfirmation, WaitingCall, ask_in, pending_from
 from shared.bus.history import SessionHistory
 from shared.bus.notes import Note
@@ -422,9 +422,9 @@ async def test_a_yes_speech_to_text_was_unsure_of_runs_nothing(
         question="Do you want me to open 'browser'?",
         calls=[WaitingCall(name="open_window", arguments='{"app": "browser"}')],
     )
-    asking = Commands()
+    asking = new_batch(redis_client)
     ask_in(asking, "s1", waiting)
-    await asking.run(redis_client)
+    await asking.execute()
 
     turn = await session.link.send_turn("yes", heard_unsure=True)
     await session.wait_done(turn.turn_id)

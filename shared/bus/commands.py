@@ -1,5 +1,6 @@
-"""The one way hybridbot writes to Redis atomically: commands collected first, then run
-together, in a MULTI/EXEC transaction, or in a script when they must depend on an ack.
+"""The one way hybridbot writes to Redis atomically: commands queued on a redis-py pipeline
+through its typed methods, then run together, in a MULTI/EXEC transaction, or in a script when
+they must depend on an ack.
 
 The writes that finish a turn (its done event, the exchange in history, closing it) must happen
 together and at most once, even if two routers answered the same turn (one stalled past the
@@ -9,9 +10,9 @@ WATCH in `screen.py`: a conditional write on what was read, which no batch of co
 """
 
 import json
-from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
 MAX_COMMANDS = 64
 """Commands one finishing script may run (a turn's finish queues about ten)."""
@@ -33,46 +34,39 @@ class OversizedWrite(ValueError):
     """Commands too many or too long to run in one script: refused before anything runs."""
 
 
-class Commands:
-    """Redis commands queued as argument lists, to run later in one script."""
+def new_batch(redis: aioredis.Redis) -> Pipeline:
+    """A MULTI/EXEC transaction to queue commands on through redis-py's typed methods
+    (`batch.rpush(key, ...)`); `await batch.execute()` runs them in one round trip, or
+    `run_if_acked` runs them in the ack-then-run script."""
+    return redis.pipeline(transaction=True)
 
-    def __init__(self) -> None:
-        self.queued: list[list[str]] = []
 
-    def add(self, *args: str | int | float) -> None:
-        self.queued.append([str(arg) for arg in args])
+def _argument(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
-    def _encoded(self) -> str:
-        return json.dumps(self.queued, ensure_ascii=False)
 
-    async def run(self, redis: aioredis.Redis) -> list[Any]:
-        """Run them all in one MULTI/EXEC transaction (one round trip); returns their replies."""
-        async with redis.pipeline(transaction=True) as pipe:
-            for command in self.queued:
-                pipe.execute_command(*command)
-            return list(await pipe.execute())
+def queued(batch: Pipeline) -> list[list[str]]:
+    """The commands queued on `batch`, as the argument lists redis-py would send."""
+    return [[_argument(arg) for arg in args] for args, _options in batch.command_stack]
 
-    async def run_if_acked(
-        self, redis: aioredis.Redis, stream: str, group: str, entry_id: str
-    ) -> bool:
-        """Ack the stream entry and run them, atomically; False (nothing run) if the entry was
-        no longer pending, because another consumer finished it first. OversizedWrite, with
-        nothing acked or run, when they exceed the script's bounds (checked here and again in
-        the script, before its ack: an ack must never be followed by a failing command)."""
-        if len(self.queued) > MAX_COMMANDS:
-            raise OversizedWrite(f"{len(self.queued)} commands, over {MAX_COMMANDS}")
-        longest = max((len(command) for command in self.queued), default=0)
-        if longest > MAX_ARGUMENTS:
-            raise OversizedWrite(f"a command of {longest} arguments, over {MAX_ARGUMENTS}")
-        return bool(
-            await redis.eval(
-                ACK_THEN_RUN,
-                1,
-                stream,
-                group,
-                entry_id,
-                self._encoded(),
-                MAX_COMMANDS,
-                MAX_ARGUMENTS,
-            )
+
+async def run_if_acked(
+    redis: aioredis.Redis, batch: Pipeline, stream: str, group: str, entry_id: str
+) -> bool:
+    """Ack the stream entry and run `batch`'s commands, atomically; False (nothing run) if the
+    entry was no longer pending, because another consumer finished it first. OversizedWrite,
+    with nothing acked or run, when they exceed the script's bounds (checked here and again in
+    the script, before its ack: an ack must never be followed by a failing command)."""
+    commands = queued(batch)
+    await batch.reset()
+    if len(commands) > MAX_COMMANDS:
+        raise OversizedWrite(f"{len(commands)} commands, over {MAX_COMMANDS}")
+    longest = max((len(command) for command in commands), default=0)
+    if longest > MAX_ARGUMENTS:
+        raise OversizedWrite(f"a command of {longest} arguments, over {MAX_ARGUMENTS}")
+    encoded = json.dumps(commands, ensure_ascii=False)
+    return bool(
+        await redis.eval(
+            ACK_THEN_RUN, 1, stream, group, entry_id, encoded, MAX_COMMANDS, MAX_ARGUMENTS
         )
+    )

@@ -7,9 +7,9 @@ CONFIRMATION_TTL_SECONDS; what is read back is validated like any other Redis en
 """
 
 from pydantic import BaseModel, Field, ValidationError
+from redis.asyncio.client import Pipeline
 
 from shared.bus import keys
-from shared.bus.commands import Commands
 from shared.dropped import drop
 from shared.untrusted import MAX_ARGUMENT_CHARS
 
@@ -31,9 +31,9 @@ class PendingConfirmation(BaseModel):
     calls: list[WaitingCall] = Field(min_length=1, max_length=MAX_WAITING_CALLS)
 
 
-def read_in(commands: Commands, session_id: str) -> None:
+def read_in(batch: Pipeline, session_id: str) -> None:
     """Queue reading the session's waiting calls (its reply goes to `pending_from`)."""
-    commands.add("GET", keys.session_confirmation(session_id))
+    batch.get(keys.session_confirmation(session_id))
 
 
 def pending_from(raw: str | bytes | None) -> PendingConfirmation | None:
@@ -47,17 +47,15 @@ def pending_from(raw: str | bytes | None) -> PendingConfirmation | None:
         return None
 
 
-def ask_in(commands: Commands, session_id: str, pending: PendingConfirmation) -> None:
+def ask_in(batch: Pipeline, session_id: str, pending: PendingConfirmation) -> None:
     """Queue keeping `pending` as the session's question (replacing any earlier one)."""
-    commands.add(
-        "SET",
+    batch.set(
         keys.session_confirmation(session_id),
         pending.model_dump_json(),
-        "EX",
-        keys.CONFIRMATION_TTL_SECONDS,
+        ex=keys.CONFIRMATION_TTL_SECONDS,
     )
 
 
-def forget_in(commands: Commands, session_id: str) -> None:
+def forget_in(batch: Pipeline, session_id: str) -> None:
     """Queue forgetting the session's question (answered, or the user moved on)."""
-    commands.add("DEL", keys.session_confirmation(session_id))
+    batch.delete(keys.session_confirmation(session_id))

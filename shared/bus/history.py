@@ -4,9 +4,10 @@ import json
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
 from shared.bus import keys
-from shared.bus.commands import Commands
+from shared.bus.commands import new_batch
 from shared.bus.connection import text
 from shared.settings import Settings
 from shared.untrusted import parse_json
@@ -70,9 +71,9 @@ class SessionHistory:
         that are not messages are skipped."""
         return self.messages_from(await self.redis.lrange(keys.session_history(session_id), 0, -1))
 
-    def read_in(self, commands: Commands, session_id: str) -> None:
+    def read_in(self, batch: Pipeline, session_id: str) -> None:
         """Queue reading the history with other reads (its reply goes to `messages_from`)."""
-        commands.add("LRANGE", keys.session_history(session_id), 0, -1)
+        batch.lrange(keys.session_history(session_id), 0, -1)
 
     def messages_from(self, reply: list[Any]) -> list[Message]:
         """What `load` returns, from the reply of an LRANGE of the whole history."""
@@ -90,17 +91,17 @@ class SessionHistory:
 
     async def append(self, session_id: str, messages: list[Message]) -> None:
         """Add messages, trim and refresh the TTL in one transaction."""
-        commands = Commands()
-        self.append_in(commands, session_id, messages)
-        await commands.run(self.redis)
+        batch = new_batch(self.redis)
+        self.append_in(batch, session_id, messages)
+        await batch.execute()
 
-    def append_in(self, commands: Commands, session_id: str, messages: list[Message]) -> None:
+    def append_in(self, batch: Pipeline, session_id: str, messages: list[Message]) -> None:
         """Queue the append on commands the caller runs together with other writes."""
         if not messages:
             return
         key = keys.session_history(session_id)
         max_chars = self.max_bytes // 4
         stored = (json.dumps(_capped(m, max_chars), ensure_ascii=False) for m in messages)
-        commands.add("RPUSH", key, *stored)
-        commands.add("LTRIM", key, -self.max_messages, -1)
-        commands.add("EXPIRE", key, self.ttl_seconds)
+        batch.rpush(key, *stored)
+        batch.ltrim(key, -self.max_messages, -1)
+        batch.expire(key, self.ttl_seconds)

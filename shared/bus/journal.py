@@ -10,12 +10,13 @@ tool's own write and the journal's; docs/reliability.md says so.
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
 from shared.bus import keys
-from shared.bus.commands import Commands
 from shared.bus.connection import text_map
 from shared.bus.history import Message
 from shared.untrusted import parse_json
@@ -34,7 +35,16 @@ class TurnJournal:
 
     async def load(self) -> list[Message]:
         """Read what an earlier attempt of this turn did; returns its model steps."""
-        stored = text_map(await self.redis.hgetall(self.key))
+        return self.steps_from(await self.redis.hgetall(self.key))
+
+    def read_in(self, batch: Pipeline) -> None:
+        """Queue reading the journal with other reads (its reply goes to `steps_from`)."""
+        batch.hgetall(self.key)
+
+    def steps_from(self, reply: Mapping[Any, Any]) -> list[Message]:
+        """The model steps of an earlier attempt, from the journal's HGETALL reply; keeps the
+        results of the tool calls it already ran."""
+        stored = text_map(reply)
         self.results = {
             field.removeprefix(RESULT_PREFIX): value
             for field, value in stored.items()
@@ -67,6 +77,6 @@ class TurnJournal:
         self.results[call_id] = result
         await self._write({RESULT_PREFIX + call_id: result})
 
-    def delete_in(self, commands: Commands) -> None:
+    def delete_in(self, batch: Pipeline) -> None:
         """Drop the journal together with the writes that finish the turn."""
-        commands.add("DEL", self.key)
+        batch.delete(self.key)

@@ -13,10 +13,11 @@ from typing import Any, Literal
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
+from redis.asyncio.client import Pipeline
 
 from shared.actions import AnyAction
 from shared.bus import keys
-from shared.bus.commands import Commands
+from shared.bus.commands import new_batch
 from shared.bus.connection import stream_entries
 from shared.messages import (
     BOT_EVENT,
@@ -29,20 +30,13 @@ from shared.messages import (
 )
 
 
-def queue_live_event(commands: Commands, session_id: str, message: str) -> None:
-    """Queue the commands that send a live event on `commands`."""
-    for command in live_event_commands(session_id, message):
-        commands.add(*command)
-
-
-def live_event_commands(session_id: str, message: str) -> list[tuple[str | int, ...]]:
-    """The commands that send a live event: publish it, and add it to the recent stream."""
+def send_live_event_in(batch: Pipeline, session_id: str, message: str) -> None:
+    """Queue sending a live event on `batch`: publish it, and add it to the session's recent
+    stream (for a link that was reconnecting)."""
     recent = keys.session_recent(session_id)
-    return [
-        ("PUBLISH", keys.session_events(session_id), message),
-        ("XADD", recent, "MAXLEN", "~", keys.RECENT_MAXLEN, "*", keys.EVENT_FIELD, message),
-        ("EXPIRE", recent, keys.RECENT_TTL_SECONDS),
-    ]
+    batch.publish(keys.session_events(session_id), message)
+    batch.xadd(recent, {keys.EVENT_FIELD: message}, maxlen=keys.RECENT_MAXLEN, approximate=True)
+    batch.expire(recent, keys.RECENT_TTL_SECONDS)
 
 
 class ResponsePublisher:
@@ -116,9 +110,9 @@ class LiveResponse(ResponsePublisher):
 
     async def _publish(self, make: Callable[[dict[str, Any]], BotEvent]) -> None:
         event = make(self._fields(self.seq))
-        sending = Commands()
-        queue_live_event(sending, self.session_id, event.model_dump_json())
-        await sending.run(self.redis)
+        sending = new_batch(self.redis)
+        send_live_event_in(sending, self.session_id, event.model_dump_json())
+        await sending.execute()
         self.seq += 1
 
     def action_events(self, actions: list[AnyAction]) -> list[str]:
@@ -132,10 +126,14 @@ class LiveResponse(ResponsePublisher):
     def advance(self, published: int) -> None:
         self.seq += published
 
-    async def earlier_texts(self) -> list[str]:
-        """What earlier attempts of this response already said, in order, read back from the
-        session's recent stream (bounded: RECENT_MAXLEN entries; unreadable ones skipped)."""
-        entries = stream_entries(await self.redis.xrange(keys.session_recent(self.session_id)))
+    def read_said_in(self, batch: Pipeline) -> None:
+        """Queue reading the session's recent stream (its reply goes to `said_from`)."""
+        batch.xrange(keys.session_recent(self.session_id))
+
+    def said_from(self, reply: Any) -> list[str]:
+        """What earlier attempts of this response already said, in order, from the session's
+        recent stream (bounded: RECENT_MAXLEN entries; unreadable ones skipped)."""
+        entries = stream_entries(reply)
         said: list[tuple[int, str]] = []
         for _entry_id, fields in entries:
             try:
@@ -146,11 +144,11 @@ class LiveResponse(ResponsePublisher):
                 said.append((event.seq, event.text))
         return [text for _seq, text in sorted(said)]
 
-    def done_in(self, commands: Commands, error: str | None = None) -> None:
-        """Queue the end of the response on the caller's commands, so the done event goes out
+    def done_in(self, batch: Pipeline, error: str | None = None) -> None:
+        """Queue the end of the response on the caller's batch, so the done event goes out
         together with the writes that finish the response, or not at all."""
         event = _done_event(self._fields(self.seq), error)
-        queue_live_event(commands, self.session_id, event.model_dump_json())
+        send_live_event_in(batch, self.session_id, event.model_dump_json())
         self.seq += 1
 
 
@@ -162,19 +160,21 @@ class DurableResponse(ResponsePublisher):
 
     async def _publish(self, make: Callable[[dict[str, Any]], BotEvent]) -> None:
         seq_key = keys.session_response_seq(self.session_id)
-        numbering = Commands()
-        numbering.add("HINCRBY", seq_key, self.response_id, 1)
-        numbering.add("EXPIRE", seq_key, keys.INBOX_TTL_SECONDS)
-        next_seq, _ = await numbering.run(self.redis)
+        numbering = new_batch(self.redis)
+        numbering.hincrby(seq_key, self.response_id, 1)
+        numbering.expire(seq_key, keys.INBOX_TTL_SECONDS)
+        next_seq, _ = await numbering.execute()
         event = make(self._fields(int(next_seq) - 1))
         inbox = keys.session_inbox(self.session_id)
-        appending = Commands()
-        appending.add(
-            "XADD", inbox, "MAXLEN", "~", keys.INBOX_MAXLEN, "*", keys.EVENT_FIELD,
-            event.model_dump_json(),
-        )  # fmt: skip
-        appending.add("EXPIRE", inbox, keys.INBOX_TTL_SECONDS)
-        inbox_id, _ = await appending.run(self.redis)
+        appending = new_batch(self.redis)
+        appending.xadd(
+            inbox,
+            {keys.EVENT_FIELD: event.model_dump_json()},
+            maxlen=keys.INBOX_MAXLEN,
+            approximate=True,
+        )
+        appending.expire(inbox, keys.INBOX_TTL_SECONDS)
+        inbox_id, _ = await appending.execute()
         event = event.model_copy(update={"inbox_id": inbox_id})
         await self.redis.publish(keys.session_events(self.session_id), event.model_dump_json())
         self.seq = event.seq + 1

@@ -7,15 +7,12 @@ from typing import Literal
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, Field, ValidationError
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from shared.actions import AnyAction, Layout, WindowState
 from shared.bus import keys
-from shared.bus.commands import Commands
-from shared.bus.responses import (
-    LiveResponse,
-    live_event_commands,
-)
+from shared.bus.responses import LiveResponse, send_live_event_in
 from shared.dropped import drop
 
 UI_TTL_SECONDS = 7 * 24 * 3600
@@ -92,9 +89,9 @@ class UiState(BaseModel):
 UiChange = Callable[[UiState], list[AnyAction]]
 
 
-def read_ui_in(commands: Commands, session_id: str) -> None:
+def read_ui_in(batch: Pipeline, session_id: str) -> None:
     """Queue reading the session's screen (its reply goes to `ui_from`)."""
-    commands.add("GET", keys.session_ui(session_id))
+    batch.get(keys.session_ui(session_id))
 
 
 def ui_from(raw: str | bytes | None) -> UiState:
@@ -137,8 +134,7 @@ async def change_ui(publisher: LiveResponse, change: UiChange) -> UiState:
                 pipe.multi()
                 pipe.set(key, state.model_dump_json(), ex=UI_TTL_SECONDS)
                 for event in events:
-                    for command in live_event_commands(publisher.session_id, event):
-                        pipe.execute_command(*command)
+                    send_live_event_in(pipe, publisher.session_id, event)
                 await pipe.execute()
                 publisher.advance(len(events))
                 return state

@@ -20,7 +20,7 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.connection import Connection
 
 from shared.bus import keys
-from shared.bus.commands import Commands
+from shared.bus.commands import new_batch
 from shared.bus.connection import log_outage, stream_entries, text, until_redis_answers
 from shared.bus.turns import publish_interrupt, publish_turn
 from shared.dropped import drop
@@ -120,10 +120,10 @@ class SessionLink:
         a different order than they were appended to the inbox.
         """
         key = keys.session_inbox_heard(self.session_id)
-        marking = Commands()
-        marking.add("SADD", key, inbox_id)
-        marking.add("EXPIRE", key, keys.INBOX_TTL_SECONDS)
-        added, _ = await marking.run(self.redis)
+        marking = new_batch(self.redis)
+        marking.sadd(key, inbox_id)
+        marking.expire(key, keys.INBOX_TTL_SECONDS)
+        added, _ = await marking.execute()
         return bool(added)
 
     async def missed_events(self) -> AsyncIterator[AnyBotEvent]:

@@ -13,12 +13,13 @@ from collections.abc import Callable
 
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.bus import keys
-from shared.bus.commands import Commands
+from shared.bus.commands import new_batch, run_if_acked
 from shared.bus.connection import (
     StreamEntry,
     log_outage,
@@ -27,6 +28,7 @@ from shared.bus.connection import (
     text,
     until_redis_answers,
 )
+from shared.bus.responses import LiveResponse
 from shared.messages import Interrupt, UserTurn
 
 TURN_FIELD = "turn"
@@ -78,13 +80,11 @@ async def turn_standing(redis: aioredis.Redis, turn: UserTurn) -> tuple[bool, bo
     return bool(answered), bool(earlier)
 
 
-def close_turn_in(commands: Commands, session_id: str, turn_id: str) -> None:
+def close_turn_in(batch: Pipeline, session_id: str, turn_id: str) -> None:
     """Queue, with the writes that finish a turn, its removal from the open turns and the
     mark that it was answered."""
-    commands.add("ZREM", keys.session_open_turns(session_id), turn_id)
-    commands.add(
-        "SET", keys.turn_finished(session_id, turn_id), "1", "EX", keys.FINISHED_TTL_SECONDS
-    )
+    batch.zrem(keys.session_open_turns(session_id), turn_id)
+    batch.set(keys.turn_finished(session_id, turn_id), "1", ex=keys.FINISHED_TTL_SECONDS)
 
 
 async def publish_interrupt(redis: aioredis.Redis, interrupt: Interrupt) -> None:
@@ -147,11 +147,19 @@ class TurnGroup:
             keys.TURNS_STREAM, keys.ROUTER_GROUP, self.consumer, 0, [entry_id], justid=True
         )
 
-    async def finish(self, commands: Commands, entry_id: str) -> bool:
-        """Run `commands` only with the ack of the entry (an entry not answered: a duplicate,
-        a rejected one); False if another router had acked it. Answered turns end through
-        `finish_turn`."""
-        return await _run_with_ack(self.redis, commands, entry_id)
+    async def finish_unanswered(
+        self, entry_id: str, turn: tuple[str, str] | None, ending: LiveResponse | None = None
+    ) -> bool:
+        """Ack an entry that gets no answer (a duplicate of an answered turn, a rejected one)
+        with, in the same step, closing its turn (`turn`: session and turn id, when it could
+        be read) and the done event of `ending` ("bad_turn"); False if another router had
+        acked it. Answered turns end through `BusTurn.finish`."""
+        batch = new_batch(self.redis)
+        if ending is not None:
+            ending.done_in(batch, "bad_turn")
+        if turn is not None:
+            close_turn_in(batch, *turn)
+        return await run_with_ack(self.redis, batch, entry_id)
 
     async def dead_letter(self, entry_id: str, fields: dict[str, str], reason: str) -> None:
         """Keep an entry that cannot be answered, with why, for a human to inspect."""
@@ -184,31 +192,17 @@ def last_router_heartbeat(client: redis.Redis, host: str) -> float | None:
     return float(beat) if isinstance(beat, bytes | str) else None
 
 
-async def finish_turn(
-    redis: aioredis.Redis, commands: Commands, turn: UserTurn, entry_id: str | None
-) -> bool:
-    """End a turn in one step: the answerer's `commands` (its done event, history, journal)
-    and closing the turn, only with the ack that takes its stream entry off the pending list;
-    False (nothing written) if another router had finished it already. A turn that was never
-    on the stream (`entry_id` None: benchmarks) just has its commands run."""
-    if entry_id is None:
-        await commands.run(redis)
-        return True
-    close_turn_in(commands, turn.session_id, turn.turn_id)
-    return await _run_with_ack(redis, commands, entry_id)
+async def run_with_ack(redis: aioredis.Redis, batch: Pipeline, entry_id: str) -> bool:
+    """`batch` run with the router group's ack of the turn stream's entry, or not at all."""
+    return await run_if_acked(redis, batch, keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)
 
 
-async def _run_with_ack(redis: aioredis.Redis, commands: Commands, entry_id: str) -> bool:
-    """`commands` run with the router group's ack of the turn stream's entry, or not at all."""
-    return await commands.run_if_acked(redis, keys.TURNS_STREAM, keys.ROUTER_GROUP, entry_id)
-
-
-def count_turn_in(commands: Commands, session_id: str) -> None:
+def count_turn_in(batch: Pipeline, session_id: str) -> None:
     """Queue counting one more turn of the session in the current minute; the INCR's reply is
     the minute's count."""
     key = keys.session_turn_rate(session_id, int(time.time() // 60))
-    commands.add("INCR", key)
-    commands.add("EXPIRE", key, keys.TURN_RATE_TTL_SECONDS)
+    batch.incr(key)
+    batch.expire(key, keys.TURN_RATE_TTL_SECONDS)
 
 
 async def follow_interrupts(
