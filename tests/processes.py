@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -66,6 +67,17 @@ async def wait_for(condition: Callable[[], bool | Awaitable[bool]], timeout: flo
             await asyncio.sleep(0.02)  # ok-sleep: polling with a deadline
 
     await asyncio.wait_for(poll(), timeout)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60) -> bool:
+    """`wait_for` for synchronous fixtures: poll `condition()` until it holds (True) or the
+    deadline passes (False, for the caller to assert on with what explains it)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)  # ok-sleep: polling with a deadline
+    return True
 
 
 async def wait_for_log(log: Path, text: str, timeout: float = 60) -> None:

@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from tests.fakes.openai_server import (
     Say,
     calculator_model,
 )
-from tests.processes import serves_page
+from tests.processes import serves_page, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = ROOT / "scripts" / "run_local.py"
@@ -186,9 +185,7 @@ def test_make_run_serves_the_browser_client_even_with_no_speech_program(tmp_path
     )
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 60
-        while not serves_page(url) and launcher.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)  # ok-sleep: polling a starting server with a deadline
+        wait_until(lambda: serves_page(url) or launcher.poll() is not None)
         assert launcher.poll() is None, launcher.communicate()[0]
         with urllib.request.urlopen(url, timeout=5) as response:
             page = response.read().decode()

@@ -6,7 +6,6 @@ import json
 import os
 import pickle
 import re
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from tests.processes import (
     stop_services,
     wait_for,
     wait_for_log,
+    wait_until,
 )
 from voice.sessions import SessionIssuer
 
@@ -161,11 +161,8 @@ def voice_service(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while not serves_page(base + "/"):
-            assert service.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.05)  # ok-sleep: polling a starting server with a deadline
+        started = wait_until(lambda: serves_page(base + "/") or service.poll() is not None)
+        assert started and service.poll() is None, log.read_text()[-3000:]
         yield base
     finally:
         stop_services([service])
