@@ -176,11 +176,15 @@ class PrimaryModel:
             )
 
     async def choose(
-        self, messages: list[dict[str, Any]], schema: dict[str, Any], max_tokens: int = 24
+        self,
+        messages: list[dict[str, Any]],
+        schema: dict[str, Any],
+        max_tokens: int = 24,
+        tools: list[dict[str, Any]] | None = None,
     ) -> ModelReply:
-        """One short completion whose text the server constrains to the JSON `schema`
-        (`response_format`), at temperature 0; ModelError("model_rejected") when the server
-        does not take the format."""
+        """One completion whose text the server constrains to the JSON `schema`
+        (`response_format`), at temperature 0, with `tools` in the prompt for what they say;
+        ModelError("model_rejected") when the server does not take the request."""
         request: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -191,6 +195,8 @@ class PrimaryModel:
                 "json_schema": {"name": "choice", "strict": True, "schema": schema},
             },
         }
+        if tools:
+            request["tools"] = tools
         with _speakable_errors():
             started = time.monotonic()
             response = await self.client.post("/chat/completions", body=request, cast_to=object)
@@ -209,10 +215,8 @@ class PrimaryModel:
         messages: list[dict[str, Any]],
         tools: list[dict[str, Any]],
         on_text: TextSink,
-        must_call: bool = False,
     ) -> ModelReply:
-        """Stream one completion, passing text deltas to `on_text` as they arrive;
-        `must_call`: the reply must be a call of one of `tools` (`tool_choice` "required")."""
+        """Stream one completion, passing text deltas to `on_text` as they arrive."""
         reply = ModelReply()
         calls: dict[int, ToolCallRequest] = {}
         dropped: set[int] = set()
@@ -226,8 +230,6 @@ class PrimaryModel:
         }
         if tools:
             request["tools"] = tools
-            if must_call:
-                request["tool_choice"] = "required"
         with _speakable_errors():
             # The client's own transport, retries, errors and SSE decoding, with our plain JSON
             # as the body and each chunk kept as the dict it was decoded into: the typed

@@ -5,20 +5,22 @@ A 1.5B model offered ~40 tools at once picks a fast tool or answers itself where
 delegate (12 % delegation recall on the eval dataset). Asked first for one word out of a dozen
 routes, under a JSON schema the server enforces (llama.cpp grammar, vLLM guided decoding, Ollama
 `format`), with examples of each, it routes far better; the call itself is then made with only
-that family's tools. Both prompts are fixed prefixes a local server caches, so the extra step
-costs a few output tokens. Measured in docs/models.md; off for OpenAI's models, which route well
+that family's tools, decoded under a schema only such a call satisfies (servers enforce
+`response_format` where many ignore `tool_choice`). The prompts are fixed prefixes a local
+server caches, so the extra step costs a few output tokens. Measured in docs/models.md; off for OpenAI's models, which route well
 in one request (BOT_ROUTE_FIRST).
 """
 
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from router.llm import ModelError, ModelReply, PrimaryModel
+from router.llm import ModelError, ModelReply, PrimaryModel, ToolCallRequest
 from router.tools import DELEGATION, FAMILIES, fast_tools
 from router.tools.registry import ToolRegistry
+from shared.messages import new_id
 from shared.speech import TextSink
 
 log = logging.getLogger(__name__)
@@ -109,10 +111,47 @@ def routing_prompt(routes: list[str]) -> str:
     return "\n".join(lines)
 
 
+def call_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
+    """A JSON schema that only a call of one of `tools` satisfies: `{"name": ..., "arguments":
+    {...}}` with that tool's own parameters. Servers enforce `response_format` where many
+    ignore `tool_choice: "required"` (llama.cpp with Qwen2.5-Coder wrote prose instead)."""
+    return {
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {
+                    "name": {"const": tool["function"]["name"]},
+                    "arguments": tool["function"].get("parameters") or {"type": "object"},
+                },
+                "required": ["name", "arguments"],
+            }
+            for tool in tools
+        ]
+    }
+
+
+def call_from(reply: ModelReply) -> ModelReply | None:
+    """The routed reply as a tool call, or None when its text is no whole call (cut short)."""
+    try:
+        call = json.loads(reply.text)
+    except ValueError:
+        return None
+    if not isinstance(call, dict) or not isinstance(call.get("name"), str):
+        return None
+    arguments = call.get("arguments")
+    request = ToolCallRequest(
+        f"call_{new_id()}",
+        call["name"],
+        json.dumps(arguments if isinstance(arguments, dict) else {}, ensure_ascii=False),
+    )
+    return replace(reply, text="", tool_calls=[request])
+
+
 @dataclass(frozen=True)
 class Route:
     """Where a turn goes: the tools its first model call is offered, and whether it must call
-    one (a family or delegation was chosen) or may only speak (an answer)."""
+    one (a family or delegation was chosen: the call is decoded under `call_schema`) or may
+    only speak (an answer)."""
 
     name: str
     tools: ToolRegistry
@@ -202,14 +241,20 @@ class RouteFirst:
         route: Route | None,
         on_text: TextSink,
     ) -> ModelReply:
-        """The turn's first model reply: with the route's tools, a call required when the route
-        is a family or delegation; with every tool when there is no route, or when the server
-        rejects the routed request (`tool_choice`), which turns routing off."""
+        """The turn's first model reply: for a family or delegation, a call of one of the
+        route's tools, decoded under `call_schema`; for an answer, spoken text with no tools.
+        With every tool when there is no route, when the routed call comes back cut short,
+        or when the server rejects it (which turns routing off)."""
         if route is not None:
+            tools = route.tools.schemas()
             try:
-                return await model.stream_reply(
-                    messages, route.tools.schemas(), on_text, must_call=route.must_call
-                )
+                if not route.must_call:
+                    return await model.stream_reply(messages, tools, on_text)
+                schema = call_schema(tools)
+                reply = call_from(await model.choose(messages, schema, model.max_tokens, tools))
+                if reply is not None:
+                    return reply
+                log.info("routed call to %s came back cut short; offering every tool", route.name)
             except ModelError as exc:
                 if exc.reason != "model_rejected":
                     raise

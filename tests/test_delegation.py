@@ -530,11 +530,12 @@ async def test_a_routed_small_model_delegates_with_only_the_bridge_tools(
     redis_at_url: RedisAtUrl, fake_model: FakeOpenAI, claw: FakeOpenClaw, start_router, listen
 ) -> None:
     """The routing step (BOT_ROUTE_FIRST) chose delegation: the model is offered the bridge
-    tools alone and must call one, and the task is queued as any other."""
+    tools alone and must call one (decoded under their schema), and the task is queued as any
+    other."""
     task = "research what causes the aurora borealis"
     fake_model.script(
         Say(json.dumps({"route": "delegate"})),
-        CallTools([("bot_openclaw_task", {"task": task, "label": "the aurora research"})]),
+        Say(json.dumps({"name": "bot_openclaw_task", "arguments": {"task": task}})),
         Say("I'm on it."),
     )
     settings = hybrid_settings(fake_model, redis_at_url, claw)
@@ -552,6 +553,6 @@ async def test_a_routed_small_model_delegates_with_only_the_bridge_tools(
         "openclaw_task_status",
         "cancel_openclaw_task",
     }
-    assert routed["tool_choice"] == "required"
+    assert len(routed["response_format"]["json_schema"]["schema"]["anyOf"]) == 3
     (record,) = await load_session_tasks(redis_at_url.client, "s1")
     assert record.task == task and record.status == "queued"

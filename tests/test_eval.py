@@ -151,16 +151,22 @@ ROUTES = {
 
 
 def routing_model(request: dict) -> Reply:
-    """Routes every case right; the routed call is then the scripted one, except that the
-    delegated case now delegates and the thanks are answered."""
+    """Routes every case right; the routed call is then the scripted one (written as the
+    call's schema asks), except that the delegated case now delegates and the thanks are
+    answered."""
     text = request["messages"][-1]["content"]
-    if "response_format" in request:
+    schema = request.get("response_format", {}).get("json_schema", {}).get("schema", {})
+    if "route" in schema.get("properties", {}):
         return Say(json.dumps({"route": ROUTES[text]}))
-    if text == "research gpus":
-        return CallTools([("bot_openclaw_task", {"task": "research gpus"})])
     if text == "thanks":
         return Say("You're welcome.")
-    return ANSWERS[text]
+    scripted = ANSWERS[text]
+    if text == "research gpus":
+        scripted = CallTools([("bot_openclaw_task", {"task": "research gpus"})])
+    if not isinstance(scripted, CallTools):
+        return scripted
+    ((name, arguments),) = scripted.calls
+    return Say(json.dumps({"name": name, "arguments": arguments}))
 
 
 def test_the_routing_step_is_evaluated_as_the_router_takes_it(
@@ -176,11 +182,12 @@ def test_the_routing_step_is_evaluated_as_the_router_takes_it(
     assert metrics["false_delegation_rate"] == 0.0 and metrics["irrelevance"] == 1.0
     # Both requests of a routed case are counted: the fake bills 100 prompt tokens each.
     assert metrics["prompt_tokens_per_turn"] > 100
-    routed = [r for r in model.requests if "response_format" not in r]
+    routed = [r for r in model.requests if "tools" in r or r.get("stream")]
     notes = next(r for r in routed if r["messages"][-1]["content"] == "open my notes")
-    assert notes["tool_choice"] == "required" and len(notes["tools"]) < 20
+    assert "anyOf" in notes["response_format"]["json_schema"]["schema"]
+    assert len(notes["tools"]) < 20
     thanks = next(r for r in routed if r["messages"][-1]["content"] == "thanks")
-    assert "tools" not in thanks
+    assert "tools" not in thanks and "response_format" not in thanks
 
 
 def test_a_second_run_is_answered_from_the_cache(dataset: Path, tmp_path: Path) -> None:

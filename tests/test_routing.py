@@ -19,6 +19,11 @@ def route(name: str) -> Say:
     return Say(json.dumps({"route": name}))
 
 
+def call(name: str, **arguments: Any) -> Say:
+    """A call as a server writes it under the routed call's schema."""
+    return Say(json.dumps({"name": name, "arguments": arguments}))
+
+
 def offered(request: dict[str, Any]) -> set[str]:
     return {tool["function"]["name"] for tool in request.get("tools", [])}
 
@@ -32,9 +37,7 @@ async def test_the_route_is_asked_under_a_schema_then_only_its_family_is_offered
 ) -> None:
     caplog.set_level("INFO")
     fake_model.script(
-        route("notes"),
-        CallTools([("create_note", {"title": "garden"})]),
-        Say("I made the note garden."),
+        route("notes"), call("create_note", title="garden"), Say("I made the note garden.")
     )
     await start_router(routed(fake_model))
     session = await listen("s1")
@@ -50,9 +53,14 @@ async def test_the_route_is_asked_under_a_schema_then_only_its_family_is_offered
     assert choose["messages"][0]["content"].startswith("You route")
     assert choose["messages"][-1] == {"role": "user", "content": "make a note called garden"}
     notes = {t.name for t in FAMILIES["notes"].TOOLS}
-    assert offered(first) == notes and first["tool_choice"] == "required" and first["stream"]
-    # After the tool ran the model may speak: same family, no call required.
-    assert offered(after_tool) == notes and "tool_choice" not in after_tool
+    assert offered(first) == notes and not first.get("stream")
+    variants = first["response_format"]["json_schema"]["schema"]["anyOf"]
+    assert {v["properties"]["name"]["const"] for v in variants} == notes
+    create = next(v for v in variants if v["properties"]["name"]["const"] == "create_note")
+    assert "title" in create["properties"]["arguments"]["properties"]
+    # After the tool ran the model may speak: same family, streamed, unconstrained.
+    assert offered(after_tool) == notes and after_tool["stream"]
+    assert "response_format" not in after_tool
     assert "route=notes" in caplog.text
 
 
@@ -104,12 +112,17 @@ async def test_a_server_without_response_format_gets_every_tool_and_no_more_rout
     assert caplog.text.count("routing step off for this router") == 1
 
 
-async def test_a_server_that_rejects_a_required_call_is_asked_again_with_every_tool(
-    fake_model: FakeOpenAI, start_router, listen
+@pytest.mark.parametrize(
+    "routed_reply",
+    [Fail(400, "tools and response_format together are not supported"), Say('{"name": "calc')],
+    ids=["rejected", "cut-short"],
+)
+async def test_a_routed_call_rejected_or_cut_short_is_asked_again_with_every_tool(
+    fake_model: FakeOpenAI, start_router, listen, routed_reply: Fail | Say
 ) -> None:
     fake_model.script(
         route("calculator"),
-        Fail(400, "tool_choice 'required' is not supported"),
+        routed_reply,
         CallTools([("calculator", {"expression": "6*7"})]),
         Say("6 times 7 is 42."),
     )
@@ -118,7 +131,7 @@ async def test_a_server_that_rejects_a_required_call_is_asked_again_with_every_t
 
     assert (await session.ask("what's 6 times 7")).text == "6 times 7 is 42."
     retried = fake_model.requests[2]
-    assert offered(retried) == set(fast_tools().names) and "tool_choice" not in retried
+    assert offered(retried) == set(fast_tools().names) and "response_format" not in retried
 
 
 @pytest.mark.parametrize("reply", ['{"route": "weather"}', "Sure! notes.", "[]"])
