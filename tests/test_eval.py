@@ -141,12 +141,12 @@ def test_metrics_are_exact(
 ROUTES = {
     "open my notes": "notes",
     "play lofi on youtube": "youtube",
-    "volume thirty": "soundtrack",
+    "volume thirty": "background_music",
     "what's 17 times 23": "calculator",
     "research gpus": "delegate",
     "thanks": "answer",
     "close that window": "windows",
-    "what time is it": "misc",
+    "what time is it": "time_or_now_playing",
 }
 
 

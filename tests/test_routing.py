@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from router.routing import ANSWER, DELEGATE, ROUTE_EXAMPLES, ROUTE_HINTS, RouteFirst
+from router.routing import ANSWER, DELEGATE, ROUTE_EXAMPLES, ROUTE_HINTS, ROUTE_NAMES, RouteFirst
 from router.tools import FAMILIES, fast_tools
 from shared.settings import Settings, route_first_for
 from tests.conftest import model_settings
@@ -49,7 +49,10 @@ async def test_the_route_is_asked_under_a_schema_then_only_its_family_is_offered
     assert not choose.get("stream") and "tools" not in choose and choose["temperature"] == 0
     schema = choose["response_format"]["json_schema"]["schema"]
     assert choose["response_format"]["type"] == "json_schema"
-    assert set(schema["properties"]["route"]["enum"]) == {*FAMILIES, ANSWER}
+    assert set(schema["properties"]["route"]["enum"]) == {
+        ANSWER,
+        *(ROUTE_NAMES.get(family, family) for family in FAMILIES),
+    }
     assert choose["messages"][0]["content"].startswith("You route")
     assert choose["messages"][-1] == {"role": "user", "content": "make a note called garden"}
     notes = {t.name for t in FAMILIES["notes"].TOOLS}
@@ -170,17 +173,19 @@ async def test_warm_up_reads_the_routing_prompt_and_each_route(
     answerer = router.consumer.answerer
     await answerer.warm_up()
 
-    routing, *routes = fake_model.warm_ups
+    routing, answer, *families = fake_model.warm_ups
     assert routing["messages"][0]["content"] == answerer.route_first.prompt
-    assert "tools" not in routing
-    assert [offered(r) for r in routes] == [
-        {t.name for t in FAMILIES[name].TOOLS} for name in FAMILIES
-    ] + [set()]
+    assert "tools" not in routing and "tools" not in answer
+    assert [offered(r) for r in families] == [
+        {t.name for t in module.TOOLS} for module in FAMILIES.values()
+    ]
 
 
 def test_every_route_has_a_hint_and_examples_name_real_routes() -> None:
     routing = RouteFirst.over_families(delegation=True)
-    assert set(routing.routes) == {*FAMILIES, DELEGATE, ANSWER} == set(ROUTE_HINTS)
+    families = {ROUTE_NAMES.get(family, family) for family in FAMILIES}
+    assert set(routing.routes) == {*families, DELEGATE, ANSWER} == set(ROUTE_HINTS)
+    assert set(ROUTE_NAMES) <= set(FAMILIES)
     assert {name for _, name in ROUTE_EXAMPLES} <= set(routing.routes)
     assert "-> delegate" in routing.prompt
     direct = RouteFirst.over_families(delegation=False)
