@@ -39,7 +39,8 @@ general questions to `misc`); other routes are named as their family."""
 
 ROUTE_HINTS = {
     ANSWER: "small talk, greetings, thanks, 'never mind', and questions of general knowledge "
-    "(facts, meanings, spelling, history, people, places) answered in a sentence or two",
+    "(facts, meanings, spelling, history, people, places) answered in a sentence or two; "
+    "never arithmetic (calculator) or anything on the screen",
     DELEGATE: "work needing the internet, running code, files or folders on the computer, "
     "other apps and services, several steps or deep analysis: research, news, prices, weather, "
     "anything current; writing or fixing code; reading, converting, moving or changing files "
@@ -48,12 +49,15 @@ ROUTE_HINTS = {
     "notes": "only the user's own notes in this app: list, open, read, create, add to, edit, "
     "rename, delete or search them",
     "youtube": "play, pause, resume, stop, skip, rewind or seek a YouTube video",
-    "windows": "open, close, focus, minimize, maximize, restore, arrange or list app windows",
+    "windows": "open any app (email, settings, photos, files, the calculator app, ...), close, "
+    "focus, minimize, maximize, restore, arrange or list app windows",
     "background_music": "the background music: play a mood or track, pause, skip, volume, mute",
     "character": "the on-screen character (robot, fox, ...): show, hide, switch, animate it",
-    "screen_layout": "switch the screen layout (desktop, notes, media, focus, minimal, gallery)",
+    "screen_layout": "switch the whole screen's layout or view: desktop, notes, media, focus, "
+    "minimal, gallery",
     "profiles": "switch, list or describe the user profiles",
-    "calculator": "arithmetic on numbers the user says",
+    "calculator": "arithmetic on numbers the user says: add, subtract, multiply, divide, "
+    "percent, square root",
     "timers": "set, cancel or list countdown timers and reminders in a few minutes",
     "time_or_now_playing": "only the current time or date, or which song or video is playing",
 }
