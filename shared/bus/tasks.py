@@ -177,7 +177,9 @@ async def expired_leases(redis: aioredis.Redis) -> list[tuple[str, str]]:
 
 
 class TaskStore:
-    """Delegated tasks as the bridge tools see them: create, look up, cancel."""
+    """Delegated tasks as the bridge tools see them: create, look up, cancel. Tools are given
+    stores, never the Redis client (`tests/test_layers.py`), so this is their handle on the
+    functions above; each method is the function of the same job, with no logic of its own."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
