@@ -24,7 +24,7 @@ from router.confirmation import (
 )
 from router.interrupts import Interrupts
 from router.llm import ModelError, ModelReply, PrimaryModel, ToolCallRequest
-from router.routing import Route, RouteFirst
+from router.routing import RouteFirst
 from router.tier0 import Tier0, spoken_result
 from router.tools.registry import MAX_ARGUMENT_CHARS, ToolContext, ToolRegistry, Unasked
 from shared.bus.commands import OversizedWrite
@@ -474,7 +474,7 @@ class TurnAnswerer:
         calls = _calls_of_last_step(steps)
         assert current.tools is not None, "the model runs only after the turn's context is made"
         current.tools.read_content = any(holds_content(m) for m in messages)
-        route: Route | None = None
+        offered = self.tools
         for _ in range(self.settings.bot_max_tool_rounds + 1):
             if not calls:
                 report.model_calls += 1
@@ -484,11 +484,10 @@ class TurnAnswerer:
                             model, messages[1:-1], current.text
                         )
                         report.route = route.name if route else None
-                        reply = await self.route_first.first_reply(
+                        reply, offered = await self.route_first.first_reply(
                             model, messages, route, speech.feed
                         )
                     else:
-                        offered = route.tools if route else self.tools
                         reply = await model.stream_reply(messages, offered.schemas(), speech.feed)
                 except ModelError as exc:
                     log.warning(

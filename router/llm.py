@@ -198,14 +198,14 @@ class PrimaryModel:
         if tools:
             request["tools"] = tools
         with _speakable_errors():
-            started = time.monotonic()
             response = await self.client.post("/chat/completions", body=request, cast_to=object)
             if not isinstance(response, dict):
                 raise TypeError(f"a completion that is not an object: {response!r}"[:300])
             usage = response.get("usage") or {}
             return ModelReply(
                 text=str(response["choices"][0]["message"].get("content") or ""),
-                first_token_at=started,
+                # Not streamed: its first token is seen with the whole reply.
+                first_token_at=time.monotonic(),
                 prompt_tokens=usage.get("prompt_tokens") or 0,
                 completion_tokens=usage.get("completion_tokens") or 0,
             )

@@ -263,26 +263,27 @@ class RouteFirst:
         messages: list[dict[str, Any]],
         route: Route | None,
         on_text: TextSink,
-    ) -> ModelReply:
-        """The turn's first model reply: for a family or delegation, a call of one of the
-        route's tools, decoded under `call_schema`; for an answer, spoken text with no tools.
-        With every tool when there is no route, when the routed call comes back cut short,
-        or when the server rejects it (which turns routing off)."""
+    ) -> tuple[ModelReply, ToolRegistry]:
+        """The turn's first model reply, and the tools it was given (the turn's later model
+        calls get the same): for a family or delegation, a call of one of the route's tools,
+        decoded under `call_schema`; for an answer, spoken text with no tools. With every tool
+        when there is no route, when the routed call comes back cut short, or when the server
+        rejects it (which turns routing off)."""
         if route is not None:
             tools = route.tools.schemas()
             try:
                 if not route.must_call:
-                    return await model.stream_reply(messages, tools, on_text)
+                    return await model.stream_reply(messages, tools, on_text), route.tools
                 schema = call_schema(tools)
                 reply = call_from(await model.choose(messages, schema, model.max_tokens, tools))
                 if reply is not None:
-                    return reply
+                    return reply, route.tools
                 log.info("routed call to %s came back cut short; offering every tool", route.name)
             except ModelError as exc:
                 if exc.reason != "model_rejected":
                     raise
                 self.turn_off(f"the server rejected a routed request: {exc}")
-        return await model.stream_reply(messages, self.catalog.schemas(), on_text)
+        return await model.stream_reply(messages, self.catalog.schemas(), on_text), self.catalog
 
     def route_of(self, reply: str) -> Route | None:
         """The route a reply names, or None for a reply that names none (the turn then goes

@@ -133,8 +133,9 @@ async def test_a_routed_call_rejected_or_cut_short_is_asked_again_with_every_too
     session = await listen("s1")
 
     assert (await session.ask("what's 6 times 7")).text == "6 times 7 is 42."
-    retried = fake_model.requests[2]
+    retried, after_tool = fake_model.requests[2:]
     assert offered(retried) == set(fast_tools().names) and "response_format" not in retried
+    assert offered(after_tool) == set(fast_tools().names)  # the turn stays on every tool
 
 
 @pytest.mark.parametrize("reply", ['{"route": "weather"}', "Sure! notes.", "[]"])

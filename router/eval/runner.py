@@ -78,7 +78,7 @@ async def decide(
             route, routing = await route_first.choose(model, [], case.text)
             if routing is not None:
                 routing_tokens = (routing.prompt_tokens, routing.completion_tokens)
-            reply = await route_first.first_reply(model, messages, route, ignore_text)
+            reply, _tools = await route_first.first_reply(model, messages, route, ignore_text)
     except ModelError as exc:
         return Decision(error=exc.reason, latency_s=time.monotonic() - started)
     decision = Decision(

@@ -33,10 +33,6 @@ class TurnJournal:
         self.key = keys.turn_journal(session_id, turn_id)
         self.results: dict[str, str] = {}
 
-    async def load(self) -> list[Message]:
-        """Read what an earlier attempt of this turn did; returns its model steps."""
-        return self.steps_from(await self.redis.hgetall(self.key))
-
     def read_in(self, batch: Pipeline) -> None:
         """Queue reading the journal with other reads (its reply goes to `steps_from`)."""
         batch.hgetall(self.key)
